@@ -1,0 +1,39 @@
+// C types as written in a prototype, independent of any target.
+// Sizes and alignments come from a DataModel (abis/datamodel.ts) via layout.ts.
+
+/** Scalar type names after typedef resolution (`size_t`, `int32_t`... map to these). */
+export type ScalarName =
+  | '_Bool'
+  | 'char' | 'signed char' | 'unsigned char'
+  | 'short' | 'unsigned short'
+  | 'int' | 'unsigned int'
+  | 'long' | 'unsigned long'
+  | 'long long' | 'unsigned long long'
+  | 'float' | 'double' | 'long double'
+  | 'wchar_t';
+
+export interface VoidType { kind: 'void' }
+export interface ScalarType { kind: 'scalar'; name: ScalarName; /** spelling the user wrote, e.g. 'uint32_t' */ spelling?: string }
+export interface PointerType { kind: 'pointer'; to: CType; isConst?: boolean }
+export interface ArrayType { kind: 'array'; element: CType; length: number }
+export interface EnumType { kind: 'enum'; tag?: string; members: { name: string; value: number }[] }
+export interface Field { name: string; type: CType }
+export interface RecordType {
+  kind: 'struct' | 'union';
+  tag?: string;
+  fields: Field[];
+  packed?: boolean;
+  /** from __attribute__((aligned(N))) on the record */
+  alignAttr?: number;
+}
+export interface Param { name?: string; type: CType }
+export interface FunctionType { kind: 'function'; result: CType; params: Param[]; variadic: boolean }
+
+export type CType = VoidType | ScalarType | PointerType | ArrayType | EnumType | RecordType | FunctionType;
+
+/** A parsed prototype: `double dot(struct V a, struct V b)`. */
+export interface Signature extends FunctionType {
+  name?: string;
+  /** The source text, for error messages and printing. */
+  text: string;
+}
