@@ -1,0 +1,125 @@
+// The interface every calling convention implements (one file each in abis/).
+// A convention turns a signature into a CallArrangement: plain data saying where
+// each argument and the result go. Frame planning, stubs and call-backs read it;
+// nothing outside the convention's own file knows its rules.
+import type { CType, Signature } from '../marshal/ctypes.ts';
+import type { DataModel } from './datamodel.ts';
+import type { TargetName } from '../emu/targets.ts';
+
+export type AbiName = 'i386-sysv' | 'x86_64-sysv' | 'arm-aapcs' | 'arm-aapcs-vfp' | 'ppc32-sysv';
+
+/**
+ * One piece of an argument or result. A value is described by its in-memory image
+ * (the bytes C would store, in the target's byte order); each piece moves
+ * `size` bytes starting at `valueOffset` of that image.
+ */
+export type ArgPiece =
+  | {
+      kind: 'reg';
+      /** Register as the ABI document names it: rdi, xmm0, r0, s2, d0, f1, r3, st0. */
+      reg: string;
+      valueOffset: number;
+      size: number;
+      /**
+       * How the bytes sit in the register:
+       * - 'int': an integer word (target byte order), sign- or zero-extended per `extend`;
+       * - 'raw': bytes at the low end of the register (xmm eightbyte, s/d VFP register);
+       * - 'f32-as-f64': a float held in double format (PPC FPRs);
+       * - 'x87': an 80-bit x87 value (st0).
+       */
+      format: 'int' | 'raw' | 'f32-as-f64' | 'x87';
+      extend?: 'sign' | 'zero';
+    }
+  | {
+      kind: 'stack';
+      /** Byte offset from the stack pointer at the call instruction (before any return-address push). */
+      offset: number;
+      valueOffset: number;
+      size: number;
+      /** Bytes the slot occupies (>= size); a big-endian sub-word value sits at its high end. */
+      slotSize: number;
+      /** Where the value sits in its slot (0 on little-endian targets). */
+      slotOffset: number;
+      extend?: 'sign' | 'zero';
+    };
+
+/** Where one argument goes. */
+export interface ArgAssignment {
+  index: number;
+  name: string;
+  type: CType;
+  size: number;
+  /** 'value': pieces hold the value itself; 'reference': the value is copied (region 1) and `pieces` pass a pointer to the copy. */
+  passing: 'value' | 'reference';
+  pieces: ArgPiece[];
+  /** True for arguments matched by `...`. */
+  variadic: boolean;
+  /** Which rule placed it, with the ABI section, for printing: "x86-64 psABI 3.2.3: INTEGER class". */
+  rule: string;
+}
+
+export type ResultAssignment =
+  | { kind: 'void' }
+  | { kind: 'registers'; type: CType; size: number; pieces: ArgPiece[]; rule: string }
+  | {
+      kind: 'memory';
+      type: CType;
+      size: number;
+      /** Where the caller passes the hidden pointer to the result buffer. */
+      pointer: ArgPiece;
+      /** Register in which the callee hands the pointer back (rax, eax), if the ABI says so. */
+      returnedIn?: string;
+      /** Bytes of stack the callee pops on return (i386 Linux: 4 for the hidden pointer). */
+      calleePops: number;
+      rule: string;
+    };
+
+/** Everything a stub must set besides argument registers and stack. */
+export interface SpecialRegister {
+  reg: string;
+  value: number;
+  why: string;
+}
+
+export interface CallArrangement {
+  abi: AbiName;
+  signature: Signature;
+  args: ArgAssignment[];
+  result: ResultAssignment;
+  /** Size of the outgoing stack argument area, including any fixed area (PPC back chain + LR word). */
+  stackBytes: number;
+  /** Required alignment of the stack pointer at the call instruction. */
+  stackAlign: number;
+  special: SpecialRegister[];
+}
+
+/** The register file a convention uses for arguments and results, in the order of its register image. */
+export interface RegisterFile {
+  /** Integer argument registers in order. */
+  intArgs: string[];
+  /** FP/vector argument registers in order (xmm0-7, d0-d7 or s0-s15 views, f1-f8). */
+  fpArgs: string[];
+  /** Registers that may hold a result. */
+  results: string[];
+}
+
+export interface CallingConvention {
+  name: AbiName;
+  target: TargetName;
+  dataModel: DataModel;
+  registers: RegisterFile;
+  /**
+   * Caller's view: where each argument and the result go. For a variadic signature,
+   * `variadicArgs` are the types of the arguments passed for `...` at this call
+   * (before default promotions: the convention applies them, e.g. float -> double).
+   */
+  arrange(signature: Signature, variadicArgs?: CType[]): CallArrangement;
+}
+
+/** A signature the convention cannot express (e.g. unsupported type). */
+export class AbiError extends Error {
+  constructor(readonly abi: AbiName, message: string) {
+    super(`${abi}: ${message}`);
+    this.name = 'AbiError';
+  }
+}

@@ -1,0 +1,116 @@
+// abiscope command line: info, disasm, explain, call, demo.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import pc from 'picocolors';
+import { UnicornMissingError } from '../emu/unicorn.ts';
+import { parseElf } from '../emu/elf.ts';
+import { targetProfile, type TargetName } from '../emu/targets.ts';
+import { explainText, explainJson } from './explain.ts';
+import { runCall } from './call.ts';
+import { runDemo } from './demo.ts';
+import { Disassembler } from '../emu/asm.ts';
+
+/** Prints a one-line error (never a stack trace) and returns the exit code. */
+function fail(e: unknown): number {
+  if (e instanceof UnicornMissingError) {
+    process.stderr.write(`${e.message}\n`);
+    return 3;
+  }
+  if (e instanceof CommanderError) return e.exitCode;
+  const err = e as Error;
+  process.stderr.write(`${pc.red(`abiscope: ${err.name ?? 'Error'}`)}: ${err.message}\n`);
+  return 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('abiscope')
+    .description('A reentrant FFI engine in emulated CPUs: see where every argument of a C call lands.')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  let code = 0;
+
+  const info = program.command('info').description('inspect files');
+  info
+    .command('elf <file>')
+    .description("list an ELF file's target, type and symbols")
+    .option('--json', 'print JSON')
+    .action((file: string, o: { json?: boolean }) => {
+      const elf = parseElf(readFileSync(file), file);
+      const syms = elf.symbols.filter((s) => s.name && s.kind !== 'section' && s.kind !== 'file');
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ file, class: elf.class, endian: elf.endian, machine: elf.machine, type: elf.type, entry: elf.entry, symbols: syms }, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(`${file}: ELF${elf.class} ${elf.endian}-endian ${elf.machine} ${elf.type === 'rel' ? 'relocatable object' : elf.type === 'exec' ? 'static executable' : elf.type}\n`);
+      process.stdout.write(`${'address'.padEnd(12)}${'size'.padStart(8)}  ${'kind'.padEnd(8)}${'bind'.padEnd(8)}name\n`);
+      for (const s of syms) {
+        const addr = s.defined ? `0x${s.address.toString(16).padStart(8, '0')}` : 'UND';
+        const thumb = s.thumb ? pc.cyan(' [thumb]') : '';
+        process.stdout.write(`${addr.padEnd(12)}${String(s.size).padStart(8)}  ${s.kind.padEnd(8)}${s.binding.padEnd(8)}${s.name}${thumb}${s.section && s.defined ? pc.dim(`  (${s.section})`) : ''}\n`);
+      }
+    });
+
+  program
+    .command('disasm <file> <symbol>')
+    .description("disassemble one symbol of an ELF file (.o or static executable)")
+    .requiredOption('--target <target>', 'x86 | x86_64 | arm | ppc32 | aarch64')
+    .action(async (file: string, symbol: string, o: { target: string }) => {
+      const target = targetProfile(o.target);
+      const elf = parseElf(readFileSync(file), file);
+      if (elf.machine !== target.name) throw new Error(`${file} is ${elf.machine} code, not ${target.name}`);
+      const sym = elf.symbols.find((s) => s.name === symbol && s.defined);
+      if (!sym) throw new Error(`no defined symbol '${symbol}' in ${file}`);
+      const sec = elf.sections.find((s) => s.name === sym.section);
+      if (!sec) throw new Error(`symbol '${symbol}' has no section`);
+      const bytes = readFileSync(file);
+      // In an object, symbol values are section offsets; in an executable, addresses.
+      const start = (sym.address & ~(sym.thumb ? 1 : 0)) - (elf.type === 'rel' ? 0 : sec.addr);
+      const code = bytes.subarray(sec.offset + start, sec.offset + start + Math.max(sym.size, 4));
+      const dis = await Disassembler.create(sym.thumb ? 'thumb' : target.isa);
+      const base = sym.address & ~1;
+      process.stdout.write(`${symbol}${sym.thumb ? ' (thumb)' : ''}:\n`);
+      for (const i of dis.disassemble(code, base)) {
+        const hex = Array.from(i.bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
+        process.stdout.write(`  ${pc.dim(`0x${i.address.toString(16).padStart(8, '0')}`)}  ${hex.padEnd(24)} ${i.text}\n`);
+      }
+    });
+
+  program
+    .command('explain <signature>')
+    .description('print where every argument and the result of a C prototype go, and the frame')
+    .requiredOption('--abi <abi>', 'i386-sysv | x86_64-sysv | arm-aapcs | arm-aapcs-vfp | ppc32-sysv')
+    .option('--json', 'print the plan as JSON (docs/plan-json.md)')
+    .option('--varargs <types>', 'comma-separated types of the arguments passed for ...')
+    .action((signature: string, o: { abi: string; json?: boolean; varargs?: string }) => {
+      const varargs = o.varargs ? o.varargs.split(',').map((s) => s.trim()) : [];
+      process.stdout.write(o.json ? `${JSON.stringify(explainJson(o.abi, signature, varargs), null, 2)}\n` : explainText(o.abi, signature, varargs));
+    });
+
+  program
+    .command('call')
+    .description('call a function in an ELF file and print {"result": ...} as JSON')
+    .requiredOption('--abi <abi>', 'calling convention')
+    .requiredOption('--elf <file...>', 'ELF objects or static executables (repeatable)')
+    .requiredOption('--sig <prototype>', 'C prototype, optionally preceded by struct definitions')
+    .option('--args <json>', 'JSON array of arguments', '[]')
+    .option('--symbol <name>', 'symbol to call, if not the prototype name')
+    .action(async (o: { abi: string; elf: string[]; sig: string; args: string; symbol?: string }) => {
+      code = await runCall(o);
+    });
+
+  program
+    .command('demo')
+    .description('call a few fixture functions on every convention and show where each argument went')
+    .action(async () => {
+      await runDemo();
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    return fail(e);
+  }
+  return code;
+}
+
+export type { TargetName };

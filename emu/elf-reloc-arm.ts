@@ -1,0 +1,186 @@
+// ARM and Thumb relocations ("ELF for the Arm Architecture", AAELF32). GCC emits REL sections on
+// ARM: the addend is encoded in the instruction or word at the place, so each handler decodes it.
+// Notation: S has the Thumb bit set for Thumb functions (S == S' | T); branch handlers clear it.
+// Branches change state (BL <-> BLX) only when the target's state is known (site.thumb defined).
+
+import { alignDown, checkRange, signExtend, type RelocArch, type RelocSite } from './elf-reloc.ts';
+import { ARM_RELOC_NAMES } from './elf-reloc-names.ts';
+
+const R_ARM_NONE = 0;
+const R_ARM_ABS32 = 2;
+const R_ARM_REL32 = 3;
+const R_ARM_THM_CALL = 10;
+const R_ARM_CALL = 28;
+const R_ARM_JUMP24 = 29;
+const R_ARM_THM_JUMP24 = 30;
+const R_ARM_TARGET1 = 38; // ABS32 on Linux (.init_array)
+const R_ARM_V4BX = 40; // marks "bx rN" for ARMv4 patching: nothing to do on v4T and later
+const R_ARM_PREL31 = 42;
+const R_ARM_MOVW_ABS_NC = 43;
+const R_ARM_MOVT_ABS = 44;
+const R_ARM_MOVW_PREL_NC = 45;
+const R_ARM_MOVT_PREL = 46;
+const R_ARM_THM_MOVW_ABS_NC = 47;
+const R_ARM_THM_MOVT_ABS = 48;
+const R_ARM_THM_MOVW_PREL_NC = 49;
+const R_ARM_THM_MOVT_PREL = 50;
+const R_ARM_THM_JUMP19 = 51;
+
+function veneerNeeded(s: RelocSite, from: 'ARM' | 'Thumb'): never {
+  const to = from === 'ARM' ? 'Thumb' : 'ARM';
+  s.fail(`${s.name} from ${from} code to ${to} function \`${s.symbol}\` needs an interworking veneer, which abiscope does not generate`);
+}
+
+// --- data -------------------------------------------------------------------------------
+
+function abs32(s: RelocSite): void {
+  const A = s.rela ? s.A : s.place.readS32();
+  s.place.write32(s.S + A); // (S + A) | T
+}
+
+function rel32(s: RelocSite): void {
+  const A = s.rela ? s.A : s.place.readS32();
+  s.place.write32(s.S + A - s.P); // ((S + A) | T) - P
+}
+
+/** PREL31 (exception tables): 31-bit place-relative offset, bit 31 of the word is preserved. */
+function prel31(s: RelocSite): void {
+  const word = s.place.read32();
+  const A = s.rela ? s.A : signExtend(word & 0x7fffffff, 31);
+  const v = s.S + A - s.P;
+  checkRange(s, v, 31, 'signed');
+  s.place.write32((word & 0x80000000) | (v & 0x7fffffff));
+}
+
+// --- ARM-state branches: B/BL/BLX imm24 ------------------------------------------------
+
+/**
+ * R_ARM_CALL (BL/BLX) and R_ARM_JUMP24 (B, BL<cond>). The field is (target - (P + 8)) >> 2; the
+ * usual REL addend is therefore -8. A call to a Thumb function becomes BLX, whose H bit (24)
+ * holds bit 1 of the offset; a BLX to an ARM function becomes BL. JUMP24 cannot change state.
+ */
+function armBranch24(s: RelocSite): void {
+  const insn = s.place.read32();
+  const isBlx = insn >>> 28 === 0xf;
+  const A = s.rela ? s.A : signExtend(insn & 0xffffff, 24) * 4 + (isBlx ? ((insn >>> 24) & 1) * 2 : 0);
+  const toThumb = s.thumb === true && !s.weakUndef;
+  if (toThumb && (s.type !== R_ARM_CALL || (!isBlx && insn >>> 28 !== 0xe))) veneerNeeded(s, 'ARM');
+  // Undefined weak: branch to the next instruction (P + 4 = P + 8 - 4).
+  const offset = s.weakUndef ? -4 : (s.S - (toThumb ? 1 : 0)) + A - s.P;
+  checkRange(s, offset, 26, 'signed');
+  if (toThumb) {
+    if (offset & 1) s.fail(`${s.name} against \`${s.symbol}\`: odd branch offset ${offset}`);
+    s.place.write32(0xfa000000 | ((offset & 2) << 23) | ((offset >> 2) & 0xffffff)); // BLX imm
+    return;
+  }
+  if (offset & 3) s.fail(`${s.name} against \`${s.symbol}\`: ARM branch offset ${offset} is not a multiple of 4`);
+  const opcode = isBlx ? 0xeb000000 : insn & 0xff000000; // BLX to ARM code: back to BL
+  s.place.write32(opcode | ((offset >> 2) & 0xffffff));
+}
+
+// --- Thumb-2 branches -------------------------------------------------------------------
+
+/** BL/BLX/B.W (T4) offset: S:I1:I2:imm10:imm11:0 with I1 = !(J1 ^ S), I2 = !(J2 ^ S). */
+function decodeThumbBranch24(hi: number, lo: number): number {
+  const sign = (hi >> 10) & 1;
+  const i1 = 1 ^ ((lo >> 13) & 1) ^ sign;
+  const i2 = 1 ^ ((lo >> 11) & 1) ^ sign;
+  return signExtend((sign << 24) | (i1 << 23) | (i2 << 22) | ((hi & 0x3ff) << 12) | ((lo & 0x7ff) << 1), 25);
+}
+
+function writeThumbBranch24(s: RelocSite, hi: number, lo: number, offset: number): void {
+  const sign = (offset >> 24) & 1;
+  const j1 = 1 ^ ((offset >> 23) & 1) ^ sign;
+  const j2 = 1 ^ ((offset >> 22) & 1) ^ sign;
+  s.place.write16((hi & 0xf800) | (sign << 10) | ((offset >> 12) & 0x3ff), 0);
+  s.place.write16((lo & 0xd000) | (j1 << 13) | (j2 << 11) | ((offset >> 1) & 0x7ff), 2);
+}
+
+/**
+ * R_ARM_THM_CALL (BL/BLX) and R_ARM_THM_JUMP24 (B.W). The field is target - (P + 4); the usual
+ * REL addend is -4. A call to an ARM function becomes BLX (bit 12 of the second halfword clear),
+ * which branches relative to Align(P + 4, 4) to a 4-aligned target; a BLX to Thumb code becomes BL.
+ * Offsets use the Thumb-2 range (+-16 MiB); Thumb-1 cores only reach +-4 MiB.
+ */
+function thumbBranch24(s: RelocSite): void {
+  const hi = s.place.read16(0), lo = s.place.read16(2);
+  const A = s.rela ? s.A : decodeThumbBranch24(hi, lo);
+  const toArm = s.thumb === false && !s.weakUndef;
+  if (toArm && s.type !== R_ARM_THM_CALL) veneerNeeded(s, 'Thumb');
+  let offset: number;
+  if (s.weakUndef) offset = 0; // next instruction: P + 4
+  else if (toArm) offset = alignDown(s.S + A + 4, 4) - alignDown(s.P + 4, 4);
+  else offset = (s.S - (s.thumb ? 1 : 0)) + A - s.P;
+  checkRange(s, offset, 25, 'signed');
+  if (offset & 1) s.fail(`${s.name} against \`${s.symbol}\`: odd branch offset ${offset}`);
+  const kind = s.type === R_ARM_THM_CALL ? (toArm ? 0x0000 : 0x1000) : lo & 0x1000; // BLX : BL
+  writeThumbBranch24(s, hi, (lo & ~0x1000) | kind, offset);
+}
+
+/** R_ARM_THM_JUMP19: B<cond>.W (T3), offset S:J2:J1:imm6:imm11:0 (J bits not inverted). */
+function thumbJump19(s: RelocSite): void {
+  const hi = s.place.read16(0), lo = s.place.read16(2);
+  const A = s.rela ? s.A : signExtend(((hi >> 10) & 1) << 20 | ((lo >> 11) & 1) << 19 | ((lo >> 13) & 1) << 18
+    | (hi & 0x3f) << 12 | (lo & 0x7ff) << 1, 21);
+  if (s.thumb === false && !s.weakUndef) veneerNeeded(s, 'Thumb');
+  const offset = s.weakUndef ? 0 : (s.S - (s.thumb ? 1 : 0)) + A - s.P;
+  checkRange(s, offset, 21, 'signed');
+  if (offset & 1) s.fail(`${s.name} against \`${s.symbol}\`: odd branch offset ${offset}`);
+  s.place.write16((hi & 0xfbc0) | (((offset >> 20) & 1) << 10) | ((offset >> 12) & 0x3f), 0);
+  s.place.write16((lo & 0xd000) | (((offset >> 18) & 1) << 13) | (((offset >> 19) & 1) << 11) | ((offset >> 1) & 0x7ff), 2);
+}
+
+// --- MOVW/MOVT ----------------------------------------------------------------------------
+
+/** The 16-bit value a MOVW/MOVT relocation stores: low or high half of (S + A) | T, minus P for PREL. */
+function movValue(s: RelocSite, A: number, high: boolean, prel: boolean): number {
+  const v = (s.S + A - (prel ? s.P : 0)) >>> 0;
+  return high ? v >>> 16 : v & 0xffff;
+}
+
+/** ARM MOVW/MOVT: imm16 = imm4 (bits 19-16) : imm12 (bits 11-0); the REL addend is that imm16, signed. */
+function armMov(s: RelocSite): void {
+  const insn = s.place.read32();
+  const A = s.rela ? s.A : signExtend(((insn >> 4) & 0xf000) | (insn & 0xfff), 16);
+  const high = s.type === R_ARM_MOVT_ABS || s.type === R_ARM_MOVT_PREL;
+  const v = movValue(s, A, high, s.type === R_ARM_MOVW_PREL_NC || s.type === R_ARM_MOVT_PREL);
+  s.place.write32((insn & 0xfff0f000) | ((v & 0xf000) << 4) | (v & 0xfff));
+}
+
+/** Thumb-2 MOVW/MOVT (T3): imm16 = imm4 (hw1 3-0) : i (hw1 10) : imm3 (hw2 14-12) : imm8 (hw2 7-0). */
+function thumbMov(s: RelocSite): void {
+  const hi = s.place.read16(0), lo = s.place.read16(2);
+  const A = s.rela ? s.A : signExtend(((hi & 0xf) << 12) | (((hi >> 10) & 1) << 11) | (((lo >> 12) & 7) << 8) | (lo & 0xff), 16);
+  const high = s.type === R_ARM_THM_MOVT_ABS || s.type === R_ARM_THM_MOVT_PREL;
+  const v = movValue(s, A, high, s.type === R_ARM_THM_MOVW_PREL_NC || s.type === R_ARM_THM_MOVT_PREL);
+  s.place.write16((hi & 0xfbf0) | (v >> 12) | (((v >> 11) & 1) << 10), 0);
+  s.place.write16((lo & 0x8f00) | (((v >> 8) & 7) << 12) | (v & 0xff), 2);
+}
+
+const nothing = (): void => {};
+
+export const ARM_RELOCS: RelocArch = {
+  prefix: 'R_ARM_',
+  names: ARM_RELOC_NAMES,
+  handlers: new Map([
+    [R_ARM_NONE, nothing],
+    [R_ARM_V4BX, nothing],
+    [R_ARM_ABS32, abs32],
+    [R_ARM_TARGET1, abs32],
+    [R_ARM_REL32, rel32],
+    [R_ARM_PREL31, prel31],
+    [R_ARM_CALL, armBranch24],
+    [R_ARM_JUMP24, armBranch24],
+    [R_ARM_THM_CALL, thumbBranch24],
+    [R_ARM_THM_JUMP24, thumbBranch24],
+    [R_ARM_THM_JUMP19, thumbJump19],
+    [R_ARM_MOVW_ABS_NC, armMov],
+    [R_ARM_MOVT_ABS, armMov],
+    [R_ARM_MOVW_PREL_NC, armMov],
+    [R_ARM_MOVT_PREL, armMov],
+    [R_ARM_THM_MOVW_ABS_NC, thumbMov],
+    [R_ARM_THM_MOVT_ABS, thumbMov],
+    [R_ARM_THM_MOVW_PREL_NC, thumbMov],
+    [R_ARM_THM_MOVT_PREL, thumbMov],
+  ]),
+};

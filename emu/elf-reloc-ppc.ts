@@ -1,0 +1,88 @@
+// 32-bit PowerPC relocations (System V PowerPC ABI / "Power Architecture 32-bit ABI"), RELA only.
+// The @ha/@l pair splits an address for lis + addi, where addi sign-extends its 16 bits: @ha
+// rounds the high half up when bit 15 is set.
+
+import { checkAligned, checkRange, type RelocArch, type RelocSite } from './elf-reloc.ts';
+import { PPC_RELOC_NAMES } from './elf-reloc-names.ts';
+
+const R_PPC_NONE = 0;
+const R_PPC_ADDR32 = 1;
+const R_PPC_ADDR16 = 3;
+const R_PPC_ADDR16_LO = 4;
+const R_PPC_ADDR16_HI = 5;
+const R_PPC_ADDR16_HA = 6;
+const R_PPC_REL24 = 10;
+const R_PPC_REL14 = 11;
+const R_PPC_REL14_BRTAKEN = 12;
+const R_PPC_REL14_BRNTAKEN = 13;
+const R_PPC_REL32 = 26;
+
+/** The "y" bit of the BO field (static branch prediction hint). */
+const BRANCH_PREDICT_BIT = 0x00200000;
+
+function addr32(s: RelocSite): void {
+  s.place.write32(s.S + s.A);
+}
+function rel32(s: RelocSite): void {
+  s.place.write32(s.S + s.A - s.P);
+}
+/** ADDR16 holds a signed or unsigned 16-bit value (li rD, sym / .short sym). */
+function addr16(s: RelocSite): void {
+  const v = s.S + s.A;
+  checkRange(s, v, 16, 'either');
+  s.place.write16(v);
+}
+function addr16Half(s: RelocSite): void {
+  const v = (s.S + s.A) >>> 0;
+  if (s.type === R_PPC_ADDR16_LO) s.place.write16(v & 0xffff); // #lo
+  else if (s.type === R_PPC_ADDR16_HI) s.place.write16(v >>> 16); // #hi
+  else s.place.write16(((v + 0x8000) >>> 16) & 0xffff); // #ha
+}
+
+/** Branch displacement; an undefined weak target becomes the next instruction. */
+function branchOffset(s: RelocSite, bits: number): number {
+  const v = s.weakUndef ? 4 : s.S + s.A - s.P;
+  checkRange(s, v, bits, 'signed');
+  checkAligned(s, v, 4);
+  return v;
+}
+
+/** REL24: b/bl, LI field (bits 6-29) holds the word displacement, +-32 MiB. */
+function rel24(s: RelocSite): void {
+  const v = branchOffset(s, 26);
+  s.place.write32((s.place.read32() & 0xfc000003) | (v & 0x03fffffc));
+}
+
+/**
+ * REL14: bc, BD field (bits 16-29), +-32 KiB. The _BRTAKEN/_BRNTAKEN forms also set the "y" hint
+ * bit the way GNU ld does: set for "taken", then inverted for backward branches, whose default
+ * prediction is already "taken" (pre-ISA-2.0 meaning of the bit).
+ */
+function rel14(s: RelocSite): void {
+  const v = branchOffset(s, 16);
+  let insn = (s.place.read32() & 0xffff0003) | (v & 0xfffc);
+  if (s.type !== R_PPC_REL14) {
+    insn &= ~BRANCH_PREDICT_BIT;
+    if (s.type === R_PPC_REL14_BRTAKEN) insn |= BRANCH_PREDICT_BIT;
+    if (v < 0) insn ^= BRANCH_PREDICT_BIT;
+  }
+  s.place.write32(insn);
+}
+
+export const PPC_RELOCS: RelocArch = {
+  prefix: 'R_PPC_',
+  names: PPC_RELOC_NAMES,
+  handlers: new Map([
+    [R_PPC_NONE, (): void => {}],
+    [R_PPC_ADDR32, addr32],
+    [R_PPC_REL32, rel32],
+    [R_PPC_ADDR16, addr16],
+    [R_PPC_ADDR16_LO, addr16Half],
+    [R_PPC_ADDR16_HI, addr16Half],
+    [R_PPC_ADDR16_HA, addr16Half],
+    [R_PPC_REL24, rel24],
+    [R_PPC_REL14, rel14],
+    [R_PPC_REL14_BRTAKEN, rel14],
+    [R_PPC_REL14_BRNTAKEN, rel14],
+  ]),
+};

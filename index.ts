@@ -1,0 +1,10 @@
+// abiscope: a reentrant FFI engine running in emulated CPUs.
+export { Sandbox, Library, type ForeignFunction, type SandboxOptions } from './marshal/sandbox.ts';
+export { Machine, type RunLimits } from './emu/machine.ts';
+export * from './emu/faults.ts';
+export { UnicornMissingError } from './emu/unicorn.ts';
+export { planCall, type FramePlan } from './marshal/frame.ts';
+export { ValueError } from './marshal/values.ts';
+export { SignatureError, parseSignature, parseType } from './marshal/parse.ts';
+export { CONVENTIONS, ABI_NAMES, convention } from './abis/index.ts';
+export type { AbiName, CallArrangement, ArgPiece } from './abis/abi.ts';

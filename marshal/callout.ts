@@ -1,0 +1,252 @@
+// The reentrant call-out: allocate the frame on the guest stack below the current
+// stack pointer, write the three regions, run the generic stub, read the result,
+// give the frame back. All per-call state is in the frame and in locals here.
+import type { ArgPiece, CallingConvention } from '../abis/abi.ts';
+import type { Machine, RunLimits } from '../emu/machine.ts';
+import { CANARY_BYTES, typeText, type FramePlan } from './frame.ts';
+import { decodeBytes, encodeValue, type CopyArea, type JsValue } from './values.ts';
+import { layoutOf } from './layout.ts';
+import { numberToX87, x87BytesToNumber } from '../emu/x87.ts';
+
+const alignDown = (n: number, a: number) => Math.floor(n / a) * a;
+
+/** The canary pattern written above every frame. */
+export const CANARY = Uint8Array.from({ length: CANARY_BYTES }, (_, i) => 0xc0 + i);
+
+export class FrameCorruptedError extends Error {
+  constructor(readonly frameTop: number, readonly call: string) {
+    super(`${call}: the canary above the call frame at 0x${frameTop.toString(16)} was overwritten: the callee wrote outside its arguments`);
+    this.name = 'FrameCorruptedError';
+  }
+}
+
+/** Wrong number of arguments, with what the signature expects. */
+export class ArgumentCountError extends Error {
+  constructor(readonly signature: string, readonly expected: number, readonly got: number, variadic: boolean) {
+    super(`${signature}: expected ${variadic ? 'at least ' : ''}${expected} argument${expected === 1 ? '' : 's'}, got ${got}`);
+    this.name = 'ArgumentCountError';
+  }
+}
+
+/** Where one argument went in a concrete call: for printing and tests. */
+export interface PlacedArg {
+  name: string;
+  type: string;
+  /** Guest address of the value's first byte as placed (image slot, stack slot or region-1 copy). */
+  address: number;
+  pieces: { where: string; address: number; size: number }[];
+}
+
+export interface CallRecord {
+  frameBase: number;
+  frameTop: number;
+  spBefore: number;
+  args: PlacedArg[];
+}
+
+/** The host side of one machine and convention, handed to every call-out. */
+export interface CallSite {
+  machine: Machine;
+  cc: CallingConvention;
+  stubAddress: number;
+  imageRegister: string;
+  redZone: number;
+  limits?: RunLimits;
+  /** Handles a trap that is not the return sentinel (a call-back); returns the pc to resume at. */
+  onTrap?: (slot: number) => number;
+  functionPointer?: CopyArea['functionPointer'];
+  /** Fill the frame with this byte before writing it (tests: stale bytes must not pass). */
+  poison?: number;
+}
+
+/**
+ * Performs one call-out of `fn` following `plan`, starting from guest stack pointer `sp`.
+ * Returns the result as a JS value, and where each argument went.
+ */
+export function callOut(site: CallSite, plan: FramePlan, fn: number, args: unknown[], sp: number): { value: JsValue; record: CallRecord } {
+  const { machine: m, cc } = site;
+  const dm = cc.dataModel;
+  const arr = plan.arrangement;
+  const sig = arr.signature;
+  const fixed = sig.params.length;
+  if (args.length !== arr.args.length) throw new ArgumentCountError(sig.text, sig.variadic ? fixed : fixed, args.length, sig.variadic);
+
+  // Region 1's per-call copies grow down from the top of the frame; their addresses are known at once.
+  const top = alignDown(sp - site.redZone, 16) - CANARY_BYTES;
+  let low = top;
+  const copies: { address: number; bytes: Uint8Array }[] = [];
+  const after: (() => void)[] = [];
+  const area: CopyArea = {
+    place(bytes, align) {
+      low = alignDown(low - bytes.length, Math.max(align, 1));
+      copies.push({ address: low, bytes });
+      return low;
+    },
+    afterCall: (f) => after.push(f),
+    functionPointer: site.functionPointer,
+    read: (a, n) => m.read(a, n),
+  };
+
+  const images = arr.args.map((a, i) => {
+    const size = layoutOf(a.type, dm).size;
+    const bytes = new Uint8Array(Math.max(size, 1));
+    const path = `argument ${i + 1} '${a.name}' (${typeText(a.type)})`;
+    encodeValue(a.type, args[i], new DataView(bytes.buffer), 0, path, { dm, area });
+    return bytes;
+  });
+
+  const base = alignDown(alignDown(low, 16) - plan.region1.staticSize - plan.region1.offset, Math.max(plan.stackAlign, 16));
+  const frameTop = top + CANARY_BYTES;
+  if (site.poison !== undefined) m.write(base, new Uint8Array(low - base).fill(site.poison));
+  const image = base + plan.imageArea.offset;
+  const region1 = base + plan.region1.offset;
+  const staticItem = (kind: string, arg: number) => {
+    const it = plan.region1.items.find((x) => x.kind === kind && x.arg === arg);
+    return region1 + (it?.offset ?? 0);
+  };
+  if (site.poison === undefined) m.write(image, new Uint8Array(plan.imageArea.size));
+  for (const c of copies) m.write(c.address, c.bytes);
+  m.write(top, CANARY);
+
+  // Region 3: arguments into the register image and the outgoing stack area; region 2: a pointer to each.
+  const placed: PlacedArg[] = [];
+  arr.args.forEach((a, i) => {
+    let bytes = images[i];
+    const pieces: PlacedArg['pieces'] = [];
+    let valueAddress: number;
+    if (a.passing === 'reference') {
+      valueAddress = staticItem('struct-copy', a.index);
+      m.write(valueAddress, bytes);
+      bytes = pointerBytes(valueAddress, dm.pointerSize, dm.endian);
+    }
+    for (const p of a.pieces) pieces.push(writePiece(m, plan, p, bytes, base, image));
+    valueAddress = a.passing === 'reference' ? staticItem('struct-copy', a.index) : pieces[0]?.address ?? base;
+    m.writePointer(base + plan.region2.offset + i * plan.region2.entrySize, valueAddress);
+    placed.push({ name: a.name, type: typeText(a.type), address: valueAddress, pieces });
+  });
+
+  const res = arr.result;
+  if (res.kind === 'memory') {
+    const temp = staticItem('result-temp', -1);
+    writePiece(m, plan, res.pointer, pointerBytes(temp, dm.pointerSize, dm.endian), base, image);
+  }
+  for (const s of arr.special) writeSlot(m, image + plan.image.locate(s.reg, 'special').offset, BigInt(s.value), m.target.pointerSize, dm.endian);
+  const ptr = m.target.pointerSize;
+  writeSlot(m, image + plan.image.locate('function', 'control').offset, BigInt(fn), ptr, dm.endian);
+  const x87 = res.kind === 'registers' && res.pieces.some((p) => p.kind === 'reg' && p.format === 'x87');
+  writeSlot(m, image + plan.image.locate('x87-result', 'control').offset, x87 ? 1n : 0n, ptr, dm.endian);
+  if (m.target.name === 'ppc32') m.writePointer(base, sp); // back chain: the frame looks like a real caller's
+
+  // Run the stub; traps other than the sentinel are call-backs handled by the host between runs.
+  m.writeReg(site.imageRegister, image);
+  m.sp = base;
+  let pc = site.stubAddress;
+  for (;;) {
+    const stop = m.run(pc, site.limits);
+    if (stop.slot === 0) break;
+    if (!site.onTrap) throw new Error(`unexpected host trap ${stop.slot} during ${sig.text}`);
+    pc = site.onTrap(stop.slot);
+  }
+
+  const canary = m.read(top, CANARY_BYTES);
+  if (!canary.every((b, i) => b === CANARY[i])) throw new FrameCorruptedError(frameTop, sig.text);
+  const value = readResult(m, plan, image, res.kind === 'memory' ? staticItem('result-temp', -1) : 0);
+  for (const f of after) f();
+  return { value, record: { frameBase: base, frameTop, spBefore: sp, args: placed } };
+}
+
+function pointerBytes(address: number, size: number, endian: 'little' | 'big'): Uint8Array {
+  const b = new Uint8Array(size);
+  writeWord(new DataView(b.buffer), 0, BigInt(address), size, endian);
+  return b;
+}
+
+function writeWord(dv: DataView, off: number, v: bigint, size: number, endian: 'little' | 'big'): void {
+  const le = endian === 'little';
+  if (size === 8) dv.setBigUint64(off, BigInt.asUintN(64, v), le);
+  else dv.setUint32(off, Number(BigInt.asUintN(32, v)), le);
+}
+
+function writeSlot(m: Machine, address: number, v: bigint, size: number, endian: 'little' | 'big'): void {
+  const b = new Uint8Array(size);
+  writeWord(new DataView(b.buffer), 0, v, size, endian);
+  m.write(address, b);
+}
+
+/** Integer made of `size` bytes of a value image, read in target byte order, then extended. */
+function chunkToInt(bytes: Uint8Array, off: number, size: number, endian: 'little' | 'big', extend?: 'sign' | 'zero'): bigint {
+  let v = 0n;
+  for (let i = 0; i < size; i++) {
+    const b = BigInt(bytes[off + (endian === 'little' ? size - 1 - i : i)] ?? 0);
+    v = (v << 8n) | b;
+  }
+  return extend === 'sign' ? BigInt.asIntN(size * 8, v) : v;
+}
+
+/** Writes one piece of an argument; returns where it went. */
+function writePiece(m: Machine, plan: FramePlan, p: ArgPiece, bytes: Uint8Array, base: number, image: number): PlacedArg['pieces'][number] {
+  const endian = m.target.endian;
+  if (p.kind === 'stack') {
+    const at = base + p.offset;
+    if (p.extend && p.size < p.slotSize) {
+      writeSlot(m, at, chunkToInt(bytes, p.valueOffset, p.size, endian, p.extend), p.slotSize, endian);
+    } else {
+      m.write(at + p.slotOffset, bytes.subarray(p.valueOffset, p.valueOffset + p.size));
+    }
+    return { where: `stack+${p.offset}`, address: at + p.slotOffset, size: p.size };
+  }
+  const slot = plan.image.locate(p.reg, 'arg');
+  const at = image + slot.offset;
+  const chunk = bytes.subarray(p.valueOffset, p.valueOffset + p.size);
+  switch (p.format) {
+    case 'int': writeSlot(m, at, chunkToInt(bytes, p.valueOffset, p.size, endian, p.extend), slot.size, endian); break;
+    case 'raw': m.write(at, chunk); break;
+    case 'f32-as-f64': {
+      const f = new DataView(chunk.slice().buffer).getFloat32(0, endian === 'little');
+      const d = new Uint8Array(8);
+      new DataView(d.buffer).setFloat64(0, f, endian === 'little');
+      m.write(at, d);
+      break;
+    }
+    case 'x87': m.write(at, numberToX87(new DataView(chunk.slice().buffer).getFloat64(0, true))); break;
+  }
+  return { where: p.reg, address: at, size: p.size };
+}
+
+/** Rebuilds the result's value image from the stored result registers (or the result temporary). */
+function readResult(m: Machine, plan: FramePlan, image: number, temp: number): JsValue {
+  const res = plan.arrangement.result;
+  if (res.kind === 'void') return null;
+  const opts = { dm: plan.dataModel };
+  if (res.kind === 'memory') return decodeBytes(res.type, m.read(temp, res.size), opts);
+  const endian = m.target.endian;
+  const bytes = new Uint8Array(Math.max(res.size, 1));
+  const dv = new DataView(bytes.buffer);
+  for (const p of res.pieces) {
+    if (p.kind !== 'reg') throw new Error('stack-returned results are not supported');
+    const slot = plan.image.locate(p.reg, 'result');
+    const raw = m.read(image + slot.offset, slot.size);
+    switch (p.format) {
+      case 'int': {
+        // The low `size` bytes of the register, laid out in target byte order.
+        const word = chunkToInt(raw, 0, slot.size, endian);
+        for (let i = 0; i < p.size; i++) {
+          const byte = Number((word >> BigInt(8 * i)) & 0xffn);
+          bytes[p.valueOffset + (endian === 'little' ? i : p.size - 1 - i)] = byte;
+        }
+        break;
+      }
+      case 'raw': bytes.set(raw.subarray(0, p.size), p.valueOffset); break;
+      case 'f32-as-f64': dv.setFloat32(p.valueOffset, new DataView(raw.slice().buffer).getFloat64(0, endian === 'little'), endian === 'little'); break;
+      case 'x87': {
+        const v = x87BytesToNumber(raw.subarray(0, 10));
+        if (p.size === 4) dv.setFloat32(p.valueOffset, v, true);
+        else if (p.size === 8) dv.setFloat64(p.valueOffset, v, true);
+        else bytes.set(raw.subarray(0, 10), p.valueOffset);
+        break;
+      }
+    }
+  }
+  return decodeBytes(res.type, bytes, opts);
+}
+

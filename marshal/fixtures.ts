@@ -1,0 +1,22 @@
+// Where the committed GCC fixtures live, per convention (used by the demo and the tests).
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AbiName } from '../abis/abi.ts';
+
+export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'tests', 'fixtures');
+
+/** Fixture build directory (tests/fixtures/obj/<dir>) for each convention; armhf also in ARM state. */
+export const FIXTURE_DIRS: Record<AbiName, string[]> = {
+  'i386-sysv': ['i386'],
+  'x86_64-sysv': ['x86_64'],
+  'arm-aapcs': ['armel'],
+  'arm-aapcs-vfp': ['armhf', 'armhf-arm'],
+  'ppc32-sysv': ['ppc32'],
+};
+
+/** Every object of one fixture build except the static executable and _start. */
+export function fixtureObjects(dir: string): string[] {
+  const d = join(FIXTURES, 'obj', dir);
+  return readdirSync(d).filter((f) => f.endsWith('.o') && f !== 'start.o').sort().map((f) => join(d, f));
+}

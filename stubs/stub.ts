@@ -1,0 +1,20 @@
+// What every convention's stub file provides: assembly generated from the
+// register image layout only, never from a signature.
+import type { RegisterImage } from '../marshal/register-image.ts';
+
+export interface CallStubSource {
+  /** Assembly of the generic call stub. */
+  text: string;
+  /** Callee-saved register the host points at the register image before running the stub. */
+  imageRegister: string;
+}
+
+export type CallStubGenerator = (image: RegisterImage, sentinel: number) => CallStubSource;
+
+/** Slot offset of a register in the image, for templates. */
+export function at(image: RegisterImage, reg: string, role: 'arg' | 'special' | 'control' | 'result'): number {
+  return image.locate(reg, role).offset;
+}
+export function has(image: RegisterImage, reg: string, role: 'arg' | 'special' | 'control' | 'result'): boolean {
+  return image.slots.some((s) => s.reg === reg && s.role === role);
+}
