@@ -101,6 +101,8 @@ export interface RegisterFile {
   fpArgs: string[];
   /** Registers that may hold a result. */
   results: string[];
+  /** Registers a call may have to set besides arguments (x86-64 al, PPC cr6): every call's image has a slot for each. */
+  special?: string[];
 }
 
 export interface CallingConvention {

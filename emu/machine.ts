@@ -311,19 +311,24 @@ export class Machine {
     return s;
   }
 
+  /** An instruction address without the ARM Thumb bit. */
+  codeAddress(address: number): number {
+    return this.target.name === 'arm' ? address & ~1 : address;
+  }
+
   /** `name+0xoff` for an address inside a loaded function, else hex. */
   symbolize(address: number): string {
-    const a = address & ~1;
+    const a = this.codeAddress(address);
     let best: ElfSymbol | undefined;
     for (const s of this.symbols.values()) {
-      const start = s.address & ~1;
+      const start = this.codeAddress(s.address);
       if (s.kind !== 'func' || a < start) continue;
-      if (a < start + Math.max(s.size, 1) && (!best || start > (best.address & ~1))) best = s;
+      if (a < start + Math.max(s.size, 1) && (!best || start > this.codeAddress(best.address))) best = s;
     }
     const hex = `0x${address.toString(16)}`;
     if (a >= LAYOUT.trapBase && a < LAYOUT.trapBase + PAGE) return `host-trap slot ${Math.floor((a - LAYOUT.trapBase) / LAYOUT.trapSlotBytes)} (${hex})`;
     if (!best) return hex;
-    const off = a - (best.address & ~1);
+    const off = a - this.codeAddress(best.address);
     return off ? `${best.name}+0x${off.toString(16)} (${hex})` : `${best.name} (${hex})`;
   }
 
@@ -443,7 +448,7 @@ export class Machine {
 
   /** Whether `ret` is in loaded code right after a call instruction. */
   private followsCall(ret: number): boolean {
-    const a = ret & ~1;
+    const a = this.codeAddress(ret);
     const region = this.regionAt(a);
     if (!region || region.kind !== 'code' || a - 8 < region.start) return false;
     const thumb = this.target.name === 'arm' && (ret & 1) === 1;

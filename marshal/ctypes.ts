@@ -17,7 +17,15 @@ export interface ScalarType { kind: 'scalar'; name: ScalarName; /** spelling the
 export interface PointerType { kind: 'pointer'; to: CType; isConst?: boolean }
 export interface ArrayType { kind: 'array'; element: CType; length: number }
 export interface EnumType { kind: 'enum'; tag?: string; members: { name: string; value: number }[] }
-export interface Field { name: string; type: CType }
+export interface Field {
+  /** '' for an anonymous struct/union member, whose fields are reached as if they were the parent's. */
+  name: string;
+  type: CType;
+  /** from __attribute__((aligned(N))) on the field: raises its alignment (sets it, in a packed record) */
+  alignAttr?: number;
+  /** from __attribute__((packed)) on the field alone: alignment 1 */
+  packed?: boolean;
+}
 export interface RecordType {
   kind: 'struct' | 'union';
   tag?: string;
@@ -25,6 +33,8 @@ export interface RecordType {
   packed?: boolean;
   /** from __attribute__((aligned(N))) on the record */
   alignAttr?: number;
+  /** declared (`struct S;`, or used as `struct S *`) but not yet defined: only pointers to it are usable */
+  incomplete?: boolean;
 }
 export interface Param { name?: string; type: CType }
 export interface FunctionType { kind: 'function'; result: CType; params: Param[]; variadic: boolean }

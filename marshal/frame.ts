@@ -80,7 +80,7 @@ function copiedPointee(type: CType): boolean {
 export function planCall(cc: CallingConvention, signature: Signature, variadicArgs: CType[] = []): FramePlan {
   const arrangement = cc.arrange(signature, variadicArgs);
   const ptr = TARGETS[cc.target].pointerSize;
-  const image = registerImage(cc, arrangement.special.map((s) => s.reg).filter(unique));
+  const image = registerImage(cc);
 
   const stackArea = { offset: 0, size: arrangement.stackBytes };
   const imageArea = { offset: alignUp(stackArea.size, 16), size: image.size };
@@ -131,10 +131,6 @@ export function planCall(cc: CallingConvention, signature: Signature, variadicAr
     args,
     moves: movesOf(arrangement, image),
   };
-}
-
-function unique<T>(v: T, i: number, all: T[]): boolean {
-  return all.indexOf(v) === i;
 }
 
 function isString(type: CType): boolean {

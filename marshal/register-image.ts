@@ -42,7 +42,8 @@ function alias(reg: string): { reg: string; offset: number; size: number } | und
 }
 
 /** Builds the image layout of a convention: args, specials, control words, results; 16-byte aligned slots for vectors. */
-export function registerImage(cc: CallingConvention, specials: string[]): RegisterImage {
+export function registerImage(cc: CallingConvention): RegisterImage {
+  const specials = cc.registers.special ?? [];
   const slots: ImageSlot[] = [];
   let offset = 0;
   const add = (reg: string, role: ImageSlot['role'], size: number) => {

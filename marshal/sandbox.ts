@@ -44,7 +44,7 @@ export class Library {
 
 export class Sandbox {
   readonly cc: CallingConvention;
-  private readonly scope: TypeScope = emptyScope();
+  private scope: TypeScope = emptyScope();
   private readonly site: CallSite;
   /** Guest stack pointers of the active call-outs, innermost last (per guest thread: main). */
   private readonly activeSp: number[] = [];
@@ -80,7 +80,7 @@ export class Sandbox {
 
   /** Declares types (struct/union/typedef/enum) for later prototypes and reads. */
   declare(text: string): void {
-    parseDeclarations(text, this.scope);
+    this.scope = parseDeclarations(text, this.scope).scope;
   }
 
   func(prototype: string, opts: { symbol?: string } = {}): ForeignFunction {

@@ -1,20 +1,22 @@
 // ARM AAPCS generic call stubs (ARM state). r4 (callee-saved) holds the register
 // image; sp is the frame base. `blx` to an odd address enters a Thumb callee, whose
 // `bx lr` returns here in ARM state.
-import { at, type CallStubGenerator } from './stub.ts';
+import { at, hex, type CallStubGenerator } from './stub.ts';
 
+/** Any 32-bit constant from byte-sized rotated immediates (Keystone's ARM mode has no movw/movt). */
 function movImm(reg: string, value: number): string[] {
-  return [`movw ${reg}, #${value & 0xffff}`, `movt ${reg}, #${(value >>> 16) & 0xffff}`];
+  const bytes = [24, 16, 8, 0].map((sh) => ((value >>> sh) & 0xff) << sh >>> 0);
+  return [`mov ${reg}, #${hex(bytes[0])}`, ...bytes.slice(1).filter((b) => b).map((b) => `orr ${reg}, ${reg}, #${hex(b)}`)];
 }
 
 function armStub(vfp: boolean): CallStubGenerator {
   return (image, sentinel) => {
     const L: string[] = [];
-    for (const r of ['r0', 'r1', 'r2', 'r3']) L.push(`ldr ${r}, [r4, #${at(image, r, 'arg')}]`);
-    if (vfp) for (let i = 0; i < 8; i++) L.push(`vldr d${i}, [r4, #${at(image, `d${i}`, 'arg')}]`);
-    L.push(`ldr r12, [r4, #${at(image, 'function', 'control')}]`, 'blx r12');
-    L.push(`str r0, [r4, #${at(image, 'r0', 'result')}]`, `str r1, [r4, #${at(image, 'r1', 'result')}]`);
-    if (vfp) for (let i = 0; i < 4; i++) L.push(`vstr d${i}, [r4, #${at(image, `d${i}`, 'result')}]`);
+    for (const r of ['r0', 'r1', 'r2', 'r3']) L.push(`ldr ${r}, [r4, #${hex(at(image, r, 'arg'))}]`);
+    if (vfp) for (let i = 0; i < 8; i++) L.push(`vldr d${i}, [r4, #${hex(at(image, `d${i}`, 'arg'))}]`);
+    L.push(`ldr r12, [r4, #${hex(at(image, 'function', 'control'))}]`, 'blx r12');
+    L.push(`str r0, [r4, #${hex(at(image, 'r0', 'result'))}]`, `str r1, [r4, #${hex(at(image, 'r1', 'result'))}]`);
+    if (vfp) for (let i = 0; i < 4; i++) L.push(`vstr d${i}, [r4, #${hex(at(image, `d${i}`, 'result'))}]`);
     L.push(...movImm('r12', sentinel), 'bx r12');
     return { text: L.join('\n'), imageRegister: 'r4' };
   };

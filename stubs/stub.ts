@@ -18,3 +18,8 @@ export function at(image: RegisterImage, reg: string, role: 'arg' | 'special' | 
 export function has(image: RegisterImage, reg: string, role: 'arg' | 'special' | 'control' | 'result'): boolean {
   return image.slots.some((s) => s.reg === reg && s.role === role);
 }
+
+/** Keystone reads bare numbers in Intel syntax as hex: always write 0x-prefixed numbers. */
+export function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
