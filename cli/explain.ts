@@ -84,7 +84,7 @@ export function explainText(abi: string, text: string, varargs: string[] = []): 
 
 function framePicture(plan: FramePlan): string {
   const w = 44;
-  const box = (label: string, off: number, size: number | string) => `  +${'-'.repeat(w)}+ +${off}\n  | ${label.padEnd(w - 2)} | ${size} bytes`;
+  const box = (label: string, off: number, size: number | string) => `  +${'-'.repeat(w)}+\n  | ${label.padEnd(w - 2)} | sp+${off}, ${size} bytes`;
   const r1 = plan.region1.items.map((i) => `${i.kind}${i.arg >= 0 ? ` of ${plan.args[i.arg]?.name}` : ''}${i.size === null ? ' (per call)' : ` (${i.size})`}`);
   return [
     box(`canary`, plan.region1.offset + plan.region1.staticSize, 16),

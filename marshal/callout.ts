@@ -155,7 +155,7 @@ export function callOut(site: CallSite, plan: FramePlan, fn: number, args: unkno
   return { value, record: { frameBase: base, frameTop, spBefore: sp, args: placed } };
 }
 
-function pointerBytes(address: number, size: number, endian: 'little' | 'big'): Uint8Array {
+export function pointerBytes(address: number, size: number, endian: 'little' | 'big'): Uint8Array {
   const b = new Uint8Array(size);
   writeWord(new DataView(b.buffer), 0, BigInt(address), size, endian);
   return b;
@@ -167,7 +167,7 @@ function writeWord(dv: DataView, off: number, v: bigint, size: number, endian: '
   else dv.setUint32(off, Number(BigInt.asUintN(32, v)), le);
 }
 
-function writeSlot(m: Machine, address: number, v: bigint, size: number, endian: 'little' | 'big'): void {
+export function writeSlot(m: Machine, address: number, v: bigint, size: number, endian: 'little' | 'big'): void {
   const b = new Uint8Array(size);
   writeWord(new DataView(b.buffer), 0, v, size, endian);
   m.write(address, b);
@@ -183,8 +183,8 @@ function chunkToInt(bytes: Uint8Array, off: number, size: number, endian: 'littl
   return extend === 'sign' ? BigInt.asIntN(size * 8, v) : v;
 }
 
-/** Writes one piece of an argument; returns where it went. */
-function writePiece(m: Machine, plan: FramePlan, p: ArgPiece, bytes: Uint8Array, base: number, image: number): PlacedArg['pieces'][number] {
+/** Writes one piece of a value into a register image slot (`role`) or the stack area at `base`; returns where it went. */
+export function writePiece(m: Machine, plan: FramePlan, p: ArgPiece, bytes: Uint8Array, base: number, image: number, role: 'arg' | 'result' = 'arg'): PlacedArg['pieces'][number] {
   const endian = m.target.endian;
   if (p.kind === 'stack') {
     const at = base + p.offset;
@@ -195,7 +195,7 @@ function writePiece(m: Machine, plan: FramePlan, p: ArgPiece, bytes: Uint8Array,
     }
     return { where: `stack+${p.offset}`, address: at + p.slotOffset, size: p.size };
   }
-  const slot = plan.image.locate(p.reg, 'arg');
+  const slot = plan.image.locate(p.reg, role);
   const at = image + slot.offset;
   const chunk = bytes.subarray(p.valueOffset, p.valueOffset + p.size);
   switch (p.format) {
@@ -208,7 +208,12 @@ function writePiece(m: Machine, plan: FramePlan, p: ArgPiece, bytes: Uint8Array,
       m.write(at, d);
       break;
     }
-    case 'x87': m.write(at, numberToX87(new DataView(chunk.slice().buffer).getFloat64(0, true))); break;
+    case 'x87': {
+      // float and double results are widened to extended precision; a long double image already is.
+      const dv = new DataView(chunk.slice().buffer);
+      m.write(at, p.size === 4 ? numberToX87(dv.getFloat32(0, true)) : p.size === 8 ? numberToX87(dv.getFloat64(0, true)) : chunk.subarray(0, 10));
+      break;
+    }
   }
   return { where: p.reg, address: at, size: p.size };
 }

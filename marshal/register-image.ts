@@ -20,8 +20,12 @@ export interface RegisterImage {
   locate(reg: string, role?: ImageSlot['role']): { offset: number; size: number };
 }
 
-/** Control words every stub reads: the function to call and whether st0 holds a result to pop. */
-export const CONTROL = ['function', 'x87-result'] as const;
+/**
+ * Control words: the function to call (a call-back's id in a thunk's block), whether st0
+ * holds a result (to pop after a call-out, to push before a call-back returns), and whether
+ * a call-back must pop the hidden struct-return pointer (i386 `ret $4`).
+ */
+export const CONTROL = ['function', 'x87-result', 'callee-pops'] as const;
 
 function slotBytes(cc: CallingConvention, reg: string): number {
   if (reg === 'st0') return 16; // 10 bytes of x87 extended, padded

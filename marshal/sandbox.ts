@@ -10,7 +10,9 @@ import { planCall, type FramePlan } from './frame.ts';
 import { callOut, type CallRecord, type CallSite } from './callout.ts';
 import { decodeBytes, encodeToBytes, type JsValue } from './values.ts';
 import { layoutOf } from './layout.ts';
-import type { CType, Signature } from './ctypes.ts';
+import type { CType, FunctionType, Signature } from './ctypes.ts';
+import { serviceCallback, type Callback, type CallbackRecord, type LoadedThunk } from './callback.ts';
+import { registerImage } from './register-image.ts';
 
 export interface SandboxOptions extends RunLimits {
   /** Fill every frame with this byte before writing it (tests). */
@@ -46,8 +48,11 @@ export class Sandbox {
   readonly cc: CallingConvention;
   private scope: TypeScope = emptyScope();
   private readonly site: CallSite;
-  /** Guest stack pointers of the active call-outs, innermost last (per guest thread: main). */
+  /** Guest stack pointers of the active call-backs, innermost last: nested call-outs go below. */
   private readonly activeSp: number[] = [];
+  private readonly thunk: LoadedThunk;
+  private readonly callbacks = new Map<number, CallbackRecord>();
+  private nextCallbackId = 1;
 
   private constructor(readonly machine: Machine, readonly abi: AbiName, options: SandboxOptions) {
     this.cc = convention(abi);
@@ -55,6 +60,12 @@ export class Sandbox {
     const probe = planCall(this.cc, parseDeclarations('void abiscope_probe(void)').signature!);
     const source = stubs.callStub(probe.image, machine.returnSentinel);
     const stub = machine.loadAssembly(source.text, `${abi} call stub`);
+    const trapSlot = machine.allocateTrapSlot();
+    const thunkSource = stubs.thunk(probe.image, machine.trapAddress(trapSlot));
+    const save = machine.loadAssembly(thunkSource.save, `${abi} call-back thunk`).address;
+    const resume = machine.loadAssembly(thunkSource.restore, `${abi} call-back return`).address;
+    this.thunk = { source: thunkSource, save, resume };
+    const image = registerImage(this.cc);
     this.site = {
       machine,
       cc: this.cc,
@@ -63,8 +74,65 @@ export class Sandbox {
       redZone: stubs.redZone,
       limits: { budget: options.budget, timeoutMs: options.timeoutMs },
       poison: options.poison,
+      onTrap: (slot) => {
+        if (slot !== trapSlot) throw new Error(`unexpected host trap slot ${slot}`);
+        return serviceCallback(machine, image, this.thunk, (id) => this.callbacks.get(id), (sp, run) => this.nested(sp, run));
+      },
+      functionPointer: (value, type) => this.temporaryCallback(value, type),
     };
   }
+
+  /** Runs host code for a call-back: call-outs it makes allocate their frames below `sp`. */
+  private nested<T>(sp: number, run: () => T): T {
+    this.activeSp.push(sp);
+    try {
+      return run();
+    } finally {
+      this.activeSp.pop();
+    }
+  }
+
+  /**
+   * A guest function pointer that runs `fn`. `prototype` is a function type, with or
+   * without a name: 'int (const void *a, const void *b)' or 'int cmp(const void *, const void *)'.
+   */
+  callback(prototype: string | FunctionType, fn: (...args: JsValue[]) => unknown): Callback {
+    let type: FunctionType;
+    if (typeof prototype !== 'string') type = prototype;
+    else if (/^[^(]*\b[A-Za-z_]\w*\s*\(/.test(prototype) && /\w\s+\**\s*[A-Za-z_]\w*\s*\(/.test(prototype)) {
+      // A named prototype: 'int cmp(const void *, const void *)'.
+      type = parseDeclarations(prototype, this.scope).signature!;
+    } else {
+      const t = parseType(prototype, this.scope);
+      const f = t.kind === 'pointer' && t.to.kind === 'function' ? t.to : t;
+      if (f.kind !== 'function') throw new Error(`'${prototype}' is not a function type`);
+      type = f;
+    }
+    const signature: Signature = { ...type, text: typeof prototype === 'string' ? prototype : 'call-back' };
+    const id = this.nextCallbackId++;
+    const plan = planCall(this.cc, signature);
+    const entry = this.machine.loadAssembly(this.thunk.source.entry(id, this.thunk.save), `call-back #${id}`).address;
+    const callbacks = this.callbacks;
+    const record: CallbackRecord = {
+      id, address: entry, signature, plan, fn,
+      released: false,
+      release() {
+        // The entry stays mapped: a late call traps and reports CallbackReleasedError.
+        (record as { released: boolean }).released = true;
+        void callbacks;
+      },
+    };
+    this.callbacks.set(id, record);
+    return record;
+  }
+
+  /** A plain JS function passed where a function pointer is expected: a call-back for this call only. */
+  private temporaryCallback(value: unknown, type: CType): number {
+    const cb = this.callback(type as FunctionType, value as (...args: JsValue[]) => unknown);
+    this.pendingRelease.push(cb);
+    return cb.address;
+  }
+  private readonly pendingRelease: Callback[] = [];
 
   static async open(abi: AbiName, options: SandboxOptions = {}): Promise<Sandbox> {
     const cc = convention(abi);
@@ -113,7 +181,12 @@ export class Sandbox {
   /** Runs one call-out below the innermost active one; the stack pointer is given back afterwards. */
   private callPlanned(plan: FramePlan, address: number, args: unknown[]): { value: JsValue; record: CallRecord } {
     const sp = this.activeSp.length ? this.activeSp[this.activeSp.length - 1] : this.machine.mainStack.top;
-    return callOut(this.site, plan, address, args, sp);
+    const mark = this.pendingRelease.length;
+    try {
+      return callOut(this.site, plan, address, args, sp);
+    } finally {
+      for (const cb of this.pendingRelease.splice(mark)) cb.release();
+    }
   }
 
   // ---- guest memory helpers ----

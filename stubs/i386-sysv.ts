@@ -1,7 +1,7 @@
 // i386 SysV generic call stub. ebx (callee-saved) holds the register image;
 // esp is the frame base, 16-aligned at the call. The callee may pop a hidden
 // struct-return pointer (ret $4): the host restores esp afterwards anyway.
-import { at, hex, type CallStubGenerator } from './stub.ts';
+import { at, hex, type CallStubGenerator, type ThunkGenerator } from './stub.ts';
 
 export const i386CallStub: CallStubGenerator = (image, sentinel) => {
   const L = [
@@ -18,4 +18,33 @@ export const i386CallStub: CallStubGenerator = (image, sentinel) => {
     'jmp eax',
   ];
   return { text: L.join('\n'), imageRegister: 'ebx' };
+};
+
+// Call-back thunk: every argument is on the stack already, so the block only carries
+// the id and the results. The call-back pops a hidden struct-return pointer (ret $4).
+export const i386Thunk: ThunkGenerator = (image, trap) => {
+  const frame = Math.ceil(image.size / 16) * 16 + 12;
+  const S = [`sub esp, ${hex(frame)}`, `mov dword ptr [esp + ${hex(at(image, 'function', 'control'))}], eax`, `mov eax, ${hex(trap)}`, 'jmp eax'];
+  const R = [
+    `mov eax, dword ptr [esp + ${hex(at(image, 'eax', 'result'))}]`,
+    `mov edx, dword ptr [esp + ${hex(at(image, 'edx', 'result'))}]`,
+    `cmp dword ptr [esp + ${hex(at(image, 'x87-result', 'control'))}], 0`,
+    'je nox87',
+    `fld tbyte ptr [esp + ${hex(at(image, 'st0', 'result'))}]`,
+    'nox87:',
+    `cmp dword ptr [esp + ${hex(at(image, 'callee-pops', 'control'))}], 0`,
+    'jne pop4',
+    `add esp, ${hex(frame)}`,
+    'ret',
+    'pop4:',
+    `add esp, ${hex(frame)}`,
+    'ret 4',
+  ];
+  return {
+    save: S.join('\n'),
+    restore: R.join('\n'),
+    entry: (id, save) => `mov eax, ${hex(id)}\nmov ecx, ${hex(save)}\njmp ecx`,
+    block: (sp) => sp,
+    entrySp: (sp) => sp + frame,
+  };
 };

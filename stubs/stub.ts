@@ -11,6 +11,25 @@ export interface CallStubSource {
 
 export type CallStubGenerator = (image: RegisterImage, sentinel: number) => CallStubSource;
 
+/**
+ * A call-back thunk in two parts: `save` (entry: store argument registers into a block on
+ * the guest stack, then jump to the host trap) and `restore` (the host resumes here after
+ * running the JS function: load result registers from the block, free it, return).
+ * `entry(id)` is the tiny per-call-back stub that puts the call-back's id in a scratch
+ * register and jumps to `save`.
+ */
+export interface ThunkSource {
+  save: string;
+  restore: string;
+  entry(id: number, saveAddress: number): string;
+  /** Address of the register block, from the stack pointer at the trap. */
+  block(sp: number): number;
+  /** Stack pointer at the call-back's entry, from the stack pointer at the trap. */
+  entrySp(sp: number): number;
+}
+
+export type ThunkGenerator = (image: RegisterImage, trap: number) => ThunkSource;
+
 /** Slot offset of a register in the image, for templates. */
 export function at(image: RegisterImage, reg: string, role: 'arg' | 'special' | 'control' | 'result'): number {
   return image.locate(reg, role).offset;
