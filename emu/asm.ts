@@ -38,8 +38,10 @@ export class AssemblyError extends Error {
 
 export interface Instruction { address: number; size: number; bytes: Uint8Array; mnemonic: string; operands: string; text: string }
 
-// The wasm modules are immutable once loaded: load each once per process.
-const modules: { ks?: Promise<KsModule>; cs?: Promise<CsModule> } = {};
+// The wasm modules are loaded once per process. Keystone gets one instance per
+// instruction set: its Intel-syntax option leaks into global state and made the
+// PPC assembler read `108(14)` as hex afterwards (measured), so no instance is shared.
+const modules: { ks: Partial<Record<Isa, Promise<KsModule>>>; cs?: Promise<CsModule> } = { ks: {} };
 
 function modes(ks: Record<string, unknown>, isa: Isa): [number, number] {
   const n = (k: string) => ks[k] as number;
@@ -58,8 +60,8 @@ export class Assembler {
   private constructor(private readonly ks: KsModule, readonly isa: Isa) {}
 
   static async create(isa: Isa): Promise<Assembler> {
-    modules.ks ??= (require('@alexaltea/keystone-js') as () => Promise<KsModule>)();
-    return new Assembler(await modules.ks, isa);
+    modules.ks[isa] ??= (require('@alexaltea/keystone-js') as () => Promise<KsModule>)();
+    return new Assembler(await modules.ks[isa]!, isa);
   }
 
   assemble(text: string, address = 0): Uint8Array {

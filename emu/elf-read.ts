@@ -113,7 +113,8 @@ export class ElfReader {
   s64(o: number): number {
     this.need(o, 8, 'field');
     const v = this.view.getBigInt64(o, this.le);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`64-bit value ${v} at offset ${hex(o)} is too large`);
+    const max = BigInt(Number.MAX_SAFE_INTEGER);
+    if (v > max || v < -max) this.fail(`64-bit value ${v} at offset ${hex(o)} is too large`);
     return Number(v);
   }
   /** An address-sized field: Elf32_Addr/Off/Word or Elf64_Addr/Off/Xword. */
@@ -246,8 +247,8 @@ function readSymbols(r: ElfReader, sections: RawSection[], symtab: RawSection): 
       shndx = r.u32(at);
       // Indexes >= SHN_LORESERVE keep their reserved meaning everywhere else: refuse the ambiguity.
       if (shndx >= SHN_LORESERVE) r.fail(`symbol ${i} (${name}) is in section ${shndx}: more than ${SHN_LORESERVE} sections are not supported`);
-      if (shndx >= sections.length) r.fail(`symbol ${i} (${name}): section index ${shndx} is out of range (${sections.length} sections)`);
-    } else if (shndx !== SHN_UNDEF && shndx < SHN_LORESERVE && shndx >= sections.length) {
+    }
+    if (shndx !== SHN_UNDEF && shndx < SHN_LORESERVE && shndx >= sections.length) {
       r.fail(`symbol ${i} (${name}): section index ${shndx} is out of range (${sections.length} sections)`);
     }
     const type = info & 0xf;

@@ -58,15 +58,16 @@ function prel31(s: RelocSite): void {
  * R_ARM_CALL (BL/BLX) and R_ARM_JUMP24 (B, BL<cond>). The field is (target - (P + 8)) >> 2; the
  * usual REL addend is therefore -8. A call to a Thumb function becomes BLX, whose H bit (24)
  * holds bit 1 of the offset; a BLX to an ARM function becomes BL. JUMP24 cannot change state.
+ * When the target's state is unknown (not a function symbol), the instruction keeps its own.
  */
 function armBranch24(s: RelocSite): void {
   const insn = s.place.read32();
   const isBlx = insn >>> 28 === 0xf;
   const A = s.rela ? s.A : signExtend(insn & 0xffffff, 24) * 4 + (isBlx ? ((insn >>> 24) & 1) * 2 : 0);
-  const toThumb = s.thumb === true && !s.weakUndef;
+  const toThumb = !s.weakUndef && (s.thumb ?? isBlx);
   if (toThumb && (s.type !== R_ARM_CALL || (!isBlx && insn >>> 28 !== 0xe))) veneerNeeded(s, 'ARM');
   // Undefined weak: branch to the next instruction (P + 4 = P + 8 - 4).
-  const offset = s.weakUndef ? -4 : (s.S - (toThumb ? 1 : 0)) + A - s.P;
+  const offset = s.weakUndef ? -4 : (toThumb ? alignDown(s.S, 2) : s.S) + A - s.P;
   checkRange(s, offset, 26, 'signed');
   if (toThumb) {
     if (offset & 1) s.fail(`${s.name} against \`${s.symbol}\`: odd branch offset ${offset}`);
@@ -100,21 +101,22 @@ function writeThumbBranch24(s: RelocSite, hi: number, lo: number, offset: number
  * R_ARM_THM_CALL (BL/BLX) and R_ARM_THM_JUMP24 (B.W). The field is target - (P + 4); the usual
  * REL addend is -4. A call to an ARM function becomes BLX (bit 12 of the second halfword clear),
  * which branches relative to Align(P + 4, 4) to a 4-aligned target; a BLX to Thumb code becomes BL.
- * Offsets use the Thumb-2 range (+-16 MiB); Thumb-1 cores only reach +-4 MiB.
+ * When the target's state is unknown, the instruction keeps its own. Offsets use the Thumb-2
+ * range (+-16 MiB); Thumb-1 cores only reach +-4 MiB.
  */
 function thumbBranch24(s: RelocSite): void {
   const hi = s.place.read16(0), lo = s.place.read16(2);
   const A = s.rela ? s.A : decodeThumbBranch24(hi, lo);
-  const toArm = s.thumb === false && !s.weakUndef;
+  const isBlx = (lo & 0x1000) === 0 && s.type === R_ARM_THM_CALL;
+  const toArm = !s.weakUndef && (s.thumb === undefined ? isBlx : !s.thumb);
   if (toArm && s.type !== R_ARM_THM_CALL) veneerNeeded(s, 'Thumb');
   let offset: number;
   if (s.weakUndef) offset = 0; // next instruction: P + 4
   else if (toArm) offset = alignDown(s.S + A + 4, 4) - alignDown(s.P + 4, 4);
-  else offset = (s.S - (s.thumb ? 1 : 0)) + A - s.P;
+  else offset = alignDown(s.S, 2) + A - s.P; // a Thumb target: drop the Thumb bit
   checkRange(s, offset, 25, 'signed');
   if (offset & 1) s.fail(`${s.name} against \`${s.symbol}\`: odd branch offset ${offset}`);
-  const kind = s.type === R_ARM_THM_CALL ? (toArm ? 0x0000 : 0x1000) : lo & 0x1000; // BLX : BL
-  writeThumbBranch24(s, hi, (lo & ~0x1000) | kind, offset);
+  writeThumbBranch24(s, hi, (lo & ~0x1000) | (toArm ? 0 : 0x1000), offset); // BLX : BL or B.W
 }
 
 /** R_ARM_THM_JUMP19: B<cond>.W (T3), offset S:J2:J1:imm6:imm11:0 (J bits not inverted). */
@@ -123,7 +125,7 @@ function thumbJump19(s: RelocSite): void {
   const A = s.rela ? s.A : signExtend(((hi >> 10) & 1) << 20 | ((lo >> 11) & 1) << 19 | ((lo >> 13) & 1) << 18
     | (hi & 0x3f) << 12 | (lo & 0x7ff) << 1, 21);
   if (s.thumb === false && !s.weakUndef) veneerNeeded(s, 'Thumb');
-  const offset = s.weakUndef ? 0 : (s.S - (s.thumb ? 1 : 0)) + A - s.P;
+  const offset = s.weakUndef ? 0 : alignDown(s.S, 2) + A - s.P;
   checkRange(s, offset, 21, 'signed');
   if (offset & 1) s.fail(`${s.name} against \`${s.symbol}\`: odd branch offset ${offset}`);
   s.place.write16((hi & 0xfbc0) | (((offset >> 20) & 1) << 10) | ((offset >> 12) & 0x3f), 0);

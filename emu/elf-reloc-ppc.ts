@@ -15,7 +15,12 @@ const R_PPC_REL24 = 10;
 const R_PPC_REL14 = 11;
 const R_PPC_REL14_BRTAKEN = 12;
 const R_PPC_REL14_BRNTAKEN = 13;
+const R_PPC_PLTREL24 = 18;
 const R_PPC_REL32 = 26;
+const R_PPC_REL16 = 249;
+const R_PPC_REL16_LO = 250;
+const R_PPC_REL16_HI = 251;
+const R_PPC_REL16_HA = 252;
 
 /** The "y" bit of the BO field (static branch prediction hint). */
 const BRANCH_PREDICT_BIT = 0x00200000;
@@ -26,22 +31,30 @@ function addr32(s: RelocSite): void {
 function rel32(s: RelocSite): void {
   s.place.write32(s.S + s.A - s.P);
 }
-/** ADDR16 holds a signed or unsigned 16-bit value (li rD, sym / .short sym). */
-function addr16(s: RelocSite): void {
-  const v = s.S + s.A;
-  checkRange(s, v, 16, 'either');
+/** ADDR16 holds a signed or unsigned 16-bit value (li rD, sym / .short sym); REL16 a signed one. */
+function half16(s: RelocSite): void {
+  const rel = s.type === R_PPC_REL16;
+  const v = s.S + s.A - (rel ? s.P : 0);
+  checkRange(s, v, 16, rel ? 'signed' : 'either');
   s.place.write16(v);
 }
-function addr16Half(s: RelocSite): void {
-  const v = (s.S + s.A) >>> 0;
-  if (s.type === R_PPC_ADDR16_LO) s.place.write16(v & 0xffff); // #lo
-  else if (s.type === R_PPC_ADDR16_HI) s.place.write16(v >>> 16); // #hi
-  else s.place.write16(((v + 0x8000) >>> 16) & 0xffff); // #ha
+
+/** #lo, #hi, #ha of S + A (ADDR16_*) or of S + A - P (REL16_*, PIC code finding .got2). */
+function halves(s: RelocSite): void {
+  const rel = s.type === R_PPC_REL16_LO || s.type === R_PPC_REL16_HI || s.type === R_PPC_REL16_HA;
+  const v = (s.S + s.A - (rel ? s.P : 0)) >>> 0;
+  if (s.type === R_PPC_ADDR16_LO || s.type === R_PPC_REL16_LO) s.place.write16(v & 0xffff);
+  else if (s.type === R_PPC_ADDR16_HI || s.type === R_PPC_REL16_HI) s.place.write16(v >>> 16);
+  else s.place.write16(((v + 0x8000) >>> 16) & 0xffff);
 }
 
-/** Branch displacement; an undefined weak target becomes the next instruction. */
+/**
+ * Branch displacement; an undefined weak target becomes the next instruction. PLTREL24 (calls
+ * in -fPIC code, e.g. libgcc): we link statically without a PLT, so the call goes straight to
+ * the function; its addend is the .got2 offset the PLT stub would use, not part of the target.
+ */
 function branchOffset(s: RelocSite, bits: number): number {
-  const v = s.weakUndef ? 4 : s.S + s.A - s.P;
+  const v = s.weakUndef ? 4 : s.S + (s.type === R_PPC_PLTREL24 ? 0 : s.A) - s.P;
   checkRange(s, v, bits, 'signed');
   checkAligned(s, v, 4);
   return v;
@@ -76,11 +89,16 @@ export const PPC_RELOCS: RelocArch = {
     [R_PPC_NONE, (): void => {}],
     [R_PPC_ADDR32, addr32],
     [R_PPC_REL32, rel32],
-    [R_PPC_ADDR16, addr16],
-    [R_PPC_ADDR16_LO, addr16Half],
-    [R_PPC_ADDR16_HI, addr16Half],
-    [R_PPC_ADDR16_HA, addr16Half],
+    [R_PPC_ADDR16, half16],
+    [R_PPC_ADDR16_LO, halves],
+    [R_PPC_ADDR16_HI, halves],
+    [R_PPC_ADDR16_HA, halves],
+    [R_PPC_REL16, half16],
+    [R_PPC_REL16_LO, halves],
+    [R_PPC_REL16_HI, halves],
+    [R_PPC_REL16_HA, halves],
     [R_PPC_REL24, rel24],
+    [R_PPC_PLTREL24, rel24],
     [R_PPC_REL14, rel14],
     [R_PPC_REL14_BRTAKEN, rel14],
     [R_PPC_REL14_BRNTAKEN, rel14],

@@ -69,7 +69,8 @@ export function checkRange(site: RelocSite, value: number, bits: number, kind: '
   const lo = kind === 'unsigned' ? 0 : -(2 ** (bits - 1));
   const hi = kind === 'signed' ? 2 ** (bits - 1) : 2 ** bits;
   if (value < lo || value >= hi) {
-    site.fail(`${site.name} against \`${site.symbol}\` overflows: value ${hex(value)} does not fit in ${bits} bits (${kind}; range ${hex(lo)}..${hex(hi - 1)})`);
+    const range = `${kind}; range ${hex(lo)}..${hex(hi - 1)}`;
+    site.fail(`${site.name} against \`${site.symbol}\` overflows: value ${hex(value)} does not fit in ${bits} bits (${range})`);
   }
 }
 

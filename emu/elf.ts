@@ -123,10 +123,12 @@ export function linkElf(inputs: { bytes: Uint8Array; file?: string }[], opts: Li
   for (const f of files) {
     const e = f.elf;
     if (e.machine !== first.machine || e.class !== first.class || e.endian !== first.endian) {
-      throw new ElfError(`cannot link ${e.machine} ELF${e.class} ${e.endian}-endian with ${first.machine} ELF${first.class} ${first.endian}-endian (${files[0].label})`, f.label);
+      const describe = (x: RawElf): string => `${x.machine} ELF${x.class} ${x.endian}-endian`;
+      throw new ElfError(`${describe(e)} cannot be linked with ${files[0].label} (${describe(first)})`, f.label);
     }
     if (e.type !== ET_REL && e.type !== ET_EXEC) {
-      throw new ElfError(`ELF type ${e.type}${e.type === ET_DYN ? ' (shared object or PIE)' : ''} is not supported: only static executables and relocatable objects`, f.label);
+      const what = `ELF type ${e.type}${e.type === ET_DYN ? ' (shared object or PIE)' : ''}`;
+      throw new ElfError(`${what} is not supported: only static executables and relocatable objects`, f.label);
     }
     // BE8 ARM and big-endian AArch64 keep instructions little-endian: not handled.
     if (e.type === ET_REL && e.endian === 'big' && (e.machine === 'arm' || e.machine === 'aarch64')) {
@@ -135,14 +137,16 @@ export function linkElf(inputs: { bytes: Uint8Array; file?: string }[], opts: Li
   }
   const addressLimit = first.class === 32 ? 2 ** 32 : Number.MAX_SAFE_INTEGER;
 
+  const objects = files.filter((f) => f.elf.type === ET_REL);
   const globals = collectGlobals(files);
   const segments: LoadedSegment[] = files.filter((f) => f.elf.type === ET_EXEC).flatMap(loadExecutable);
-  const { segments: relSegments, commons, sections } = placeObjects(files.filter((f) => f.elf.type === ET_REL), globals, opts.base, addressLimit);
-  segments.push(...relSegments);
+  const placed = placeObjects(objects, globals, opts.base, addressLimit);
+  segments.push(...placed.segments);
   checkOverlaps(segments);
 
+  const { commons, sections } = placed;
   const ctx: LinkContext = { globals, commons, resolve: opts.resolve, addressLimit, arch: RELOCS[first.machine] };
-  relocate(files.filter((f) => f.elf.type === ET_REL), segments, ctx);
+  relocate(objects, segments, ctx);
 
   const symbols = new Map<string, ElfSymbol>();
   for (const [name, def] of globals) {
@@ -173,7 +177,8 @@ function collectGlobals(files: Input[]): Map<string, Definition> {
   const duplicates: string[] = [];
   for (const input of files) {
     for (const sym of input.elf.symbols) {
-      if (sym.bind === STB_LOCAL || sym.shndx === SHN_UNDEF || sym.type === STT_SECTION || sym.type === STT_FILE || sym.name === '') continue;
+      if (sym.bind === STB_LOCAL || sym.shndx === SHN_UNDEF || sym.name === '') continue;
+      if (sym.type === STT_SECTION || sym.type === STT_FILE) continue;
       const old = globals.get(sym.name);
       if (!old || rank(sym) > rank(old.sym)) globals.set(sym.name, { input, sym });
       else if (rank(sym) === 3 && rank(old.sym) === 3) duplicates.push(`\`${sym.name}\` (${old.input.label} and ${input.label})`);
@@ -227,7 +232,9 @@ function placeObjects(files: Input[], globals: Map<string, Definition>, base: nu
     for (const sym of input.elf.symbols) {
       if (sym.shndx !== SHN_COMMON || sym.bind === STB_LOCAL || globals.get(sym.name)?.sym.shndx !== SHN_COMMON) continue;
       const align = Math.max(sym.value, 1); // st_value of a COMMON symbol is its alignment
-      if ((align & (align - 1)) !== 0 || align > MAX_SECTION_ALIGN) readerFor(input.elf).fail(`COMMON symbol ${sym.name}: bad alignment ${sym.value}`);
+      if ((align & (align - 1)) !== 0 || align > MAX_SECTION_ALIGN) {
+        readerFor(input.elf).fail(`COMMON symbol ${sym.name}: bad alignment ${sym.value}`);
+      }
       const c = commons.get(sym.name) ?? { name: sym.name, size: 0, align: 1, address: 0 };
       commons.set(sym.name, { ...c, size: Math.max(c.size, sym.size), align: Math.max(c.align, align) });
     }
@@ -241,7 +248,9 @@ function placeObjects(files: Input[], globals: Map<string, Definition>, base: nu
     if (cursor - base > MAX_IMAGE_BYTES) throw new ElfError(`relocatable objects need more than ${MAX_IMAGE_BYTES} bytes`);
     if (cursor > addressLimit) throw new ElfError(`relocatable objects do not fit in the address space above ${hex(base)}`);
   };
-  const groups: [Perms, string, Chunk[]][] = [['rx', '.text', chunks.rx], ['r', '.rodata', chunks.r], ['rw', '.data', [...chunks.rw, ...bss]]];
+  const groups: [Perms, string, Chunk[]][] = [
+    ['rx', '.text', chunks.rx], ['r', '.rodata', chunks.r], ['rw', '.data', [...chunks.rw, ...bss]],
+  ];
   for (const [perms, name, list] of groups) {
     const start = alignUp(cursor, PAGE);
     cursor = start;
@@ -273,7 +282,8 @@ function checkOverlaps(segments: LoadedSegment[]): void {
   for (let i = 1; i < sorted.length; i++) {
     const a = sorted[i - 1], b = sorted[i];
     if (a.address + a.bytes.length > b.address) {
-      throw new ElfError(`segments overlap: ${a.name} [${hex(a.address)}, ${hex(a.address + a.bytes.length)}) and ${b.name} at ${hex(b.address)}`);
+      const range = `[${hex(a.address)}, ${hex(a.address + a.bytes.length)})`;
+      throw new ElfError(`segments overlap: ${a.name} ${range} and ${b.name} at ${hex(b.address)}`);
     }
   }
 }
@@ -330,7 +340,10 @@ function resolveTarget(input: Input, sym: RawSymbol, ctx: LinkContext): Target {
   return { missing: sym.name };
 }
 
-interface Pending { input: Input; relSec: RawSection; target: RawSection; reloc: RawReloc; S: number; thumb: boolean | undefined; weakUndef: boolean }
+interface Pending {
+  input: Input; relSec: RawSection; target: RawSection; reloc: RawReloc;
+  S: number; thumb: boolean | undefined; weakUndef: boolean;
+}
 
 /**
  * Reads every relocation of the loaded sections, reports all unsupported types and all
@@ -344,10 +357,14 @@ function relocate(files: Input[], segments: LoadedSegment[], ctx: LinkContext): 
     const { elf } = input;
     for (const relSec of elf.sections) {
       if (relSec.type !== SHT_REL && relSec.type !== SHT_RELA) continue;
-      if (relSec.info >= elf.sections.length) readerFor(elf).fail(`relocation section ${relSec.name}: target section ${relSec.info} is out of range`);
+      if (relSec.info >= elf.sections.length) {
+        readerFor(elf).fail(`relocation section ${relSec.name}: target section ${relSec.info} is out of range`);
+      }
       const target = elf.sections[relSec.info];
       if (!input.placed.has(target.index)) continue; // debug info and other sections we do not load
-      if (target.type === SHT_NOBITS) readerFor(elf).fail(`relocation section ${relSec.name} applies to ${target.name}, which has no contents`);
+      if (target.type === SHT_NOBITS) {
+        readerFor(elf).fail(`relocation section ${relSec.name} applies to ${target.name}, which has no contents`);
+      }
       for (const reloc of readRelocations(elf, relSec)) {
         if (!ctx.arch.handlers.has(reloc.type)) {
           const key = `${relocName(ctx.arch, reloc.type)} (${reloc.type}) in ${input.label} section ${target.name}`;
@@ -366,7 +383,8 @@ function relocate(files: Input[], segments: LoadedSegment[], ctx: LinkContext): 
   }
   if (unsupported.size) {
     const lines = [...unsupported].map(([k, n]) => `  ${k}${n > 1 ? ` (${n} sites)` : ''}`);
-    throw new ElfError(`unsupported relocation types (GOT, PLT and TLS relocations need -fno-pic; others are not implemented):\n${lines.join('\n')}`);
+    const hint = 'GOT/PLT ones come from -fPIC code: build with -fno-pic; TLS is not supported';
+    throw new ElfError(`unsupported relocation types (${hint}):\n${lines.join('\n')}`);
   }
   if (missing.size) {
     const lines = [...missing].map(([name, users]) => `  ${name} (referenced from ${[...users].join(', ')})`);

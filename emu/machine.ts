@@ -305,6 +305,25 @@ export class Machine {
     return { address, bytes };
   }
 
+  /**
+   * Reserves an executable region for many small code snippets (call-back entries):
+   * one mapping, so thousands of snippets do not exhaust Unicorn's memory sections.
+   */
+  reserveCode(size: number, name: string): number {
+    const address = this.nextLoad;
+    this.map(address, size, 'rx', name, 'code');
+    this.nextLoad = alignUp(address + size, PAGE);
+    return address;
+  }
+
+  /** Assembles `text` at `address` (inside reserved code) and writes it; returns its size. */
+  assembleAt(text: string, address: number, maxBytes: number): number {
+    const bytes = this.assembler.assemble(text, address);
+    if (bytes.length > maxBytes) throw new Error(`code snippet of ${bytes.length} bytes exceeds its ${maxBytes}-byte slot`);
+    this.write(address, bytes);
+    return bytes.length;
+  }
+
   symbol(name: string): ElfSymbol {
     const s = this.symbols.get(name);
     if (!s) throw new Error(`no symbol '${name}' is loaded`);

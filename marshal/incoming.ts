@@ -52,7 +52,8 @@ function readPiece(m: Machine, p: ArgPiece, regs: RegisterSource, argBase: numbe
       for (let i = 0; i < p.size; i++) out[p.valueOffset + (endian === 'little' ? i : p.size - 1 - i)] = raw[i];
       break;
     }
-    case 'raw': out.set(raw.subarray(0, p.size), p.valueOffset); break;
+    // Register bytes are little-endian; a big-endian value image wants them reversed (PPC FPRs).
+    case 'raw': out.set(endian === 'little' ? raw.subarray(0, p.size) : raw.slice(0, p.size).reverse(), p.valueOffset); break;
     case 'f32-as-f64': dv.setFloat32(p.valueOffset, new DataView(raw.slice(0, 8).buffer).getFloat64(0, true), endian === 'little'); break;
     case 'x87': {
       const v = x87BytesToNumber(raw.subarray(0, 10));

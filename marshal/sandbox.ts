@@ -31,6 +31,10 @@ export interface ForeignFunction {
   callWithRecord(args: unknown[], variadicTypes?: string[]): { value: JsValue; record: CallRecord; plan: FramePlan };
 }
 
+/** Call-back entry stubs: a few instructions each, in one reserved code region. */
+const ENTRY_BYTES = 32;
+const ENTRY_SLOTS = 8192;
+
 export class Library {
   constructor(private readonly sandbox: Sandbox, readonly files: string[]) {}
 
@@ -53,6 +57,7 @@ export class Sandbox {
   private readonly thunk: LoadedThunk;
   private readonly callbacks = new Map<number, CallbackRecord>();
   private nextCallbackId = 1;
+  private readonly entryArena: number;
 
   private constructor(readonly machine: Machine, readonly abi: AbiName, options: SandboxOptions) {
     this.cc = convention(abi);
@@ -65,6 +70,7 @@ export class Sandbox {
     const save = machine.loadAssembly(thunkSource.save, `${abi} call-back thunk`).address;
     const resume = machine.loadAssembly(thunkSource.restore, `${abi} call-back return`).address;
     this.thunk = { source: thunkSource, save, resume };
+    this.entryArena = machine.reserveCode(ENTRY_SLOTS * ENTRY_BYTES, `${abi} call-back entries`);
     const image = registerImage(this.cc);
     this.site = {
       machine,
@@ -110,8 +116,10 @@ export class Sandbox {
     }
     const signature: Signature = { ...type, text: typeof prototype === 'string' ? prototype : 'call-back' };
     const id = this.nextCallbackId++;
+    if (id > ENTRY_SLOTS) throw new Error(`no more call-back entries: this sandbox has made ${ENTRY_SLOTS}`);
     const plan = planCall(this.cc, signature);
-    const entry = this.machine.loadAssembly(this.thunk.source.entry(id, this.thunk.save), `call-back #${id}`).address;
+    const entry = this.entryArena + (id - 1) * ENTRY_BYTES;
+    this.machine.assembleAt(this.thunk.source.entry(id, this.thunk.save), entry, ENTRY_BYTES);
     const callbacks = this.callbacks;
     const record: CallbackRecord = {
       id, address: entry, signature, plan, fn,
@@ -128,11 +136,16 @@ export class Sandbox {
 
   /** A plain JS function passed where a function pointer is expected: a call-back for this call only. */
   private temporaryCallback(value: unknown, type: CType): number {
-    const cb = this.callback(type as FunctionType, value as (...args: JsValue[]) => unknown);
+    const fn = value as (...args: JsValue[]) => unknown;
+    // Reuse a spare entry stub: assembling and mapping one per call would dominate deep nesting.
+    const spare = this.spareTemporaries.pop();
+    const cb = spare ? Object.assign(spare, { fn, signature: { ...(type as FunctionType), text: 'call-back' }, plan: planCall(this.cc, { ...(type as FunctionType), text: 'call-back' }), released: false })
+      : (this.callback(type as FunctionType, fn) as CallbackRecord);
     this.pendingRelease.push(cb);
     return cb.address;
   }
-  private readonly pendingRelease: Callback[] = [];
+  private readonly pendingRelease: CallbackRecord[] = [];
+  private readonly spareTemporaries: CallbackRecord[] = [];
 
   static async open(abi: AbiName, options: SandboxOptions = {}): Promise<Sandbox> {
     const cc = convention(abi);
@@ -185,7 +198,10 @@ export class Sandbox {
     try {
       return callOut(this.site, plan, address, args, sp);
     } finally {
-      for (const cb of this.pendingRelease.splice(mark)) cb.release();
+      for (const cb of this.pendingRelease.splice(mark)) {
+        cb.release();
+        this.spareTemporaries.push(cb);
+      }
     }
   }
 

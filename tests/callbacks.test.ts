@@ -1,0 +1,126 @@
+// Call-backs on every convention, called by GCC-compiled C callers: struct arguments
+// and results, nested call-outs from call-backs to depth 1000, exceptions unwinding
+// through guest frames, released call-backs. Stack and registers poisoned first.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Sandbox } from '../marshal/sandbox.ts';
+import { ABI_NAMES } from '../abis/index.ts';
+import { FIXTURE_DIRS, FIXTURES, fixtureObjects } from '../marshal/fixtures.ts';
+import { CallbackError } from '../marshal/callback.ts';
+import type { JsValue } from '../marshal/values.ts';
+
+const types = (JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { types: string }).types;
+
+describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, dir }))))('call-backs on $abi ($dir)', ({ abi, dir }) => {
+  let sb: Sandbox;
+  beforeAll(async () => {
+    sb = await Sandbox.open(abi, { poison: 0xa5 });
+    sb.declare(types);
+    sb.load(...fixtureObjects(dir));
+  });
+  afterAll(() => sb.close());
+  const poison = () => {
+    sb.machine.poisonRegisters(0x5a);
+    sb.machine.poisonMemory(sb.machine.mainStack.top, 256 * 1024, 0x5a);
+  };
+  const spAfter = () => sb.machine.mainStack.top;
+
+  it('sorts through a C comparator call-back', () => {
+    poison();
+    const cmp = sb.callback('int (const void *a, const void *b)', (a, b) => (sb.read('int', a as number) as number) - (sb.read('int', b as number) as number));
+    const v = new Int32Array([5, -3, 9, 1, 7, 0]);
+    sb.func('void sort_ints(int *v, int n, int (*cmp)(const void *, const void *))')(v, v.length, cmp);
+    expect(Array.from(v)).toEqual([-3, 0, 1, 5, 7, 9]);
+    expect(cmp.address).toBeGreaterThan(0);
+    expect(spAfter()).toBe(sb.machine.mainStack.top);
+  });
+
+  it('receives structs by value from a visitor', () => {
+    poison();
+    const seen: JsValue[] = [];
+    const pts = [{ x: 1, y: -2 }, { x: 30, y: 40 }, { x: -500, y: 600 }];
+    const r = sb.func('int visit_points(const struct Point *pts, int n, int (*visit)(struct Point p, int index))')(
+      pts, 3, (p: JsValue, i: JsValue) => { seen.push(p, i); return (p as { x: number }).x + 7 * (i as number); });
+    expect(seen).toEqual([pts[0], 0, pts[1], 1, pts[2], 2]);
+    // acc = acc * 31 + visit(pts[k], k)
+    let acc = 0;
+    pts.forEach((p, k) => { acc = (acc * 31 + p.x + 7 * k) | 0; });
+    expect(r).toBe(acc);
+  });
+
+  it('receives mixed int/double/float/long long/struct arguments and returns a double', () => {
+    poison();
+    let got: JsValue[] = [];
+    const r = sb.func('double call_mixed(double (*f)(int, double, float, long long, struct Mixed), int i, double d, float fl, long long ll, struct Mixed m)')(
+      (...xs: JsValue[]) => { got = xs; return -1.25; }, -7, 2.5, 3.75, -(2n ** 40n), { i: 9, f: 0.5, d: 1e100 });
+    expect(got).toEqual([-7, 2.5, 3.75, -(2n ** 40n), { i: 9, f: 0.5, d: 1e100 }]);
+    expect(typeof r).toBe('number');
+  });
+
+  it('returns a struct from a call-back', () => {
+    poison();
+    const r = sb.func('struct Pair call_returning_struct(struct Pair (*f)(int, int), int a, int b)')((a: JsValue, b: JsValue) => ({ first: (a as number) * 10, second: (b as number) * 100 }), 3, 4);
+    // call_returning_struct scales the call-back's result: first *= 10, second *= 100.
+    expect(r).toEqual({ first: 300, second: 40000 });
+  });
+
+  it('returns sub-word results extended as the C caller expects', () => {
+    poison();
+    // The C callers add the result as a full register: f(x) + 1000, f(x) + 100000, f(x) ? 7 : 0.
+    expect(sb.func('int call_schar_cb(signed char (*f)(int), int x)')(() => -3, 1)).toBe(997);
+    expect(sb.func('int call_ushort_cb(unsigned short (*f)(int), int x)')(() => 65535, 1)).toBe(165535);
+    expect(sb.func('int call_bool_cb(_Bool (*f)(int), int x)')(() => true, 1)).toBe(7);
+    expect(sb.func('int call_bool_cb(_Bool (*f)(int), int x)')(() => false, 1)).toBe(0);
+  });
+
+  it('nests call-outs inside call-backs to depth 1000, each frame below the previous', () => {
+    poison();
+    const nested = sb.func('int call_nested(int (*f)(int depth), int depth)');
+    const sps: number[] = [];
+    let cb: (d: JsValue) => number;
+    cb = (d) => {
+      sps.push(sb.machine.sp);
+      return (d as number) <= 0 ? 0 : 1 + (nested(cb, (d as number) - 1) as number);
+    };
+    const r = nested(cb, 1000) as number;
+    expect(sps.length).toBe(1001);
+    for (let i = 1; i < sps.length; i++) expect(sps[i]).toBeLessThan(sps[i - 1]);
+    // call_nested returns f(depth) + depth (see callbacks.c); each level adds 1 + its depth.
+    const expected = (d: number): number => (d <= 0 ? 0 : 1 + expected(d - 1) + (d - 1)) ;
+    expect(r).toBe(expected(1000) + 1000);
+    // The next top-level call starts from the top of the stack again and works.
+    expect(sb.func('int apply_n(int (*f)(int), int n, int x)')((x: JsValue) => (x as number) + 1, 3, 10)).toBe(13);
+  });
+
+  it('unwinds a JS exception through the guest frames to the first call-out, with the chain', () => {
+    poison();
+    const nested = sb.func('int call_nested(int (*f)(int depth), int depth)');
+    let cb: (d: JsValue) => number;
+    cb = (d) => {
+      if ((d as number) === 0) throw new Error('boom at the bottom');
+      return nested(cb, (d as number) - 1) as number;
+    };
+    let err: unknown;
+    try {
+      nested(cb, 5);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CallbackError);
+    expect((err as CallbackError).chain.length).toBe(6);
+    expect((err as Error).message).toMatch(/boom at the bottom/);
+    expect((err as Error).message).toMatch(/call_nested/);
+    expect(sb.func('int apply_n(int (*f)(int), int n, int x)')((x: JsValue) => (x as number) * 2, 3, 1)).toBe(8);
+  });
+
+  it('a released call-back is a clear error in the caller\'s call-out, not a crash', () => {
+    poison();
+    const f = sb.callback('int (int)', (x) => (x as number) + 1);
+    const apply = sb.func('int apply_n(int (*f)(int), int n, int x)');
+    expect(apply(f, 2, 5)).toBe(7);
+    f.release();
+    expect(() => apply(f, 2, 5)).toThrow(/was called after release/);
+    expect(apply((x: JsValue) => (x as number) + 2, 2, 5)).toBe(9);
+  });
+});
