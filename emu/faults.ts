@@ -42,8 +42,8 @@ export class MemoryFault extends GuestFault {
 
 /** A write into the guard page below a guest stack. */
 export class StackOverflowFault extends GuestFault {
-  constructor(readonly address: number, readonly stack: string, context: FaultContext) {
-    super('stack-overflow', `guest stack '${stack}' overflowed into its guard page at 0x${address.toString(16)}`, context);
+  constructor(readonly address: number, readonly stackName: string, context: FaultContext) {
+    super('stack-overflow', `guest stack '${stackName}' overflowed into its guard page at 0x${address.toString(16)}`, context);
     this.name = 'StackOverflowFault';
   }
 }

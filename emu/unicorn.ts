@@ -28,6 +28,9 @@ export class UnicornError extends Error {
 }
 
 type Ptr = unknown;
+type KoffiType = ReturnType<typeof koffi.proto>;
+type KoffiLib = ReturnType<typeof koffi.load>;
+type KoffiCallback = ReturnType<typeof koffi.register>;
 export type HookCode = (address: bigint, size: number) => void;
 /** Return false to let Unicorn report the fault. */
 export type HookMemInvalid = (type: number, address: bigint, size: number, value: bigint) => boolean;
@@ -53,8 +56,8 @@ interface Api {
   uc_context_save(uc: Ptr, ctx: Ptr): number;
   uc_context_restore(uc: Ptr, ctx: Ptr): number;
   uc_context_free(ctx: Ptr): number;
-  HookCodeProto: koffi.IKoffiCType;
-  HookMemProto: koffi.IKoffiCType;
+  HookCodeProto: KoffiType;
+  HookMemProto: KoffiType;
 }
 
 function loadApi(): Api {
@@ -63,7 +66,7 @@ function loadApi(): Api {
     : process.platform === 'darwin'
       ? ['libunicorn.2.dylib', '/opt/homebrew/lib/libunicorn.2.dylib', '/usr/local/lib/libunicorn.2.dylib', 'libunicorn.dylib']
       : ['libunicorn.so.2', 'libunicorn.so'];
-  let lib: koffi.IKoffiLib | undefined;
+  let lib: KoffiLib | undefined;
   const failures: string[] = [];
   for (const name of candidates) {
     try {
@@ -129,7 +132,7 @@ export function unicornVersion(): string {
 /** One Unicorn engine. Register values are raw little-endian host byte buffers. */
 export class Unicorn {
   private handle: Ptr;
-  private readonly callbacks: koffi.IKoffiRegisteredCallback[] = [];
+  private readonly callbacks: KoffiCallback[] = [];
   private readonly api = api();
 
   constructor(arch: number, mode: number) {

@@ -111,7 +111,7 @@ export function callOut(site: CallSite, plan: FramePlan, fn: number, args: unkno
   // Region 3: arguments into the register image and the outgoing stack area; region 2: a pointer to each.
   const placed: PlacedArg[] = [];
   arr.args.forEach((a, i) => {
-    let bytes = images[i];
+    let bytes: Uint8Array = images[i];
     const pieces: PlacedArg['pieces'] = [];
     let valueAddress: number;
     if (a.passing === 'reference') {

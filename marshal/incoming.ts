@@ -76,7 +76,7 @@ export function readIncoming(m: Machine, plan: FramePlan, entrySp: number, regs:
   return plan.arrangement.args.map((a) => {
     const carrier = new Uint8Array(a.passing === 'reference' ? ptr : Math.max(a.size, 1));
     const from = a.pieces.map((p) => readPiece(m, p, regs, argBase, carrier));
-    let bytes = carrier;
+    let bytes: Uint8Array = carrier;
     if (a.passing === 'reference') {
       const dv = new DataView(carrier.buffer);
       const address = ptr === 8 ? Number(dv.getBigUint64(0, m.littleEndian)) : dv.getUint32(0, m.littleEndian);

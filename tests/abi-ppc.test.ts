@@ -32,6 +32,7 @@ describe('ppc32-sysv', () => {
       intArgs: ['r3', 'r4', 'r5', 'r6', 'r7', 'r8', 'r9', 'r10'],
       fpArgs: ['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8'],
       results: ['r3', 'r4', 'f1', 'f2'],
+      special: ['cr6'],
     });
   });
 

@@ -64,6 +64,11 @@ describe('x86_64-sysv: classification (psABI 3.2.3)', () => {
     expect(classesOf('union { double d; float f[2]; }')).toEqual(['SSE']);
     expect(classesOf('union { float f; int i; }')).toEqual(['INTEGER']);
     expect(classesOf('struct { struct { float a; } in; float b[3]; }')).toEqual(['SSE', 'SSE']);
+    // a nested record is classified at its own offset: in.b lands in the second eightbyte
+    expect(classesOf('struct { int x; struct { int a; float b; } in; }')).toEqual(['INTEGER', 'SSE']);
+    // an array repeats all of its element's eightbyte classes
+    expect(classesOf('struct { struct { long l; double d; } a[1]; }')).toEqual(['INTEGER', 'SSE']);
+    expect(classesOf('struct { float f[2]; int i[2]; }')).toEqual(['SSE', 'INTEGER']);
   });
 
   it('MEMORY: larger than two eightbytes (5(c)), unaligned fields (rule 1), x87 merged with other classes (4(e), 5(b))', () => {
@@ -101,6 +106,7 @@ describe('x86_64-sysv: arguments and results', () => {
       intArgs: ['rdi', 'rsi', 'rdx', 'rcx', 'r8', 'r9'],
       fpArgs: ['xmm0', 'xmm1', 'xmm2', 'xmm3', 'xmm4', 'xmm5', 'xmm6', 'xmm7'],
       results: ['rax', 'rdx', 'xmm0', 'xmm1', 'st0'],
+      special: ['al'],
     });
   });
 

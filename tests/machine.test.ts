@@ -120,7 +120,7 @@ describe.each(CASES)('machine on $dir', ({ dir, target }) => {
   it('detects stack overflow into the guard page', () => {
     const err = (() => { try { callInts(m, 'recurse_deep', [1]); } catch (e) { return e; } })();
     expect(err).toBeInstanceOf(StackOverflowFault);
-    expect((err as StackOverflowFault).stack).toBe('main');
+    expect((err as StackOverflowFault).stackName).toBe('main');
     expect(Number(BigInt.asIntN(32, callInts(m, 'weigh_int2', [4, 4])))).toBe(20);
   });
 
