@@ -4,11 +4,12 @@
 // the frame plan, runs the JS function (which may call out again, to any depth, below
 // that block), writes the result into the block and resumes the thunk, which returns.
 import type { Machine } from '../emu/machine.ts';
-import type { FramePlan } from './frame.ts';
-import type { Signature } from './ctypes.ts';
+import type { CallingConvention } from '../abis/abi.ts';
+import { planCall, typeText, type FramePlan } from './frame.ts';
+import type { CType, Signature } from './ctypes.ts';
 import type { ThunkSource } from '../stubs/stub.ts';
 import { readIncoming, readIncomingResultPointer, type RegisterSource } from './incoming.ts';
-import { encodeToBytes, type JsValue } from './values.ts';
+import { encodeToBytes, ValueError, type JsValue } from './values.ts';
 import type { RegisterImage } from './register-image.ts';
 import { pointerBytes, writePiece, writeSlot } from './callout.ts';
 
@@ -37,7 +38,7 @@ export interface Callback {
 
 export interface CallbackRecord extends Callback {
   plan: FramePlan;
-  fn: (...args: JsValue[]) => unknown;
+  fn: (...args: (JsValue | VarArgs)[]) => unknown;
 }
 
 /** A thunk as loaded: its save and resume addresses. */
@@ -62,45 +63,112 @@ function callerOf(m: Machine, entrySp: number): string {
   return m.symbolize(ret);
 }
 
+/** A call-back the guest has entered: its arguments decoded, the CPU registers saved. */
+export interface EnteredCallback {
+  record: CallbackRecord;
+  /** Fixed arguments, then a VarArgs reader for a variadic call-back. */
+  args: (JsValue | VarArgs)[];
+  describe: string;
+  /** Stack pointer at the trap: the thunk's block is above it, nested frames go below. */
+  trapSp: number;
+  block: number;
+  entrySp: number;
+  regs: RegisterSource;
+  saved: { restore(): void; free(): void };
+  varargs?: VarArgsReader;
+}
+
 /**
- * Handles one call-back trap: decode the arguments, run the JS function, encode its
- * result into the block. Returns the pc to resume at (the thunk's restore part).
- * `nested` records the guest stack pointer below which call-outs made by the JS
- * function allocate their frames.
+ * Handles a call-back trap up to running the JS function: finds the call-back by the id
+ * its entry stub left in the block, decodes the arguments with the callee's view of its
+ * plan and saves the registers (host work in between may run other guest code).
  */
-export function serviceCallback(
-  m: Machine,
-  image: RegisterImage,
-  thunk: LoadedThunk,
-  lookup: (id: number) => CallbackRecord | undefined,
-  nested: <T>(sp: number, run: () => T) => T,
-): number {
-  const sp = m.sp;
-  const block = thunk.source.block(sp);
-  const entrySp = thunk.source.entrySp(sp);
-  const id = m.target.pointerSize === 8 ? Number(m.readU64(block + image.locate('function', 'control').offset)) : m.readU32(block + image.locate('function', 'control').offset);
+export function enterCallback(m: Machine, image: RegisterImage, thunk: LoadedThunk, lookup: (id: number) => CallbackRecord | undefined, types: TypeContext): EnteredCallback {
+  const trapSp = m.sp;
+  const block = thunk.source.block(trapSp);
+  const entrySp = thunk.source.entrySp(trapSp);
+  const idSlot = block + image.locate('function', 'control').offset;
+  const id = m.target.pointerSize === 8 ? Number(m.readU64(idSlot)) : m.readU32(idSlot);
   const cb = lookup(id);
   if (!cb) throw new Error(`host trap from an unknown call-back id ${id}`);
-  const level = `call-back #${id} ${cb.signature.text} called from ${callerOf(m, entrySp)}`;
-  if (cb.released) throw new CallbackError([level], new CallbackReleasedError(id, cb.signature.text));
+  const describe = `call-back #${id} ${cb.signature.text} called from ${callerOf(m, entrySp)}`;
+  if (cb.released) throw new CallbackError([describe], new CallbackReleasedError(id, cb.signature.text));
   const regs = blockRegisters(m, cb.plan, block);
-  const args = readIncoming(m, cb.plan, entrySp, regs).map((a) => a.value);
-  const saved = m.saveRegisters();
-  let value: unknown;
-  try {
-    value = nested(sp, () => cb.fn(...args));
-  } catch (e) {
-    throw e instanceof CallbackError ? new CallbackError([...e.chain, level], e.original) : new CallbackError([level], e);
-  } finally {
-    saved.restore();
-    saved.free();
+  const args: (JsValue | VarArgs)[] = readIncoming(m, cb.plan, entrySp, regs).map((a) => a.value);
+  let varargs: VarArgsReader | undefined;
+  if (cb.signature.variadic) {
+    varargs = new VarArgsReader(m, types, cb.signature, entrySp, regs);
+    args.push(varargs);
   }
+  return { record: cb, args, describe, trapSp, block, entrySp, regs, saved: m.saveRegisters(), varargs };
+}
+
+/** Adds this call-back's level to the chain of an exception thrown by its JS function. */
+export function wrapCallbackFailure(entered: EnteredCallback, e: unknown): CallbackError {
+  return e instanceof CallbackError ? new CallbackError([...e.chain, entered.describe], e.original) : new CallbackError([entered.describe], e);
+}
+
+/**
+ * Returns from a call-back: restores the registers saved at the trap, writes the JS
+ * result into the block (or the caller's struct-return buffer) and gives the pc of the
+ * thunk's restore part, where the guest resumes.
+ */
+export function returnFromCallback(m: Machine, thunk: LoadedThunk, entered: EnteredCallback, value: unknown): number {
+  entered.saved.restore();
+  entered.varargs?.close();
   try {
-    writeCallbackResult(m, cb.plan, block, entrySp, regs, value);
+    writeCallbackResult(m, entered.record.plan, entered.block, entered.entrySp, entered.regs, value);
   } catch (e) {
-    throw new CallbackError([level], e);
+    throw new CallbackError([entered.describe], e);
   }
   return thunk.resume;
+}
+
+/** The convention, and type names as the sandbox declared them. */
+export interface TypeContext {
+  cc: CallingConvention;
+  parseType(text: string): CType;
+}
+
+/** What a variadic call-back's JS function gets after its fixed arguments. */
+export interface VarArgs {
+  /** The next variadic argument, read as `type` (after default promotions: int, double, pointers...). */
+  next(type: string | CType): JsValue;
+}
+
+/**
+ * Reads variadic arguments one by one, like va_arg: the k-th argument is where the
+ * convention puts it in a call with the k types read so far, found from the saved
+ * registers and the stack at entry.
+ */
+class VarArgsReader implements VarArgs {
+  private readonly readTypes: CType[] = [];
+  private open = true;
+
+  constructor(private readonly m: Machine, private readonly types: TypeContext, private readonly signature: Signature, private readonly entrySp: number, private readonly regs: RegisterSource) {}
+
+  next(type: string | CType): JsValue {
+    if (!this.open) throw new Error(`${this.signature.text}: variadic arguments read after the call-back returned`);
+    const t = typeof type === 'string' ? this.types.parseType(type) : type;
+    const promoted = promotedAway(t);
+    if (promoted) throw new ValueError(`variadic argument ${this.readTypes.length + 1} of ${this.signature.text}`, `a promoted type (${promoted} arrives as ${promoted === 'float' ? 'double' : 'int'})`, typeText(t));
+    this.readTypes.push(t);
+    const plan = planCall(this.types.cc, this.signature, [...this.readTypes]);
+    const all = readIncoming(this.m, plan, this.entrySp, this.regs);
+    return all[all.length - 1].value;
+  }
+
+  close(): void {
+    this.open = false;
+  }
+}
+
+/** A type that default argument promotions never pass to a variadic function. */
+function promotedAway(t: CType): string | undefined {
+  if (t.kind !== 'scalar') return undefined;
+  if (t.name === 'float') return 'float';
+  const small = ['char', 'signed char', 'unsigned char', 'short', 'unsigned short', '_Bool'];
+  return small.includes(t.name) ? t.name : undefined;
 }
 
 /** Encodes a call-back's JS result into the block's result slots, or the caller's struct-return buffer. */

@@ -1,14 +1,19 @@
-// The reentrant call-out: allocate the frame on the guest stack below the current
-// stack pointer, write the three regions, run the generic stub, read the result,
-// give the frame back. All per-call state is in the frame and in locals here.
+// The reentrant call-out's frame: allocated on the guest stack below the current
+// stack pointer, the three regions written before the stub runs, the result read
+// after. All per-call state is in the frame and in the PreparedCallOut; running the
+// stub and servicing call-backs is call-chain.ts.
 import type { ArgPiece, CallingConvention } from '../abis/abi.ts';
 import type { Machine, RunLimits } from '../emu/machine.ts';
 import { CANARY_BYTES, typeText, type FramePlan } from './frame.ts';
 import { decodeBytes, encodeValue, type CopyArea, type JsValue } from './values.ts';
 import { layoutOf } from './layout.ts';
 import { numberToX87, x87BytesToNumber } from '../emu/x87.ts';
+import { FrameStackExhaustedError } from './guest-thread.ts';
 
 const alignDown = (n: number, a: number) => Math.floor(n / a) * a;
+
+/** Stack a callee may use below its frame; a frame lower than this above the stack bottom is refused. */
+const STACK_HEADROOM = 4096;
 
 /** The canary pattern written above every frame. */
 export const CANARY = Uint8Array.from({ length: CANARY_BYTES }, (_, i) => 0xc0 + i);
@@ -42,6 +47,8 @@ export interface CallRecord {
   frameTop: number;
   spBefore: number;
   args: PlacedArg[];
+  /** Where the callee wrote a struct result returned in memory (the hidden pointer). */
+  resultAddress?: number;
 }
 
 /** The host side of one machine and convention, handed to every call-out. */
@@ -52,28 +59,56 @@ export interface CallSite {
   imageRegister: string;
   redZone: number;
   limits?: RunLimits;
-  /** Handles a trap that is not the return sentinel (a call-back); returns the pc to resume at. */
-  onTrap?: (slot: number) => number;
   functionPointer?: CopyArea['functionPointer'];
   /** Fill the frame with this byte before writing it (tests: stale bytes must not pass). */
   poison?: number;
 }
 
+/** A call-out whose frame is written and whose stub is ready to run; all its state is here and in the frame. */
+export interface PreparedCallOut {
+  plan: FramePlan;
+  /** Frame base: the stack pointer the stub starts with. */
+  base: number;
+  /** Address of the canary above region 1. */
+  canary: number;
+  frameTop: number;
+  spBefore: number;
+  image: number;
+  /** Where the callee writes a struct result returned in memory. */
+  resultAddress: number;
+  /** Stack pointer the stub must reach the sentinel with (i386: the callee popped the hidden pointer). */
+  spAtReturn: number;
+  placed: PlacedArg[];
+  after: (() => void)[];
+}
+
+export interface CallOutOptions {
+  /**
+   * Guest address for a struct result returned in memory, passed to the callee as the hidden
+   * pointer (zero copy). Unsafe for memory that may move during the call; default: region 1.
+   */
+  resultAddress?: number;
+  /** The thread's stack: the frame must stay above its bottom. */
+  stack?: { thread: string; bottom: number };
+}
+
 /**
- * Performs one call-out of `fn` following `plan`, starting from guest stack pointer `sp`.
- * Returns the result as a JS value, and where each argument went.
+ * Writes the frame of one call-out of `fn` following `plan`, below guest stack pointer
+ * `sp`: region-1 copies from the top down, the canary above them, region 2's argument
+ * pointers, region 3's register image and outgoing stack area. Then points the image
+ * register and sp at it; running the stub performs the call.
  */
-export function callOut(site: CallSite, plan: FramePlan, fn: number, args: unknown[], sp: number): { value: JsValue; record: CallRecord } {
+export function prepareCallOut(site: CallSite, plan: FramePlan, fn: number, args: unknown[], sp: number, opts: CallOutOptions = {}): PreparedCallOut {
   const { machine: m, cc } = site;
   const dm = cc.dataModel;
   const arr = plan.arrangement;
   const sig = arr.signature;
   const fixed = sig.params.length;
-  if (args.length !== arr.args.length) throw new ArgumentCountError(sig.text, sig.variadic ? fixed : fixed, args.length, sig.variadic);
+  if (args.length !== arr.args.length) throw new ArgumentCountError(sig.text, fixed, args.length, sig.variadic);
 
   // Region 1's per-call copies grow down from the top of the frame; their addresses are known at once.
-  const top = alignDown(sp - site.redZone, 16) - CANARY_BYTES;
-  let low = top;
+  const canary = alignDown(sp - site.redZone, 16) - CANARY_BYTES;
+  let low = canary;
   const copies: { address: number; bytes: Uint8Array }[] = [];
   const after: (() => void)[] = [];
   const area: CopyArea = {
@@ -96,7 +131,8 @@ export function callOut(site: CallSite, plan: FramePlan, fn: number, args: unkno
   });
 
   const base = alignDown(alignDown(low, 16) - plan.region1.staticSize - plan.region1.offset, Math.max(plan.stackAlign, 16));
-  const frameTop = top + CANARY_BYTES;
+  if (opts.stack && base - STACK_HEADROOM < opts.stack.bottom) throw new FrameStackExhaustedError(opts.stack.thread, base, opts.stack.bottom);
+  const frameTop = canary + CANARY_BYTES;
   if (site.poison !== undefined) m.write(base, new Uint8Array(low - base).fill(site.poison));
   const image = base + plan.imageArea.offset;
   const region1 = base + plan.region1.offset;
@@ -106,7 +142,7 @@ export function callOut(site: CallSite, plan: FramePlan, fn: number, args: unkno
   };
   if (site.poison === undefined) m.write(image, new Uint8Array(plan.imageArea.size));
   for (const c of copies) m.write(c.address, c.bytes);
-  m.write(top, CANARY);
+  m.write(canary, CANARY);
 
   // Region 3: arguments into the register image and the outgoing stack area; region 2: a pointer to each.
   const placed: PlacedArg[] = [];
@@ -126,10 +162,8 @@ export function callOut(site: CallSite, plan: FramePlan, fn: number, args: unkno
   });
 
   const res = arr.result;
-  if (res.kind === 'memory') {
-    const temp = staticItem('result-temp', -1);
-    writePiece(m, plan, res.pointer, pointerBytes(temp, dm.pointerSize, dm.endian), base, image);
-  }
+  const resultAddress = res.kind === 'memory' && opts.resultAddress !== undefined ? opts.resultAddress : staticItem('result-temp', -1);
+  if (res.kind === 'memory') writePiece(m, plan, res.pointer, pointerBytes(resultAddress, dm.pointerSize, dm.endian), base, image);
   for (const s of arr.special) writeSlot(m, image + plan.image.locate(s.reg, 'special').offset, BigInt(s.value), m.target.pointerSize, dm.endian);
   const ptr = m.target.pointerSize;
   writeSlot(m, image + plan.image.locate('function', 'control').offset, BigInt(fn), ptr, dm.endian);
@@ -137,22 +171,25 @@ export function callOut(site: CallSite, plan: FramePlan, fn: number, args: unkno
   writeSlot(m, image + plan.image.locate('x87-result', 'control').offset, x87 ? 1n : 0n, ptr, dm.endian);
   if (m.target.name === 'ppc32') m.writePointer(base, sp); // back chain: the frame looks like a real caller's
 
-  // Run the stub; traps other than the sentinel are call-backs handled by the host between runs.
   m.writeReg(site.imageRegister, image);
   m.sp = base;
-  let pc = site.stubAddress;
-  for (;;) {
-    const stop = m.run(pc, site.limits);
-    if (stop.slot === 0) break;
-    if (!site.onTrap) throw new Error(`unexpected host trap ${stop.slot} during ${sig.text}`);
-    pc = site.onTrap(stop.slot);
-  }
+  const spAtReturn = base + (res.kind === 'memory' ? res.calleePops : 0);
+  return { plan, base, canary, frameTop, spBefore: sp, image, resultAddress, spAtReturn, placed, after };
+}
 
-  const canary = m.read(top, CANARY_BYTES);
-  if (!canary.every((b, i) => b === CANARY[i])) throw new FrameCorruptedError(frameTop, sig.text);
-  const value = readResult(m, plan, image, res.kind === 'memory' ? staticItem('result-temp', -1) : 0);
-  for (const f of after) f();
-  return { value, record: { frameBase: base, frameTop, spBefore: sp, args: placed } };
+/** Whether the canary above a call-out's frame is intact. */
+export function canaryIntact(m: Machine, canary: number): boolean {
+  const bytes = m.read(canary, CANARY_BYTES);
+  return bytes.every((b, i) => b === CANARY[i]);
+}
+
+/** After the stub reached the sentinel: check the canary, read the result, run copy-backs. */
+export function finishCallOut(m: Machine, call: PreparedCallOut): { value: JsValue; record: CallRecord } {
+  if (!canaryIntact(m, call.canary)) throw new FrameCorruptedError(call.frameTop, call.plan.arrangement.signature.text);
+  const value = readResult(m, call.plan, call.image, call.resultAddress);
+  for (const f of call.after) f();
+  const resultAddress = call.plan.arrangement.result.kind === 'memory' ? call.resultAddress : undefined;
+  return { value, record: { frameBase: call.base, frameTop: call.frameTop, spBefore: call.spBefore, args: call.placed, resultAddress } };
 }
 
 export function pointerBytes(address: number, size: number, endian: 'little' | 'big'): Uint8Array {

@@ -1,34 +1,66 @@
 // The library API: a Sandbox is one emulated machine running one calling
 // convention; libraries are loaded into it and their functions called from JS.
+// Guest threads share the machine, each with its own stack and chain of frames.
 import { readFileSync } from 'node:fs';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Machine, type RunLimits } from '../emu/machine.ts';
 import type { AbiName, CallingConvention } from '../abis/abi.ts';
 import { convention } from '../abis/index.ts';
 import { STUBS } from '../stubs/index.ts';
 import { parseDeclarations, parseType, emptyScope, type TypeScope } from './parse.ts';
-import { planCall, type FramePlan } from './frame.ts';
-import { callOut, type CallRecord, type CallSite } from './callout.ts';
-import { decodeBytes, encodeToBytes, type JsValue } from './values.ts';
+import { planCall, typeText, type FramePlan } from './frame.ts';
+import { canaryIntact, FrameCorruptedError, type CallRecord, type CallSite } from './callout.ts';
+import { callOutSteps, runAsync, runSync, type CallOutResult, type ChainEnv } from './call-chain.ts';
+import { decodeBytes, encodeToBytes, type JsValue, type MovableObject } from './values.ts';
 import { layoutOf } from './layout.ts';
 import type { CType, FunctionType, Signature } from './ctypes.ts';
-import { serviceCallback, type Callback, type CallbackRecord, type LoadedThunk } from './callback.ts';
+import type { Callback, CallbackRecord, LoadedThunk, VarArgs } from './callback.ts';
 import { registerImage } from './register-image.ts';
+import { GuestThread, type FrameLevel } from './guest-thread.ts';
 
 export interface SandboxOptions extends RunLimits {
   /** Fill every frame with this byte before writing it (tests). */
   poison?: number;
+  /**
+   * Canaries checked at each return: 'own' (the returning frame's) or 'all' (every
+   * active frame on every thread: catches a write into an outer frame at once).
+   */
+  checkFrames?: 'own' | 'all';
 }
 
-/** A callable C function with its signature and last call's placement. */
+/** Where a call-out's struct result goes besides being returned. */
+export type ResultTarget = number | MovableObject;
+
+/** A callable C function with its signature. */
 export interface ForeignFunction {
   (...args: unknown[]): JsValue;
   readonly signature: Signature;
   readonly address: number;
   readonly symbol: string;
-  /** The frame plan of a non-variadic call. */
+  /** The thread it calls on; undefined: the current one (the calling call-back's, else main). */
+  readonly thread: GuestThread | undefined;
+  /** The frame plan of a call (variadic: with these types for the extra arguments). */
   plan(variadicTypes?: string[]): FramePlan;
   /** Calls and also returns where each argument went. */
   callWithRecord(args: unknown[], variadicTypes?: string[]): { value: JsValue; record: CallRecord; plan: FramePlan };
+  /** Calls with call-backs that may return promises; the host may run other threads while one awaits. */
+  async(...args: unknown[]): Promise<JsValue>;
+  /** The same function, called on `thread`. */
+  on(thread: GuestThread): ForeignFunction;
+  /**
+   * Calls and also stores the struct result into `target`: a guest address (a result
+   * returned in memory is written there by the callee directly: the memory must not move
+   * during the call), or a movable host object (the result is built in region 1 of the
+   * frame and copied to wherever the object is when the call returns).
+   */
+  into(target: ResultTarget): (...args: unknown[]) => JsValue;
+}
+
+interface CallRequest {
+  args: unknown[];
+  variadicTypes?: string[];
+  thread?: GuestThread;
+  resultInto?: ResultTarget;
 }
 
 /** Call-back entry stubs: a few instructions each, in one reserved code region. */
@@ -50,17 +82,23 @@ export class Library {
 
 export class Sandbox {
   readonly cc: CallingConvention;
+  /** The thread call-outs run on unless a call-back or `on(thread)` says otherwise. */
+  readonly mainThread: GuestThread;
+  private readonly extraThreads: GuestThread[] = [];
   private scope: TypeScope = emptyScope();
-  private readonly site: CallSite;
-  /** Guest stack pointers of the active call-backs, innermost last: nested call-outs go below. */
-  private readonly activeSp: number[] = [];
+  private readonly env: ChainEnv;
+  /** The innermost call-back level the current JS code runs in, across awaits. */
+  private readonly context = new AsyncLocalStorage<FrameLevel>();
   private readonly thunk: LoadedThunk;
   private readonly callbacks = new Map<number, CallbackRecord>();
   private nextCallbackId = 1;
   private readonly entryArena: number;
+  /** Entry stubs of finished temporary call-backs, reused by later calls. */
+  private readonly spareTemporaries: CallbackRecord[] = [];
 
-  private constructor(readonly machine: Machine, readonly abi: AbiName, options: SandboxOptions) {
+  private constructor(readonly machine: Machine, readonly abi: AbiName, private readonly options: SandboxOptions) {
     this.cc = convention(abi);
+    this.mainThread = new GuestThread('main', machine.mainStack);
     const stubs = STUBS[abi];
     const probe = planCall(this.cc, parseDeclarations('void abiscope_probe(void)').signature!);
     const source = stubs.callStub(probe.image, machine.returnSentinel);
@@ -71,8 +109,7 @@ export class Sandbox {
     const resume = machine.loadAssembly(thunkSource.restore, `${abi} call-back return`).address;
     this.thunk = { source: thunkSource, save, resume };
     this.entryArena = machine.reserveCode(ENTRY_SLOTS * ENTRY_BYTES, `${abi} call-back entries`);
-    const image = registerImage(this.cc);
-    this.site = {
+    const site: CallSite = {
       machine,
       cc: this.cc,
       stubAddress: stub.address,
@@ -80,72 +117,18 @@ export class Sandbox {
       redZone: stubs.redZone,
       limits: { budget: options.budget, timeoutMs: options.timeoutMs },
       poison: options.poison,
-      onTrap: (slot) => {
-        if (slot !== trapSlot) throw new Error(`unexpected host trap slot ${slot}`);
-        return serviceCallback(machine, image, this.thunk, (id) => this.callbacks.get(id), (sp, run) => this.nested(sp, run));
-      },
-      functionPointer: (value, type) => this.temporaryCallback(value, type),
+    };
+    this.env = {
+      site,
+      thunk: this.thunk,
+      image: registerImage(this.cc),
+      trapSlot,
+      lookup: (id) => this.callbacks.get(id),
+      types: { cc: this.cc, parseType: (t) => parseType(t, this.scope) },
+      invoke: (level, fn) => this.context.run(level, fn),
+      verifyFrames: (returning) => this.verifyFrames(returning),
     };
   }
-
-  /** Runs host code for a call-back: call-outs it makes allocate their frames below `sp`. */
-  private nested<T>(sp: number, run: () => T): T {
-    this.activeSp.push(sp);
-    try {
-      return run();
-    } finally {
-      this.activeSp.pop();
-    }
-  }
-
-  /**
-   * A guest function pointer that runs `fn`. `prototype` is a function type, with or
-   * without a name: 'int (const void *a, const void *b)' or 'int cmp(const void *, const void *)'.
-   */
-  callback(prototype: string | FunctionType, fn: (...args: JsValue[]) => unknown): Callback {
-    let type: FunctionType;
-    if (typeof prototype !== 'string') type = prototype;
-    else if (/^[^(]*\b[A-Za-z_]\w*\s*\(/.test(prototype) && /\w\s+\**\s*[A-Za-z_]\w*\s*\(/.test(prototype)) {
-      // A named prototype: 'int cmp(const void *, const void *)'.
-      type = parseDeclarations(prototype, this.scope).signature!;
-    } else {
-      const t = parseType(prototype, this.scope);
-      const f = t.kind === 'pointer' && t.to.kind === 'function' ? t.to : t;
-      if (f.kind !== 'function') throw new Error(`'${prototype}' is not a function type`);
-      type = f;
-    }
-    const signature: Signature = { ...type, text: typeof prototype === 'string' ? prototype : 'call-back' };
-    const id = this.nextCallbackId++;
-    if (id > ENTRY_SLOTS) throw new Error(`no more call-back entries: this sandbox has made ${ENTRY_SLOTS}`);
-    const plan = planCall(this.cc, signature);
-    const entry = this.entryArena + (id - 1) * ENTRY_BYTES;
-    this.machine.assembleAt(this.thunk.source.entry(id, this.thunk.save), entry, ENTRY_BYTES);
-    const callbacks = this.callbacks;
-    const record: CallbackRecord = {
-      id, address: entry, signature, plan, fn,
-      released: false,
-      release() {
-        // The entry stays mapped: a late call traps and reports CallbackReleasedError.
-        (record as { released: boolean }).released = true;
-        void callbacks;
-      },
-    };
-    this.callbacks.set(id, record);
-    return record;
-  }
-
-  /** A plain JS function passed where a function pointer is expected: a call-back for this call only. */
-  private temporaryCallback(value: unknown, type: CType): number {
-    const fn = value as (...args: JsValue[]) => unknown;
-    // Reuse a spare entry stub: assembling and mapping one per call would dominate deep nesting.
-    const spare = this.spareTemporaries.pop();
-    const cb = spare ? Object.assign(spare, { fn, signature: { ...(type as FunctionType), text: 'call-back' }, plan: planCall(this.cc, { ...(type as FunctionType), text: 'call-back' }), released: false })
-      : (this.callback(type as FunctionType, fn) as CallbackRecord);
-    this.pendingRelease.push(cb);
-    return cb.address;
-  }
-  private readonly pendingRelease: CallbackRecord[] = [];
-  private readonly spareTemporaries: CallbackRecord[] = [];
 
   static async open(abi: AbiName, options: SandboxOptions = {}): Promise<Sandbox> {
     const cc = convention(abi);
@@ -164,45 +147,159 @@ export class Sandbox {
     this.scope = parseDeclarations(text, this.scope).scope;
   }
 
+  /** A new guest thread with its own stack; `on(thread)` runs call-outs on it. */
+  thread(name = `thread ${this.extraThreads.length + 1}`, opts: { stackSize?: number } = {}): GuestThread {
+    if (this.threads.some((t) => t.name === name)) throw new Error(`a thread named '${name}' exists already`);
+    const t = new GuestThread(name, this.machine.newThreadStack(name, opts.stackSize));
+    this.extraThreads.push(t);
+    return t;
+  }
+
+  get threads(): GuestThread[] {
+    return [this.mainThread, ...this.extraThreads];
+  }
+
+  /** The thread of the call-back the current JS code runs in (also after awaits), else main. */
+  get currentThread(): GuestThread {
+    return this.context.getStore()?.thread ?? this.mainThread;
+  }
+
+  /** Canaries above call-out frames, checked whenever a level returns. */
+  private verifyFrames(returning: FrameLevel): void {
+    const levels = this.options.checkFrames === 'all' ? this.threads.flatMap((t) => t.levels) : [returning];
+    for (const l of levels) {
+      if (l.canary !== undefined && !canaryIntact(this.machine, l.canary)) throw new FrameCorruptedError(l.high, `${l.describe} (checked when ${returning.describe} returned)`);
+    }
+  }
+
+  /**
+   * A guest function pointer that runs `fn`. `prototype` is a function type, with or
+   * without a name: 'int (const void *a, const void *b)' or 'int cmp(const void *, const void *)'.
+   * A variadic call-back gets a VarArgs reader after its fixed arguments.
+   */
+  callback(prototype: string | FunctionType, fn: (...args: (JsValue | VarArgs)[]) => unknown): Callback {
+    let type: FunctionType;
+    if (typeof prototype !== 'string') type = prototype;
+    else if (/^[^(]*\b[A-Za-z_]\w*\s*\(/.test(prototype) && /\w\s+\**\s*[A-Za-z_]\w*\s*\(/.test(prototype)) {
+      // A named prototype: 'int cmp(const void *, const void *)'.
+      type = parseDeclarations(prototype, this.scope).signature!;
+    } else {
+      const t = parseType(prototype, this.scope);
+      const f = t.kind === 'pointer' && t.to.kind === 'function' ? t.to : t;
+      if (f.kind !== 'function') throw new Error(`'${prototype}' is not a function type`);
+      type = f;
+    }
+    const signature: Signature = { ...type, text: typeof prototype === 'string' ? prototype : 'text' in type && typeof type.text === 'string' ? type.text : typeText(type) };
+    const id = this.nextCallbackId++;
+    if (id > ENTRY_SLOTS) throw new Error(`no more call-back entries: this sandbox has made ${ENTRY_SLOTS}`);
+    const plan = planCall(this.cc, signature);
+    const entry = this.entryArena + (id - 1) * ENTRY_BYTES;
+    this.machine.assembleAt(this.thunk.source.entry(id, this.thunk.save), entry, ENTRY_BYTES);
+    const record: CallbackRecord = {
+      id, address: entry, signature, plan, fn,
+      released: false,
+      release() {
+        // The entry stays mapped: a late call traps and reports CallbackReleasedError.
+        (record as { released: boolean }).released = true;
+      },
+    };
+    this.callbacks.set(id, record);
+    return record;
+  }
+
+  /** A plain JS function passed where a function pointer is expected: a call-back for this call only. */
+  private temporaryCallback(value: unknown, type: CType, mine: CallbackRecord[]): number {
+    const fn = value as (...args: (JsValue | VarArgs)[]) => unknown;
+    const signature: Signature = { ...(type as FunctionType), text: typeText(type) };
+    // Reuse a spare entry stub: assembling and mapping one per call would dominate deep nesting.
+    const spare = this.spareTemporaries.pop();
+    const cb = spare ? Object.assign(spare, { fn, signature, plan: planCall(this.cc, signature), released: false })
+      : (this.callback(signature, fn) as CallbackRecord);
+    mine.push(cb);
+    return cb.address;
+  }
+
   func(prototype: string, opts: { symbol?: string } = {}): ForeignFunction {
     const { signature } = parseDeclarations(prototype, this.scope);
     if (!signature) throw new Error(`'${prototype}' declares no function`);
     const symbol = opts.symbol ?? signature.name;
     if (!symbol) throw new Error(`'${prototype}' has no function name: pass { symbol }`);
-    const address = this.machine.symbol(symbol).address;
+    return this.foreignFunction(signature, this.machine.symbol(symbol).address, symbol, undefined);
+  }
+
+  private foreignFunction(signature: Signature, address: number, symbol: string, thread: GuestThread | undefined): ForeignFunction {
     const fixedPlan = signature.variadic ? undefined : planCall(this.cc, signature);
     const planFor = (variadicTypes?: string[]) =>
       fixedPlan ?? planCall(this.cc, signature, (variadicTypes ?? []).map((t) => parseType(t, this.scope)));
-    const callWithRecord = (args: unknown[], variadicTypes?: string[]) => {
-      let types = variadicTypes;
-      if (signature.variadic && !types) types = args.slice(signature.params.length).map(inferVariadicType);
-      const plan = planFor(types);
-      const { value, record } = this.callPlanned(plan, address, args);
-      return { value, record, plan };
+    const start = (req: CallRequest) => {
+      let types = req.variadicTypes;
+      if (signature.variadic && !types) types = req.args.slice(signature.params.length).map(inferVariadicType);
+      return this.callSteps(planFor(types), address, symbol, { ...req, thread: req.thread ?? thread });
     };
-    const f = ((...args: unknown[]) => callWithRecord(args).value) as ForeignFunction;
+    const f = ((...args: unknown[]) => start({ args }).sync().value) as ForeignFunction;
     Object.defineProperties(f, {
       signature: { value: signature },
       address: { value: address },
       symbol: { value: symbol },
+      thread: { value: thread },
       plan: { value: planFor },
-      callWithRecord: { value: callWithRecord },
+      callWithRecord: {
+        value: (args: unknown[], variadicTypes?: string[]) => {
+          const call = start({ args, variadicTypes });
+          return { ...call.sync(), plan: call.plan };
+        },
+      },
+      async: { value: async (...args: unknown[]) => (await start({ args }).async()).value },
+      on: { value: (t: GuestThread) => this.foreignFunction(signature, address, symbol, t) },
+      into: { value: (target: ResultTarget) => (...args: unknown[]) => start({ args, resultInto: target }).sync().value },
     });
     return f;
   }
 
-  /** Runs one call-out below the innermost active one; the stack pointer is given back afterwards. */
-  private callPlanned(plan: FramePlan, address: number, args: unknown[]): { value: JsValue; record: CallRecord } {
-    const sp = this.activeSp.length ? this.activeSp[this.activeSp.length - 1] : this.machine.mainStack.top;
-    const mark = this.pendingRelease.length;
-    try {
-      return callOut(this.site, plan, address, args, sp);
-    } finally {
-      for (const cb of this.pendingRelease.splice(mark)) {
+  /**
+   * One call-out on the requested thread (default: the current one), below its innermost
+   * frame, with a call-back for each plain JS function argument that lives for this call.
+   */
+  private callSteps(plan: FramePlan, address: number, symbol: string, req: CallRequest) {
+    const thread = req.thread ?? this.currentThread;
+    if (!this.threads.includes(thread)) throw new Error(`thread '${thread.name}' belongs to another sandbox`);
+    const temporaries: CallbackRecord[] = [];
+    const env: ChainEnv = { ...this.env, site: { ...this.env.site, functionPointer: (v, t) => this.temporaryCallback(v, t, temporaries) } };
+    const target = req.resultInto;
+    const res = plan.arrangement.result;
+    const direct = typeof target === 'number' && res.kind === 'memory' ? target : undefined;
+    const steps = callOutSteps(env, { plan, fn: address, args: req.args, thread, describe: `call-out ${symbol} on thread '${thread.name}'`, options: { resultAddress: direct } });
+    const finish = (r: CallOutResult): CallOutResult => {
+      if (target !== undefined && direct === undefined && res.kind !== 'void') {
+        const bytes = encodeToBytes(res.type, r.value, 'result', { dm: this.cc.dataModel });
+        if (typeof target === 'number') this.machine.write(target, bytes);
+        else target.update(bytes);
+      }
+      return r;
+    };
+    const recycle = () => {
+      for (const cb of temporaries.splice(0)) {
         cb.release();
         this.spareTemporaries.push(cb);
       }
-    }
+    };
+    return {
+      plan,
+      sync: (): CallOutResult => {
+        try {
+          return finish(runSync(steps));
+        } finally {
+          recycle();
+        }
+      },
+      async: async (): Promise<CallOutResult> => {
+        try {
+          return finish(await runAsync(steps));
+        } finally {
+          recycle();
+        }
+      },
+    };
   }
 
   // ---- guest memory helpers ----

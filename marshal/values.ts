@@ -29,6 +29,24 @@ function describe(v: unknown): string {
 /** A guest address that the user got from abiscope (heap allocation, a result). */
 export interface GuestPointerLike { readonly address: number }
 
+/**
+ * A host object that may move while a call is in progress (an object of a VM's heap
+ * that a garbage collection during a call-back can compact). Passed for a pointer, its
+ * bytes are copied into region 1 of the frame and, unless the pointee is const, copied
+ * back after the call to wherever the object is then. Never its address: that could go stale.
+ */
+export interface MovableObject {
+  readonly movable: true;
+  /** The object's bytes now. */
+  contents(): Uint8Array;
+  /** Stores bytes into the object at its current location. */
+  update(bytes: Uint8Array): void;
+}
+
+export function isMovable(v: unknown): v is MovableObject {
+  return typeof v === 'object' && v !== null && (v as { movable?: unknown }).movable === true;
+}
+
 /** Host-side services while encoding one call's arguments. */
 export interface CopyArea {
   /** Places bytes in per-call storage; returns their guest address. */
@@ -281,6 +299,13 @@ function pointerValue(type: CType & { kind: 'pointer' }, value: unknown, path: s
     const n = Number(value);
     if (!Number.isInteger(n) || n < 0 || n >= max) throw new ValueError(path, `${typeText(type)} (a guest address from 0 to ${max - 1})`, value);
     return n;
+  }
+  if (isMovable(value) && type.to.kind !== 'function') {
+    if (!area) throw new ValueError(path, `${typeText(type)} (a guest address; copies need a call frame)`, value);
+    const bytes = value.contents();
+    const address = area.place(bytes.slice(), 16);
+    if (!type.isConst) area.afterCall(() => value.update(area.read(address, bytes.length)));
+    return address;
   }
   if (typeof value === 'object' && 'address' in (value as object) && typeof (value as GuestPointerLike).address === 'number' && !ArrayBuffer.isView(value)) {
     return (value as GuestPointerLike).address;

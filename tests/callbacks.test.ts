@@ -24,7 +24,11 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     sb.machine.poisonRegisters(0x5a);
     sb.machine.poisonMemory(sb.machine.mainStack.top, 256 * 1024, 0x5a);
   };
-  const spAfter = () => sb.machine.mainStack.top;
+  /** After a top-level call: the stack pointer given back, no level left on the chain. */
+  const balanced = () => {
+    expect(sb.machine.sp).toBe(sb.mainThread.stack.top);
+    expect(sb.mainThread.idle).toBe(true);
+  };
 
   it('sorts through a C comparator call-back', () => {
     poison();
@@ -33,7 +37,7 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     sb.func('void sort_ints(int *v, int n, int (*cmp)(const void *, const void *))')(v, v.length, cmp);
     expect(Array.from(v)).toEqual([-3, 0, 1, 5, 7, 9]);
     expect(cmp.address).toBeGreaterThan(0);
-    expect(spAfter()).toBe(sb.machine.mainStack.top);
+    balanced();
   });
 
   it('receives structs by value from a visitor', () => {
@@ -47,6 +51,7 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     let acc = 0;
     pts.forEach((p, k) => { acc = (acc * 31 + p.x + 7 * k) | 0; });
     expect(r).toBe(acc);
+    balanced();
   });
 
   it('receives mixed int/double/float/long long/struct arguments and returns a double', () => {
@@ -89,6 +94,7 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     // call_nested returns f(depth) + depth (see callbacks.c); each level adds 1 + its depth.
     const expected = (d: number): number => (d <= 0 ? 0 : 1 + expected(d - 1) + (d - 1)) ;
     expect(r).toBe(expected(1000) + 1000);
+    balanced();
     // The next top-level call starts from the top of the stack again and works.
     expect(sb.func('int apply_n(int (*f)(int), int n, int x)')((x: JsValue) => (x as number) + 1, 3, 10)).toBe(13);
   });
@@ -111,6 +117,7 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     expect((err as CallbackError).chain.length).toBe(6);
     expect((err as Error).message).toMatch(/boom at the bottom/);
     expect((err as Error).message).toMatch(/call_nested/);
+    balanced();
     expect(sb.func('int apply_n(int (*f)(int), int n, int x)')((x: JsValue) => (x as number) * 2, 3, 1)).toBe(8);
   });
 
@@ -121,6 +128,7 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     expect(apply(f, 2, 5)).toBe(7);
     f.release();
     expect(() => apply(f, 2, 5)).toThrow(/was called after release/);
+    balanced();
     expect(apply((x: JsValue) => (x as number) + 2, 2, 5)).toBe(9);
   });
 });

@@ -1,0 +1,161 @@
+// Running a call-out: the stub runs until the guest returns to the sentinel or enters
+// a call-back. A call-back trap only stops the emulator (never a nested emulation,
+// ABI-FACTS); the host then runs the JS function, which may call out again on the
+// same thread (below the call-back's block) or on another one, and resumes the guest.
+//
+// The steps are a generator so that one description serves two drivers: `runSync`
+// runs call-back functions inline, `runAsync` awaits them, letting the host switch
+// to other guest threads meanwhile. The generator's locals and the guest frame are
+// the whole state of a call: nothing is kept between calls.
+import type { Machine } from '../emu/machine.ts';
+import type { RegisterImage } from './register-image.ts';
+import type { FramePlan } from './frame.ts';
+import { finishCallOut, prepareCallOut, type CallOutOptions, type CallRecord, type CallSite } from './callout.ts';
+import {
+  enterCallback, returnFromCallback, wrapCallbackFailure,
+  type CallbackRecord, type LoadedThunk, type TypeContext,
+} from './callback.ts';
+import { ReturnOrderError, type FrameLevel, type GuestThread } from './guest-thread.ts';
+import type { JsValue } from './values.ts';
+
+/** Everything a call-out needs from its sandbox; shared, read-only during calls. */
+export interface ChainEnv {
+  site: CallSite;
+  thunk: LoadedThunk;
+  image: RegisterImage;
+  /** The host-trap slot the thunk jumps to. */
+  trapSlot: number;
+  lookup(id: number): CallbackRecord | undefined;
+  types: TypeContext;
+  /** Runs a call-back's JS function with `level` as its context: call-outs it makes go below it. */
+  invoke(level: FrameLevel, fn: () => unknown): unknown;
+  /** Checks canaries when a level returns: its own, or every active frame of every thread. */
+  verifyFrames(returning: FrameLevel): void;
+}
+
+export interface CallOutRequest {
+  plan: FramePlan;
+  fn: number;
+  args: unknown[];
+  thread: GuestThread;
+  describe: string;
+  options?: CallOutOptions;
+}
+
+export interface CallOutResult {
+  value: JsValue;
+  record: CallRecord;
+}
+
+/** A call-back whose JS function is to be run; the generator resumes with its result. */
+export interface CallbackStep {
+  invoke(): unknown;
+}
+
+/** The guest reached the sentinel with a stack pointer the callee should not have left. */
+export class StackImbalanceError extends Error {
+  constructor(readonly call: string, readonly sp: number, readonly expected: number) {
+    const d = sp - expected;
+    super(`${call}: the callee returned with sp ${d > 0 ? '+' : ''}${d} bytes from where it was called (sp 0x${sp.toString(16)}, expected 0x${expected.toString(16)}): it popped ${d > 0 ? 'arguments it does not own' : 'too little'} (a calling-convention mismatch?)`);
+    this.name = 'StackImbalanceError';
+  }
+}
+
+/** One call-out, from writing its frame to reading its result. */
+export function* callOutSteps(env: ChainEnv, req: CallOutRequest): Generator<CallbackStep, CallOutResult, unknown> {
+  const m = env.site.machine;
+  const { thread } = req;
+  const call = prepareCallOut(env.site, req.plan, req.fn, req.args, thread.sp, { ...req.options, stack: { thread: thread.name, bottom: thread.stack.bottom } });
+  const level = thread.enter('call-out', req.describe, call.base, call.frameTop);
+  level.canary = call.canary;
+  try {
+    let pc = env.site.stubAddress;
+    for (;;) {
+      const stop = m.run(pc, env.site.limits);
+      if (stop.slot === 0) break;
+      if (stop.slot !== env.trapSlot) throw new Error(`unexpected host trap slot ${stop.slot} during ${req.describe}`);
+      pc = yield* callbackSteps(env, thread);
+    }
+    checkReturnSp(m, thread, level, call.spAtReturn, req.describe);
+    env.verifyFrames(level);
+    return finishCallOut(m, call);
+  } finally {
+    m.sp = call.spBefore; // the frame is given back, also when an exception unwinds it
+    thread.leave(level);
+  }
+}
+
+/** The sentinel was reached: by this call-out's stub, or by an outer one the guest jumped back to (longjmp). */
+function checkReturnSp(m: Machine, thread: GuestThread, level: FrameLevel, expected: number, call: string): void {
+  const sp = m.sp;
+  if (sp === expected) return;
+  const outer = thread.levels.find((l) => l.kind === 'call-out' && l !== level && sp >= l.low && sp <= l.high);
+  if (outer) {
+    const skipped = thread.deeperThan(outer).map((l) => l.describe).reverse();
+    throw new ReturnOrderError(outer.describe, skipped, thread.name);
+  }
+  throw new StackImbalanceError(call, sp, expected);
+}
+
+/** One call-back trap: decode, yield the JS function to the driver, write its result, resume. */
+function* callbackSteps(env: ChainEnv, thread: GuestThread): Generator<CallbackStep, number, unknown> {
+  const m = env.site.machine;
+  const entered = enterCallback(m, env.image, env.thunk, env.lookup, env.types);
+  const level = thread.enter('call-back', entered.describe, entered.trapSp, entered.entrySp);
+  try {
+    let value: unknown;
+    try {
+      value = yield { invoke: () => env.invoke(level, () => entered.record.fn(...entered.args)) };
+    } catch (e) {
+      throw wrapCallbackFailure(entered, e);
+    }
+    thread.checkReturn(level);
+    env.verifyFrames(level);
+    return returnFromCallback(m, env.thunk, entered, value);
+  } finally {
+    // Registers as they were at the trap: an unwinding exception leaves the CPU as the outer level had it.
+    entered.saved.restore();
+    entered.saved.free();
+    entered.varargs?.close();
+    thread.leave(level);
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** Runs a call-out's steps, calling each call-back's JS function inline. */
+export function runSync<T>(steps: Generator<CallbackStep, T, unknown>): T {
+  let next = steps.next();
+  while (!next.done) {
+    let value: unknown;
+    try {
+      value = next.value.invoke();
+      if (isThenable(value)) {
+        throw new TypeError('the call-back returned a Promise, but this call-out is synchronous: call the function with .async(...) to let call-backs await');
+      }
+    } catch (e) {
+      next = steps.throw(e);
+      continue;
+    }
+    next = steps.next(value);
+  }
+  return next.value;
+}
+
+/** Runs a call-out's steps, awaiting each call-back's JS function: other threads may run meanwhile. */
+export async function runAsync<T>(steps: Generator<CallbackStep, T, unknown>): Promise<T> {
+  let next = steps.next();
+  while (!next.done) {
+    let value: unknown;
+    try {
+      value = await next.value.invoke();
+    } catch (e) {
+      next = steps.throw(e);
+      continue;
+    }
+    next = steps.next(value);
+  }
+  return next.value;
+}
