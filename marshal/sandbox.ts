@@ -93,6 +93,8 @@ export class Sandbox {
   private readonly callbacks = new Map<number, CallbackRecord>();
   private nextCallbackId = 1;
   private readonly entryArena: number;
+  /** Symbols later loads resolve to call-backs or addresses (see provide). */
+  private readonly provided = new Map<string, number>();
   /** Entry stubs of finished temporary call-backs, reused by later calls. */
   private readonly spareTemporaries: CallbackRecord[] = [];
 
@@ -138,8 +140,16 @@ export class Sandbox {
   /** Loads ELF objects or static executables (paths or bytes); several loads link together. */
   load(...inputs: (string | Uint8Array)[]): Library {
     const files = inputs.map((x, i) => (typeof x === 'string' ? x : `<bytes ${i}>`));
-    this.machine.load(inputs.map((x, i) => ({ bytes: typeof x === 'string' ? readFileSync(x) : x, file: files[i] })));
+    this.machine.load(inputs.map((x, i) => ({ bytes: typeof x === 'string' ? readFileSync(x) : x, file: files[i] })), (name) => this.provided.get(name));
     return new Library(this, files);
+  }
+
+  /**
+   * Makes `symbol` resolve, in objects loaded afterwards, to a call-back (C code then
+   * calls the JS function directly, as if linked against it) or to a guest address.
+   */
+  provide(symbol: string, target: Callback | number): void {
+    this.provided.set(symbol, typeof target === 'number' ? target : target.address);
   }
 
   /** Declares types (struct/union/typedef/enum) for later prototypes and reads. */

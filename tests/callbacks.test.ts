@@ -79,6 +79,88 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     expect(sb.func('int call_bool_cb(_Bool (*f)(int), int x)')(() => false, 1)).toBe(0);
   });
 
+  it('receives ten int arguments, some on the stack, and returns long long', () => {
+    poison();
+    let got: JsValue[] = [];
+    const r = sb.func('long long call_many_cb(long long (*f)(int, int, int, int, int, int, int, int, int, int), int a)')(
+      (...xs: JsValue[]) => { got = xs; return -(2n ** 35n) + BigInt(xs.reduce<number>((s, x) => s + (x as number), 0)); }, 100);
+    expect(got).toEqual(Array.from({ length: 10 }, (_, k) => 100 + k));
+    expect(r).toBe((-(2n ** 35n) + 1045n) * 2n);
+    balanced();
+  });
+
+  it('receives float, double, float (armhf back-fills s1) and returns a float', () => {
+    poison();
+    let got: JsValue[] = [];
+    const r = sb.func('float call_float_cb(float (*f)(float, double, float), float x)')((...xs: JsValue[]) => { got = xs; return 0.75; }, 1.5);
+    expect(got).toEqual([1.5, 3, 4.5]);
+    expect(r).toBe(1.25);
+  });
+
+  it('receives a homogeneous double aggregate by value', () => {
+    poison();
+    let got: JsValue = null;
+    const v = { a: 1.5, b: -2.25, c: 1e10, d: 0.125 };
+    const r = sb.func('double call_hfa_cb(double (*f)(struct Double4), struct Double4 v)')((p: JsValue) => { got = p; return 21.5; }, v);
+    expect(got).toEqual(v);
+    expect(r).toBe(43);
+  });
+
+  it('returns a three-double struct (x86-64 memory, armhf d0-d2)', () => {
+    poison();
+    const r = sb.func('double call_ret_double3_cb(struct Double3 (*f)(double, double, double), double a, double b, double c)')(
+      (a: JsValue, b: JsValue, c: JsValue) => ({ a: (a as number) + 1, b: (b as number) + 2, c: (c as number) + 3 }), 0.5, 0.25, 0.125);
+    expect(r).toBe(1.5 + 2.25 * 2 + 3.125 * 3);
+  });
+
+  it('returns a 24-byte struct through the caller\'s hidden pointer', () => {
+    poison();
+    const r = sb.func('double call_ret_s24_cb(struct S24 (*f)(int), int x)')(
+      (x: JsValue) => ({ a: BigInt(x as number) * 3n, b: -7, c: 300, d: 9, e: 10, f: 0.5 }), 11);
+    expect(r).toBe(33 * 2 + -7 * 3 + 300 * 5 + 9 * 7 + 10 * 11 + 0.5 * 13);
+    balanced();
+  });
+
+  it('composes two different call-backs', () => {
+    poison();
+    expect(sb.func('int compose(int (*f)(int), int (*g)(int), int x)')((x: JsValue) => (x as number) + 5, (x: JsValue) => (x as number) * -3, 4)).toBe(-27);
+  });
+
+  it('passes a context pointer through to a void call-back', () => {
+    poison();
+    const ctx = sb.alloc(16);
+    const seen: JsValue[] = [];
+    const n = sb.func('int for_each_index(void (*cb)(void *ctx, int k), void *ctx, int n)')((c: JsValue, k: JsValue) => { seen.push(c, k); }, ctx, 3);
+    expect(n).toBe(3);
+    expect(seen).toEqual([ctx, 0, ctx, 1, ctx, 2]);
+    sb.free(ctx);
+  });
+
+  it('passes and returns long long (register pairs on 32-bit targets)', () => {
+    poison();
+    let got: JsValue = null;
+    const r = sb.func('long long call_llong_cb(long long (*f)(long long), long long x)')((x: JsValue) => { got = x; return (x as bigint) * -2n; }, 2n ** 50n + 3n);
+    expect(got).toBe(2n ** 50n + 3n);
+    expect(r).toBe(-(2n ** 51n) - 7n);
+  });
+
+  it('passes and returns long double (x87 st0 on x86)', () => {
+    poison();
+    let got: JsValue = null;
+    const r = sb.func('long double call_ldouble_cb(long double (*f)(long double), long double x)')((x: JsValue) => { got = x; return (x as number) + 0.5; }, 1.25);
+    expect(got).toBe(1.25);
+    expect(r).toBe(3.5);
+    balanced();
+  });
+
+  it('takes call-backs in struct fields, by value and behind a pointer', () => {
+    poison();
+    const mul = sb.callback('int (int, int)', (a, b) => (a as number) * (b as number));
+    expect(sb.func('int run_ops(struct Ops ops, int a, int b)')({ combine: mul, bias: 5 }, 6, 7)).toBe(47);
+    expect(sb.func('int run_ops_ptr(const struct Ops *ops, int a, int b)')({ combine: (a: JsValue, b: JsValue) => (a as number) - (b as number), bias: 100 }, 50, 8)).toBe(134);
+    balanced();
+  });
+
   it('nests call-outs inside call-backs to depth 1000, each frame below the previous', () => {
     poison();
     const nested = sb.func('int call_nested(int (*f)(int depth), int depth)');

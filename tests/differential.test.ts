@@ -1,5 +1,5 @@
 // Placement against GCC callers: call_<id> (tests/gen, compiled by GCC) calls the
-// extern rec_<id> with literal arguments; the loader points rec_<id> at a host trap,
+// extern rec_<id> with literal arguments (callm_<id>: rec_make_<id>, for a struct result); the loader points rec_<id> at a host trap,
 // so the run stops with the callee-entry state. readIncoming, following abiscope's
 // frame plan, must decode exactly the literals from the live (poisoned) registers and
 // stack: the plan predicts GCC's placement byte for byte.
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Machine } from '../emu/machine.ts';
 import { FIXTURE_DIRS, FIXTURES, fixtureObjects } from '../marshal/fixtures.ts';
 import { convention } from '../abis/index.ts';
-import type { AbiName } from '../abis/abi.ts';
+import type { AbiName, ArgPiece } from '../abis/abi.ts';
 import { parseDeclarations, parseType, type TypeScope } from '../marshal/parse.ts';
 import { planCall, type FramePlan } from '../marshal/frame.ts';
 import { readIncoming, readIncomingResultPointer } from '../marshal/incoming.ts';
@@ -64,8 +64,12 @@ describe.each(TARGETS)('differential $abi ($dir)', ({ abi, dir }) => {
   });
   afterAll(() => machines.forEach((x) => x.m.close()));
 
-  /** Runs caller() from a poisoned machine state until it reaches its recorder's trap. */
-  function runToRecorder(m: Machine, caller: string): { slot: number } {
+  /**
+   * Runs caller() from a poisoned machine state until it reaches its recorder's trap.
+   * A struct-returning caller gets a hidden result pointer into the main stack, where
+   * the convention puts it, since it may pass that pointer on to its recorder.
+   */
+  function runToRecorder(m: Machine, caller: string, hidden?: ArgPiece): { slot: number } {
     m.poisonRegisters(POISON);
     const top = m.mainStack.top;
     m.poisonMemory(top, 64 * 1024, POISON);
@@ -79,6 +83,11 @@ describe.each(TARGETS)('differential $abi ($dir)', ({ abi, dir }) => {
       default: m.writeReg('x30', ret);
     }
     m.sp = sp;
+    if (hidden) {
+      const buffer = top - 0x800;
+      if (hidden.kind === 'reg') m.writeReg(hidden.reg, buffer);
+      else m.writePointer(sp + (m.target.linkRegister ? 0 : m.target.pointerSize) + hidden.offset + hidden.slotOffset, buffer);
+    }
     return m.run(m.symbol(caller).address, { budget: 1_000_000 });
   }
 
@@ -86,7 +95,8 @@ describe.each(TARGETS)('differential $abi ($dir)', ({ abi, dir }) => {
     const { m, slot } = where.get(p.name)!;
     const sig = parseDeclarations(p.recorderProto, scope).signature!;
     const plan = planCall(cc, sig, (p.variadicTypes ?? []).map((t) => parseType(t, scope)));
-    const stop = runToRecorder(m, p.caller);
+    const callerResult = p.sret ? planCall(cc, parseDeclarations(`struct R${p.recorder.slice('rec_make_'.length)} ${p.caller}(void)`, scope).signature!).arrangement.result : undefined;
+    const stop = runToRecorder(m, p.caller, callerResult?.kind === 'memory' ? callerResult.pointer : undefined);
     expect(stop.slot, `${p.caller} should stop at ${p.recorder}`).toBe(slot);
     const incoming = readIncoming(m, plan, m.sp);
     const problems: string[] = [];

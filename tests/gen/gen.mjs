@@ -4,8 +4,10 @@
 //   tests/gen/cases.json          types, prototypes, argument literals, results
 //   tests/gen/src/gen_callees.c   check_<id>: 0 when every argument arrived right
 //                                 make_<id>: a struct result computed from the args
-//   tests/gen/src/gen_callers.c   call_<id>: calls the extern rec_<id> with the literals
-//                                 callm_<id>: calls the extern rec_make_<id>
+//   tests/gen/src/gen_callers.c   call_<id>: returns the extern rec_<id> called with the literals
+//                                 callm_<id>: returns the extern rec_make_<id>'s struct
+//                                 (rec_* are host traps or call-backs; built without
+//                                 sibling calls, so Thumb callers reach them by bl)
 //
 //   node tests/gen/gen.mjs [N]    (default N = 120 random cases, so the objects of all 7
 //                                 targets stay under 1 MB; 220 gives ~1.6 MB. Fixed seed:
@@ -292,7 +294,7 @@ function emitCase({ id, params, values, variadic = [], vvalues = [], make = fals
   callees.push(body.join('\n'));
   // caller
   const lits = allTypes.map((t, i) => initText(t, allValues[i], true));
-  callers.push(`extern ${recProto};\nvoid call_${id}(void)\n{\n  rec_${id}(${lits.join(', ')});\n}\n`);
+  callers.push(`extern ${recProto};\nunsigned call_${id}(void)\n{\n  return rec_${id}(${lits.join(', ')});\n}\n`);
   const c = {
     id: String(id),
     prototype: checkProto,
@@ -308,7 +310,7 @@ function emitCase({ id, params, values, variadic = [], vvalues = [], make = fals
     const makeProto = `struct R${id} make_${id}(${fixed})`;
     const recMake = `struct R${id} rec_make_${id}(${fixed})`;
     callees.push(`${makeProto}\n{\n  struct R${id} r;\n  ${r.exprs.join('\n  ')}\n  return r;\n}\n`);
-    callers.push(`extern ${recMake};\nvoid callm_${id}(void)\n{\n  (void)rec_make_${id}(${lits.slice(0, params.length).join(', ')});\n}\n`);
+    callers.push(`extern ${recMake};\nstruct R${id} callm_${id}(void)\n{\n  return rec_make_${id}(${lits.slice(0, params.length).join(', ')});\n}\n`);
     c.result = { prototype: makeProto, callee: `make_${id}`, caller: `callm_${id}`, recorder: recMake, expected: toJson(r.expected) };
   }
   cases.push(c);

@@ -2,1153 +2,1153 @@
 #include "gen_types.h"
 
 extern unsigned rec_0(struct H_0 a0, int a1, struct H_0 a2);
-void call_0(void)
+unsigned call_0(void)
 {
-  rec_0((struct H_0){ .d = -185018.625, .l = (long)(-83440362LL) }, (int)(-1277796126LL), (struct H_0){ .d = -77.5048828125, .l = (long)1637434163LL });
+  return rec_0((struct H_0){ .d = -185018.625, .l = (long)(-83440362LL) }, (int)(-1277796126LL), (struct H_0){ .d = -77.5048828125, .l = (long)1637434163LL });
 }
 
 extern struct R0 rec_make_0(struct H_0 a0, int a1, struct H_0 a2);
-void callm_0(void)
+struct R0 callm_0(void)
 {
-  (void)rec_make_0((struct H_0){ .d = -185018.625, .l = (long)(-83440362LL) }, (int)(-1277796126LL), (struct H_0){ .d = -77.5048828125, .l = (long)1637434163LL });
+  return rec_make_0((struct H_0){ .d = -185018.625, .l = (long)(-83440362LL) }, (int)(-1277796126LL), (struct H_0){ .d = -77.5048828125, .l = (long)1637434163LL });
 }
 
 extern unsigned rec_1(struct H_1 a0, double a1, struct H_1 a2);
-void call_1(void)
+unsigned call_1(void)
 {
-  rec_1((struct H_1){ .l = (long)(-1129046101LL), .d = 42.456512451171875 }, 11836.265625, (struct H_1){ .l = (long)(-477990075LL), .d = 138046.75 });
+  return rec_1((struct H_1){ .l = (long)(-1129046101LL), .d = 42.456512451171875 }, 11836.265625, (struct H_1){ .l = (long)(-477990075LL), .d = 138046.75 });
 }
 
 extern struct R1 rec_make_1(struct H_1 a0, double a1, struct H_1 a2);
-void callm_1(void)
+struct R1 callm_1(void)
 {
-  (void)rec_make_1((struct H_1){ .l = (long)(-1129046101LL), .d = 42.456512451171875 }, 11836.265625, (struct H_1){ .l = (long)(-477990075LL), .d = 138046.75 });
+  return rec_make_1((struct H_1){ .l = (long)(-1129046101LL), .d = 42.456512451171875 }, 11836.265625, (struct H_1){ .l = (long)(-477990075LL), .d = 138046.75 });
 }
 
 extern unsigned rec_2(struct H_2 a0, float a1, struct H_2 a2);
-void call_2(void)
+unsigned call_2(void)
 {
-  rec_2((struct H_2){ .i = (int)(-1772461054LL), .f = 0.2607421875f, .d = 83514.5 }, 147.0f, (struct H_2){ .i = (int)252272534LL, .f = 0.22021484375f, .d = 361.897705078125 });
+  return rec_2((struct H_2){ .i = (int)(-1772461054LL), .f = 0.2607421875f, .d = 83514.5 }, 147.0f, (struct H_2){ .i = (int)252272534LL, .f = 0.22021484375f, .d = 361.897705078125 });
 }
 
 extern unsigned rec_3(long a0, long a1, long a2, long a3, long a4, struct H_8 a5, long a6);
-void call_3(void)
+unsigned call_3(void)
 {
-  rec_3((long)(-1224220423LL), (long)(-10442885LL), (long)115873879LL, (long)(-602746606LL), (long)(-192711533LL), (struct H_8){ .a = (long)(-1427676540LL), .b = (long)(-1010722505LL) }, (long)707361819LL);
+  return rec_3((long)(-1224220423LL), (long)(-10442885LL), (long)115873879LL, (long)(-602746606LL), (long)(-192711533LL), (struct H_8){ .a = (long)(-1427676540LL), .b = (long)(-1010722505LL) }, (long)707361819LL);
 }
 
 extern unsigned rec_4(double a0, double a1, double a2, double a3, double a4, double a5, double a6, struct H_5 a7, double a8);
-void call_4(void)
+unsigned call_4(void)
 {
-  rec_4(3.815654754638671875, -0.62491703033447265625, -155663.375, -0.20769500732421875, 20.274871826171875, 24.290496826171875, 333.931884765625, (struct H_5){ .a = 49651.875, .b = -2.980777740478515625 }, 0.12762558460235595703125);
+  return rec_4(3.815654754638671875, -0.62491703033447265625, -155663.375, -0.20769500732421875, 20.274871826171875, 24.290496826171875, 333.931884765625, (struct H_5){ .a = 49651.875, .b = -2.980777740478515625 }, 0.12762558460235595703125);
 }
 
 extern unsigned rec_5(long a0, long a1, long a2, long a3, long a4, struct H_0 a5, double a6, long a7);
-void call_5(void)
+unsigned call_5(void)
 {
-  rec_5((long)(-1078954236LL), (long)(-1858616917LL), (long)(-591311755LL), (long)404922152LL, (long)(-2060988054LL), (struct H_0){ .d = 1.16861438751220703125, .l = (long)(-1457422113LL) }, -233.2486572265625, (long)1853322907LL);
+  return rec_5((long)(-1078954236LL), (long)(-1858616917LL), (long)(-591311755LL), (long)404922152LL, (long)(-2060988054LL), (struct H_0){ .d = 1.16861438751220703125, .l = (long)(-1457422113LL) }, -233.2486572265625, (long)1853322907LL);
 }
 
 extern unsigned rec_6(struct H_9 a0, struct H_10 a1, struct H_11 a2, struct H_12 a3, int a4);
-void call_6(void)
+unsigned call_6(void)
 {
-  rec_6((struct H_9){ .c = { (unsigned char)133ULL, (unsigned char)55ULL, (unsigned char)177ULL, (unsigned char)23ULL, (unsigned char)21ULL, (unsigned char)94ULL, (unsigned char)96ULL, (unsigned char)138ULL, (unsigned char)110ULL, (unsigned char)37ULL, (unsigned char)119ULL, (unsigned char)149ULL } }, (struct H_10){ .a = (int)580943453LL, .b = (short)(-27860LL), .c = (char)28ULL, .d = (long long)(-4767235954987655054LL) }, (struct H_11){ .a = (long long)(-4562042463828996260LL), .b = 1.0654087066650390625, .c = (int)234347479LL }, (struct H_12){ .a = { (int)839612050LL, (int)(-337779087LL), (int)1726846932LL, (int)104685528LL, (int)1218945088LL, (int)1038246175LL, (int)1842504264LL, (int)(-929609135LL), (int)970161658LL, (int)1801839974LL } }, (int)(-245087601LL));
+  return rec_6((struct H_9){ .c = { (unsigned char)133ULL, (unsigned char)55ULL, (unsigned char)177ULL, (unsigned char)23ULL, (unsigned char)21ULL, (unsigned char)94ULL, (unsigned char)96ULL, (unsigned char)138ULL, (unsigned char)110ULL, (unsigned char)37ULL, (unsigned char)119ULL, (unsigned char)149ULL } }, (struct H_10){ .a = (int)580943453LL, .b = (short)(-27860LL), .c = (char)28ULL, .d = (long long)(-4767235954987655054LL) }, (struct H_11){ .a = (long long)(-4562042463828996260LL), .b = 1.0654087066650390625, .c = (int)234347479LL }, (struct H_12){ .a = { (int)839612050LL, (int)(-337779087LL), (int)1726846932LL, (int)104685528LL, (int)1218945088LL, (int)1038246175LL, (int)1842504264LL, (int)(-929609135LL), (int)970161658LL, (int)1801839974LL } }, (int)(-245087601LL));
 }
 
 extern unsigned rec_7(int a0, int a1, int a2, int a3, int a4, struct H_10 a5, struct H_9 a6);
-void call_7(void)
+unsigned call_7(void)
 {
-  rec_7((int)1229881339LL, (int)649150659LL, (int)(-507135143LL), (int)(-57264922LL), (int)171176624LL, (struct H_10){ .a = (int)1703391986LL, .b = (short)(-24262LL), .c = (char)23ULL, .d = (long long)(-2690298066439817915LL) }, (struct H_9){ .c = { (unsigned char)174ULL, (unsigned char)6ULL, (unsigned char)160ULL, (unsigned char)126ULL, (unsigned char)54ULL, (unsigned char)150ULL, (unsigned char)64ULL, (unsigned char)111ULL, (unsigned char)41ULL, (unsigned char)11ULL, (unsigned char)153ULL, (unsigned char)249ULL } });
+  return rec_7((int)1229881339LL, (int)649150659LL, (int)(-507135143LL), (int)(-57264922LL), (int)171176624LL, (struct H_10){ .a = (int)1703391986LL, .b = (short)(-24262LL), .c = (char)23ULL, .d = (long long)(-2690298066439817915LL) }, (struct H_9){ .c = { (unsigned char)174ULL, (unsigned char)6ULL, (unsigned char)160ULL, (unsigned char)126ULL, (unsigned char)54ULL, (unsigned char)150ULL, (unsigned char)64ULL, (unsigned char)111ULL, (unsigned char)41ULL, (unsigned char)11ULL, (unsigned char)153ULL, (unsigned char)249ULL } });
 }
 
 extern struct R7 rec_make_7(int a0, int a1, int a2, int a3, int a4, struct H_10 a5, struct H_9 a6);
-void callm_7(void)
+struct R7 callm_7(void)
 {
-  (void)rec_make_7((int)1229881339LL, (int)649150659LL, (int)(-507135143LL), (int)(-57264922LL), (int)171176624LL, (struct H_10){ .a = (int)1703391986LL, .b = (short)(-24262LL), .c = (char)23ULL, .d = (long long)(-2690298066439817915LL) }, (struct H_9){ .c = { (unsigned char)174ULL, (unsigned char)6ULL, (unsigned char)160ULL, (unsigned char)126ULL, (unsigned char)54ULL, (unsigned char)150ULL, (unsigned char)64ULL, (unsigned char)111ULL, (unsigned char)41ULL, (unsigned char)11ULL, (unsigned char)153ULL, (unsigned char)249ULL } });
+  return rec_make_7((int)1229881339LL, (int)649150659LL, (int)(-507135143LL), (int)(-57264922LL), (int)171176624LL, (struct H_10){ .a = (int)1703391986LL, .b = (short)(-24262LL), .c = (char)23ULL, .d = (long long)(-2690298066439817915LL) }, (struct H_9){ .c = { (unsigned char)174ULL, (unsigned char)6ULL, (unsigned char)160ULL, (unsigned char)126ULL, (unsigned char)54ULL, (unsigned char)150ULL, (unsigned char)64ULL, (unsigned char)111ULL, (unsigned char)41ULL, (unsigned char)11ULL, (unsigned char)153ULL, (unsigned char)249ULL } });
 }
 
 extern unsigned rec_8(struct H_3 a0, struct H_4 a1, struct H_6 a2, float a3);
-void call_8(void)
+unsigned call_8(void)
 {
-  rec_8((struct H_3){ .x = -220.5f, .y = 1.33203125f }, (struct H_4){ .a = 576.0f, .b = -9.8125f, .c = 0.1962890625f }, (struct H_6){ .a = 1866.3623046875, .b = -5756.171875, .c = 60.9654541015625, .d = 60.476470947265625 }, 0.100830078125f);
+  return rec_8((struct H_3){ .x = -220.5f, .y = 1.33203125f }, (struct H_4){ .a = 576.0f, .b = -9.8125f, .c = 0.1962890625f }, (struct H_6){ .a = 1866.3623046875, .b = -5756.171875, .c = 60.9654541015625, .d = 60.476470947265625 }, 0.100830078125f);
 }
 
 extern struct R8 rec_make_8(struct H_3 a0, struct H_4 a1, struct H_6 a2, float a3);
-void callm_8(void)
+struct R8 callm_8(void)
 {
-  (void)rec_make_8((struct H_3){ .x = -220.5f, .y = 1.33203125f }, (struct H_4){ .a = 576.0f, .b = -9.8125f, .c = 0.1962890625f }, (struct H_6){ .a = 1866.3623046875, .b = -5756.171875, .c = 60.9654541015625, .d = 60.476470947265625 }, 0.100830078125f);
+  return rec_make_8((struct H_3){ .x = -220.5f, .y = 1.33203125f }, (struct H_4){ .a = 576.0f, .b = -9.8125f, .c = 0.1962890625f }, (struct H_6){ .a = 1866.3623046875, .b = -5756.171875, .c = 60.9654541015625, .d = 60.476470947265625 }, 0.100830078125f);
 }
 
 extern unsigned rec_9(int a0, double a1, float a2);
-void call_9(void)
+unsigned call_9(void)
 {
-  rec_9((int)(-1560500162LL), -3.8968639373779296875, -11.46875f);
+  return rec_9((int)(-1560500162LL), -3.8968639373779296875, -11.46875f);
 }
 
 extern unsigned rec_10(float a0, double a1, float a2, double a3, float a4, struct H_3 a5, float a6);
-void call_10(void)
+unsigned call_10(void)
 {
-  rec_10(78.25f, 117.60711669921875, 0.0693359375f, -4.796977996826171875, 0.421875f, (struct H_3){ .x = -0.16162109375f, .y = 0.1240234375f }, 0.111572265625f);
+  return rec_10(78.25f, 117.60711669921875, 0.0693359375f, -4.796977996826171875, 0.421875f, (struct H_3){ .x = -0.16162109375f, .y = 0.1240234375f }, 0.111572265625f);
 }
 
 extern unsigned rec_11(double a0, double a1, double a2, double a3, double a4, double a5, struct H_6 a6, float a7, double a8);
-void call_11(void)
+unsigned call_11(void)
 {
-  rec_11(-16.2523651123046875, -115002.625, 294758.75, 1781121.0, 0.17615711688995361328125, -57974.8125, (struct H_6){ .a = -227.0477294921875, .b = -26864.828125, .c = -13.9955596923828125, .d = 92.3529052734375 }, 0.2900390625f, -16.713775634765625);
+  return rec_11(-16.2523651123046875, -115002.625, 294758.75, 1781121.0, 0.17615711688995361328125, -57974.8125, (struct H_6){ .a = -227.0477294921875, .b = -26864.828125, .c = -13.9955596923828125, .d = 92.3529052734375 }, 0.2900390625f, -16.713775634765625);
 }
 
 extern unsigned rec_12(float a0, float a1, float a2, float a3, float a4, float a5, float a6, float a7, float a8, float a9, float a10, float a11, float a12, float a13, float a14, float a15, float a16);
-void call_12(void)
+unsigned call_12(void)
 {
-  rec_12(21.75f, 0.4111328125f, 0.849609375f, -1.72265625f, 1.2890625f, 11.8125f, -0.232421875f, 346.0f, 98.25f, 282.0f, -13.96875f, -0.22607421875f, -413.0f, 273.0f, 172.0f, -4.125f, 29.625f);
+  return rec_12(21.75f, 0.4111328125f, 0.849609375f, -1.72265625f, 1.2890625f, 11.8125f, -0.232421875f, 346.0f, 98.25f, 282.0f, -13.96875f, -0.22607421875f, -413.0f, 273.0f, 172.0f, -4.125f, 29.625f);
 }
 
 extern unsigned rec_13(double a0, double a1, double a2, double a3, double a4, double a5, double a6, double a7, double a8, double a9);
-void call_13(void)
+unsigned call_13(void)
 {
-  rec_13(-0.091648638248443603515625, -8.2935028076171875, 0.942540645599365234375, 14809.7890625, 50.2012939453125, 5.945240020751953125, 1088367.0, -1164840.0, -13.72345733642578125, 1.54453563690185546875);
+  return rec_13(-0.091648638248443603515625, -8.2935028076171875, 0.942540645599365234375, 14809.7890625, 50.2012939453125, 5.945240020751953125, 1088367.0, -1164840.0, -13.72345733642578125, 1.54453563690185546875);
 }
 
 extern unsigned rec_14(struct H_7 a0, struct H_7 a1, struct H_7 a2, struct H_7 a3, float a4);
-void call_14(void)
+unsigned call_14(void)
 {
-  rec_14((struct H_7){ .a = 0.0712890625f, .b = 600.0f, .c = -5.875f, .d = 376.0f }, (struct H_7){ .a = 0.294921875f, .b = 195.0f, .c = -4.21875f, .d = -1.0390625f }, (struct H_7){ .a = 0.76171875f, .b = -247.5f, .c = 22.6875f, .d = -2.9609375f }, (struct H_7){ .a = -0.3759765625f, .b = 231.0f, .c = 58.625f, .d = -6.03125f }, 1.3671875f);
+  return rec_14((struct H_7){ .a = 0.0712890625f, .b = 600.0f, .c = -5.875f, .d = 376.0f }, (struct H_7){ .a = 0.294921875f, .b = 195.0f, .c = -4.21875f, .d = -1.0390625f }, (struct H_7){ .a = 0.76171875f, .b = -247.5f, .c = 22.6875f, .d = -2.9609375f }, (struct H_7){ .a = -0.3759765625f, .b = 231.0f, .c = 58.625f, .d = -6.03125f }, 1.3671875f);
 }
 
 extern unsigned rec_15(int a0, long long a1, int a2, long long a3);
-void call_15(void)
+unsigned call_15(void)
 {
-  rec_15((int)652860581LL, (long long)(-8827546568923659682LL), (int)(-311295402LL), (long long)1859368071077503917LL);
+  return rec_15((int)652860581LL, (long long)(-8827546568923659682LL), (int)(-311295402LL), (long long)1859368071077503917LL);
 }
 
 extern unsigned rec_16(int a0, int a1, int a2, long long a3, int a4, long long a5);
-void call_16(void)
+unsigned call_16(void)
 {
-  rec_16((int)(-1108435843LL), (int)697163497LL, (int)(-1835450503LL), (long long)(-9028988033889755443LL), (int)1564571974LL, (long long)8949162843284413994LL);
+  return rec_16((int)(-1108435843LL), (int)697163497LL, (int)(-1835450503LL), (long long)(-9028988033889755443LL), (int)1564571974LL, (long long)8949162843284413994LL);
 }
 
 extern unsigned rec_17(int a0, double a1, int a2, double a3, int a4, double a5);
-void call_17(void)
+unsigned call_17(void)
 {
-  rec_17((int)1923267013LL, 56316.84375, (int)1241780220LL, 2013.6982421875, (int)(-1916733161LL), -0.9156017303466796875);
+  return rec_17((int)1923267013LL, 56316.84375, (int)1241780220LL, 2013.6982421875, (int)(-1916733161LL), -0.9156017303466796875);
 }
 
 extern unsigned rec_18(int a0, int a1, int a2, int a3, int a4, int a5, int a6, long long a7, int a8);
-void call_18(void)
+unsigned call_18(void)
 {
-  rec_18((int)2079701424LL, (int)1508682861LL, (int)572537129LL, (int)(-1095617172LL), (int)(-776294746LL), (int)(-585493819LL), (int)(-1270714081LL), (long long)7708856829055419765LL, (int)1056776662LL);
+  return rec_18((int)2079701424LL, (int)1508682861LL, (int)572537129LL, (int)(-1095617172LL), (int)(-776294746LL), (int)(-585493819LL), (int)(-1270714081LL), (long long)7708856829055419765LL, (int)1056776662LL);
 }
 
 extern unsigned rec_19(int a0, int a1, int a2, int a3, int a4, int a5, int a6, int a7, char a8, short a9, unsigned char a10, unsigned short a11, signed char a12);
-void call_19(void)
+unsigned call_19(void)
 {
-  rec_19((int)(-1412475751LL), (int)(-2136754590LL), (int)1091323322LL, (int)(-18121044LL), (int)(-1064174827LL), (int)1563331263LL, (int)(-304151809LL), (int)(-834248290LL), (char)112ULL, (short)(-16623LL), (unsigned char)203ULL, (unsigned short)49304ULL, (signed char)(-29LL));
+  return rec_19((int)(-1412475751LL), (int)(-2136754590LL), (int)1091323322LL, (int)(-18121044LL), (int)(-1064174827LL), (int)1563331263LL, (int)(-304151809LL), (int)(-834248290LL), (char)112ULL, (short)(-16623LL), (unsigned char)203ULL, (unsigned short)49304ULL, (signed char)(-29LL));
 }
 
 extern unsigned rec_20(long a0, long a1, long a2, long a3, long a4, long a5, char a6, short a7, _Bool a8, unsigned short a9);
-void call_20(void)
+unsigned call_20(void)
 {
-  rec_20((long)(-402941985LL), (long)(-799100864LL), (long)1936597695LL, (long)915577557LL, (long)(-782440343LL), (long)661348886LL, (char)32ULL, (short)11999LL, 1, (unsigned short)59630ULL);
+  return rec_20((long)(-402941985LL), (long)(-799100864LL), (long)1936597695LL, (long)915577557LL, (long)(-782440343LL), (long)661348886LL, (char)32ULL, (short)11999LL, 1, (unsigned short)59630ULL);
 }
 
 extern unsigned rec_21(struct H_13 a0, struct H_14 a1, struct H_15 a2, union H_16 a3, struct H_13 a4);
-void call_21(void)
+unsigned call_21(void)
 {
-  rec_21((struct H_13){ .a = (char)55ULL, .b = (char)39ULL, .c = (char)116ULL }, (struct H_14){ .s = (short)(-6695LL), .i = (int)1818294610LL }, (struct H_15){ .f = 47.5f, .i = (int)(-721565758LL) }, (union H_16){ .d = 8.922607421875 }, (struct H_13){ .a = (char)47ULL, .b = (char)60ULL, .c = (char)18ULL });
+  return rec_21((struct H_13){ .a = (char)55ULL, .b = (char)39ULL, .c = (char)116ULL }, (struct H_14){ .s = (short)(-6695LL), .i = (int)1818294610LL }, (struct H_15){ .f = 47.5f, .i = (int)(-721565758LL) }, (union H_16){ .d = 8.922607421875 }, (struct H_13){ .a = (char)47ULL, .b = (char)60ULL, .c = (char)18ULL });
 }
 
 extern unsigned rec_22(int a0, ...);
-void call_22(void)
+unsigned call_22(void)
 {
-  rec_22((int)(-863391207LL), 0.85546875f, 551186.0, -0.120849609375f);
+  return rec_22((int)(-863391207LL), 0.85546875f, 551186.0, -0.120849609375f);
 }
 
 extern unsigned rec_23(char a0, int a1, ...);
-void call_23(void)
+unsigned call_23(void)
 {
-  rec_23((char)53ULL, (int)(-323353842LL), (char)36ULL, (short)(-28943LL), (long long)(-4780562828936419023LL), (int)(-418988307LL), (long long)2184911045530470217LL);
+  return rec_23((char)53ULL, (int)(-323353842LL), (char)36ULL, (short)(-28943LL), (long long)(-4780562828936419023LL), (int)(-418988307LL), (long long)2184911045530470217LL);
 }
 
 extern unsigned rec_24(int a0, ...);
-void call_24(void)
+unsigned call_24(void)
 {
-  rec_24((int)1014606256LL, 371235.25, 0.21850454807281494140625, -22470.578125, 352628.25, 32.6978759765625, -1525.1416015625, 480.734619140625, -39.017486572265625, -38.682861328125, 240.53515625);
+  return rec_24((int)1014606256LL, 371235.25, 0.21850454807281494140625, -22470.578125, 352628.25, 32.6978759765625, -1525.1416015625, 480.734619140625, -39.017486572265625, -38.682861328125, 240.53515625);
 }
 
 extern unsigned rec_25(int a0, ...);
-void call_25(void)
+unsigned call_25(void)
 {
-  rec_25((int)717748883LL, (struct H_13){ .a = (char)58ULL, .b = (char)107ULL, .c = (char)72ULL }, (struct H_0){ .d = 0.9315338134765625, .l = (long)(-1368838914LL) }, (struct H_11){ .a = (long long)8738314396254392961LL, .b = 181449.375, .c = (int)(-1214566161LL) });
+  return rec_25((int)717748883LL, (struct H_13){ .a = (char)58ULL, .b = (char)107ULL, .c = (char)72ULL }, (struct H_0){ .d = 0.9315338134765625, .l = (long)(-1368838914LL) }, (struct H_11){ .a = (long long)8738314396254392961LL, .b = 181449.375, .c = (int)(-1214566161LL) });
 }
 
 extern unsigned rec_26(int a0, int a1, int a2, ...);
-void call_26(void)
+unsigned call_26(void)
 {
-  rec_26((int)(-161769950LL), (int)1108995052LL, (int)(-1441040422LL), (long long)(-4783253755059493618LL), 0.63292026519775390625, (long long)4959260630030558674LL, (int)48648308LL);
+  return rec_26((int)(-161769950LL), (int)1108995052LL, (int)(-1441040422LL), (long long)(-4783253755059493618LL), 0.63292026519775390625, (long long)4959260630030558674LL, (int)48648308LL);
 }
 
 extern unsigned rec_27(long double a0, int a1, long double a2);
-void call_27(void)
+unsigned call_27(void)
 {
-  rec_27(3.93228912353515625L, (int)(-103628389LL), 1.36953830718994140625L);
+  return rec_27(3.93228912353515625L, (int)(-103628389LL), 1.36953830718994140625L);
 }
 
 extern unsigned rec_28(double a0, struct H_17 a1, double a2, long double a3);
-void call_28(void)
+unsigned call_28(void)
 {
-  rec_28(28.18243408203125, (struct H_17){ .x = 10439.0390625L, .i = (int)(-269205093LL) }, 2355.978515625, 31294.453125L);
+  return rec_28(28.18243408203125, (struct H_17){ .x = 10439.0390625L, .i = (int)(-269205093LL) }, 2355.978515625, 31294.453125L);
 }
 
 extern unsigned rec_29(struct H_11 a0, int a1, double a2);
-void call_29(void)
+unsigned call_29(void)
 {
-  rec_29((struct H_11){ .a = (long long)(-7389174865497180157LL), .b = 482.31591796875, .c = (int)1089229967LL }, (int)2065662137LL, 570.43310546875);
+  return rec_29((struct H_11){ .a = (long long)(-7389174865497180157LL), .b = 482.31591796875, .c = (int)1089229967LL }, (int)2065662137LL, 570.43310546875);
 }
 
 extern struct R29 rec_make_29(struct H_11 a0, int a1, double a2);
-void callm_29(void)
+struct R29 callm_29(void)
 {
-  (void)rec_make_29((struct H_11){ .a = (long long)(-7389174865497180157LL), .b = 482.31591796875, .c = (int)1089229967LL }, (int)2065662137LL, 570.43310546875);
+  return rec_make_29((struct H_11){ .a = (long long)(-7389174865497180157LL), .b = 482.31591796875, .c = (int)1089229967LL }, (int)2065662137LL, 570.43310546875);
 }
 
 extern unsigned rec_30(char a0);
-void call_30(void)
+unsigned call_30(void)
 {
-  rec_30((char)11ULL);
+  return rec_30((char)11ULL);
 }
 
 extern struct R30 rec_make_30(char a0);
-void callm_30(void)
+struct R30 callm_30(void)
 {
-  (void)rec_make_30((char)11ULL);
+  return rec_make_30((char)11ULL);
 }
 
 extern unsigned rec_31(double a0, long a1, short a2, float a3, struct G31_1 a4, struct G31_2 a5, unsigned long a6, char a7, short a8, _Bool a9, struct G31_3 a10);
-void call_31(void)
+unsigned call_31(void)
 {
-  rec_31(-5.968860626220703125, (long)883727187LL, (short)(-7968LL), 353.0f, (struct G31_1){ .f0 = (long)396562198LL }, (struct G31_2){ .f0 = (unsigned)1836642461ULL, .f1 = (unsigned char)45ULL }, (unsigned long)3713041189ULL, (char)97ULL, (short)16578LL, 1, (struct G31_3){ .f0 = (signed char)32LL, .f1 = (signed char)(-47LL), .f2 = { .f0 = (long long)(-3932727070981574844LL), .f1 = -0.537109375f, .f2 = -86230.1875, .f3 = (int *)0x2056a568 }, .f3 = (unsigned short)64438ULL, .f4 = (long)(-586108611LL), .f5 = { 958.0f, 0.857421875f } });
+  return rec_31(-5.968860626220703125, (long)883727187LL, (short)(-7968LL), 353.0f, (struct G31_1){ .f0 = (long)396562198LL }, (struct G31_2){ .f0 = (unsigned)1836642461ULL, .f1 = (unsigned char)45ULL }, (unsigned long)3713041189ULL, (char)97ULL, (short)16578LL, 1, (struct G31_3){ .f0 = (signed char)32LL, .f1 = (signed char)(-47LL), .f2 = { .f0 = (long long)(-3932727070981574844LL), .f1 = -0.537109375f, .f2 = -86230.1875, .f3 = (int *)0x2056a568 }, .f3 = (unsigned short)64438ULL, .f4 = (long)(-586108611LL), .f5 = { 958.0f, 0.857421875f } });
 }
 
 extern struct R31 rec_make_31(double a0, long a1, short a2, float a3, struct G31_1 a4, struct G31_2 a5, unsigned long a6, char a7, short a8, _Bool a9, struct G31_3 a10);
-void callm_31(void)
+struct R31 callm_31(void)
 {
-  (void)rec_make_31(-5.968860626220703125, (long)883727187LL, (short)(-7968LL), 353.0f, (struct G31_1){ .f0 = (long)396562198LL }, (struct G31_2){ .f0 = (unsigned)1836642461ULL, .f1 = (unsigned char)45ULL }, (unsigned long)3713041189ULL, (char)97ULL, (short)16578LL, 1, (struct G31_3){ .f0 = (signed char)32LL, .f1 = (signed char)(-47LL), .f2 = { .f0 = (long long)(-3932727070981574844LL), .f1 = -0.537109375f, .f2 = -86230.1875, .f3 = (int *)0x2056a568 }, .f3 = (unsigned short)64438ULL, .f4 = (long)(-586108611LL), .f5 = { 958.0f, 0.857421875f } });
+  return rec_make_31(-5.968860626220703125, (long)883727187LL, (short)(-7968LL), 353.0f, (struct G31_1){ .f0 = (long)396562198LL }, (struct G31_2){ .f0 = (unsigned)1836642461ULL, .f1 = (unsigned char)45ULL }, (unsigned long)3713041189ULL, (char)97ULL, (short)16578LL, 1, (struct G31_3){ .f0 = (signed char)32LL, .f1 = (signed char)(-47LL), .f2 = { .f0 = (long long)(-3932727070981574844LL), .f1 = -0.537109375f, .f2 = -86230.1875, .f3 = (int *)0x2056a568 }, .f3 = (unsigned short)64438ULL, .f4 = (long)(-586108611LL), .f5 = { 958.0f, 0.857421875f } });
 }
 
 extern unsigned rec_32(struct G32_1 a0, struct G32_3 a1, int *a2, struct G32_4 a3, float a4, struct G32_5 a5, unsigned long a6);
-void call_32(void)
+unsigned call_32(void)
 {
-  rec_32((struct G32_1){ .f0 = (long)(-73620406LL), .f1 = (unsigned short)33616ULL, .f2 = (long long)(-4196020348314573752LL), .f3 = -103.19232177734375, .f4 = { 7.78125f, 62.5f }, .f5 = { .m1 = -2.412250518798828125 } }, (struct G32_3){ .f0 = (int)(-1830202342LL) }, (int *)0x6831bd68, (struct G32_4){ .f0 = -46.375f }, -62.5f, (struct G32_5){ .f0 = (char)62ULL, .f1 = 0.3876953125f }, (unsigned long)4093416487ULL);
+  return rec_32((struct G32_1){ .f0 = (long)(-73620406LL), .f1 = (unsigned short)33616ULL, .f2 = (long long)(-4196020348314573752LL), .f3 = -103.19232177734375, .f4 = { 7.78125f, 62.5f }, .f5 = { .m1 = -2.412250518798828125 } }, (struct G32_3){ .f0 = (int)(-1830202342LL) }, (int *)0x6831bd68, (struct G32_4){ .f0 = -46.375f }, -62.5f, (struct G32_5){ .f0 = (char)62ULL, .f1 = 0.3876953125f }, (unsigned long)4093416487ULL);
 }
 
 extern unsigned rec_33(_Bool a0, unsigned char a1, double a2, unsigned a3);
-void call_33(void)
+unsigned call_33(void)
 {
-  rec_33(1, (unsigned char)232ULL, 14.89768218994140625, (unsigned)3767080697ULL);
+  return rec_33(1, (unsigned char)232ULL, 14.89768218994140625, (unsigned)3767080697ULL);
 }
 
 extern struct R33 rec_make_33(_Bool a0, unsigned char a1, double a2, unsigned a3);
-void callm_33(void)
+struct R33 callm_33(void)
 {
-  (void)rec_make_33(1, (unsigned char)232ULL, 14.89768218994140625, (unsigned)3767080697ULL);
+  return rec_make_33(1, (unsigned char)232ULL, 14.89768218994140625, (unsigned)3767080697ULL);
 }
 
 extern unsigned rec_34(struct G34_1 a0, struct G34_4 a1, struct G34_6 a2, double a3, int a4, double a5, struct G34_9 a6, struct G34_10 a7, unsigned long a8, unsigned long a9, float a10);
-void call_34(void)
+unsigned call_34(void)
 {
-  rec_34((struct G34_1){ .f0 = { .f0 = { .f0 = 13.07888031005859375, .f1 = 106082.9375, .f2 = (char)47ULL, .f3 = (int)(-2054731879LL) } }, .f1 = (unsigned short)21327ULL }, (struct G34_4){ .f0 = 1, .f1 = { .f0 = (int)1370954299LL, .f1 = 1, .f2 = (int *)0x249604b0, .f3 = 1, .f4 = (signed char)105LL }, .f2 = (long)(-762700863LL), .f3 = { (unsigned long long)17473193795792397403ULL, (unsigned long long)2221479708548175356ULL, (unsigned long long)15297351135946953222ULL }, .f4 = (long long)(-4968811137749674224LL) }, (struct G34_6){ .f0 = (long long)8692037087765118250LL, .f1 = { .f0 = (unsigned long long)14637170364287182118ULL, .f1 = (long)(-1114750719LL), .f2 = 111458.5625 }, .f2 = 1, .f3 = { (unsigned short)38149ULL, (unsigned short)37996ULL, (unsigned short)57361ULL, (unsigned short)22236ULL }, .f4 = { .m0 = (unsigned short)47447ULL } }, 4.07770538330078125, (int)(-1198032958LL), 11515.984375, (struct G34_9){ .f0 = (char)28ULL }, (struct G34_10){ .f0 = -73.5f, .f1 = { .f0 = (unsigned long long)11467228281502718644ULL, .f1 = 7480.39453125, .f2 = (signed char)11LL }, .f2 = { .f0 = (unsigned long)2517963002ULL }, .f3 = 1864.9658203125 }, (unsigned long)2517753462ULL, (unsigned long)358956691ULL, -0.2919921875f);
+  return rec_34((struct G34_1){ .f0 = { .f0 = { .f0 = 13.07888031005859375, .f1 = 106082.9375, .f2 = (char)47ULL, .f3 = (int)(-2054731879LL) } }, .f1 = (unsigned short)21327ULL }, (struct G34_4){ .f0 = 1, .f1 = { .f0 = (int)1370954299LL, .f1 = 1, .f2 = (int *)0x249604b0, .f3 = 1, .f4 = (signed char)105LL }, .f2 = (long)(-762700863LL), .f3 = { (unsigned long long)17473193795792397403ULL, (unsigned long long)2221479708548175356ULL, (unsigned long long)15297351135946953222ULL }, .f4 = (long long)(-4968811137749674224LL) }, (struct G34_6){ .f0 = (long long)8692037087765118250LL, .f1 = { .f0 = (unsigned long long)14637170364287182118ULL, .f1 = (long)(-1114750719LL), .f2 = 111458.5625 }, .f2 = 1, .f3 = { (unsigned short)38149ULL, (unsigned short)37996ULL, (unsigned short)57361ULL, (unsigned short)22236ULL }, .f4 = { .m0 = (unsigned short)47447ULL } }, 4.07770538330078125, (int)(-1198032958LL), 11515.984375, (struct G34_9){ .f0 = (char)28ULL }, (struct G34_10){ .f0 = -73.5f, .f1 = { .f0 = (unsigned long long)11467228281502718644ULL, .f1 = 7480.39453125, .f2 = (signed char)11LL }, .f2 = { .f0 = (unsigned long)2517963002ULL }, .f3 = 1864.9658203125 }, (unsigned long)2517753462ULL, (unsigned long)358956691ULL, -0.2919921875f);
 }
 
 extern unsigned rec_35(signed char a0, short a1, union G35_1 a2, struct G35_2 a3, struct G35_3 a4, struct G35_5 a5);
-void call_35(void)
+unsigned call_35(void)
 {
-  rec_35((signed char)65LL, (short)5989LL, (union G35_1){ .m1 = (char)121ULL }, (struct G35_2){ .f0 = (long long)7767199989726612063LL }, (struct G35_3){ .f0 = (unsigned long long)14234665952154056689ULL, .f1 = -74.5692138671875, .f2 = { (signed char)(-60LL), (signed char)(-111LL), (signed char)(-36LL), (signed char)(-24LL) }, .f3 = -114.75f, .f4 = { .f0 = (signed char)45LL, .f1 = (unsigned long long)12680235435870468626ULL, .f2 = (signed char)19LL, .f3 = (unsigned short)51634ULL } }, (struct G35_5){ .f0 = { (long)(-1642905351LL), (long)(-1965926765LL), (long)(-1015484765LL) }, .f1 = (short)5699LL, .f2 = (unsigned)3724152266ULL, .f3 = (int *)0x25cfb50, .f4 = { .m0 = (unsigned short)8489ULL } });
+  return rec_35((signed char)65LL, (short)5989LL, (union G35_1){ .m1 = (char)121ULL }, (struct G35_2){ .f0 = (long long)7767199989726612063LL }, (struct G35_3){ .f0 = (unsigned long long)14234665952154056689ULL, .f1 = -74.5692138671875, .f2 = { (signed char)(-60LL), (signed char)(-111LL), (signed char)(-36LL), (signed char)(-24LL) }, .f3 = -114.75f, .f4 = { .f0 = (signed char)45LL, .f1 = (unsigned long long)12680235435870468626ULL, .f2 = (signed char)19LL, .f3 = (unsigned short)51634ULL } }, (struct G35_5){ .f0 = { (long)(-1642905351LL), (long)(-1965926765LL), (long)(-1015484765LL) }, .f1 = (short)5699LL, .f2 = (unsigned)3724152266ULL, .f3 = (int *)0x25cfb50, .f4 = { .m0 = (unsigned short)8489ULL } });
 }
 
 extern unsigned rec_36(long long a0, long a1, struct G36_1 a2, struct G36_2 a3, signed char a4, unsigned a5, struct G36_3 a6, unsigned char a7, struct G36_5 a8, struct G36_6 a9, unsigned long a10, struct G36_10 a11, short a12);
-void call_36(void)
+unsigned call_36(void)
 {
-  rec_36((long long)(-3286743617972275180LL), (long)(-1818319895LL), (struct G36_1){ .f0 = (int *)0x264c89b0, .f1 = (int)1179250045LL, .f2 = (unsigned)4122565356ULL, .f3 = (short)19046LL }, (struct G36_2){ .f0 = (short)(-32631LL), .f1 = (unsigned)3486238328ULL, .f2 = (int *)0x1f56cbe8, .f3 = (int *)0x2edda8ac, .f4 = -181.0f }, (signed char)33LL, (unsigned)295411698ULL, (struct G36_3){ .f0 = (long long)4859901672930825627LL, .f1 = { .f0 = (char)98ULL }, .f2 = (unsigned long long)9961695306360227246ULL, .f3 = -38279.65625, .f4 = (int *)0x60b61190 }, (unsigned char)192ULL, (struct G36_5){ .f0 = 1, .f1 = (long long)1634459409195448592LL }, (struct G36_6){ .f0 = (unsigned long long)7555268615707188107ULL, .f1 = { .f0 = (int *)0x4ad28d38, .f1 = { .f0 = { (long long)4009224474256972293LL, (long long)679750783614526051LL, (long long)(-1702687025861598625LL), (long long)(-1913463320785147850LL) }, .f1 = (signed char)32LL }, .f2 = { .f0 = (unsigned char)63ULL, .f1 = 87.75f, .f2 = (short)26937LL, .f3 = { (unsigned)1245284829ULL, (unsigned)705261328ULL, (unsigned)2427004587ULL }, .f4 = (char)7ULL } }, .f2 = (short)(-30409LL) }, (unsigned long)3182338825ULL, (struct G36_10){ .f0 = (unsigned long)799455267ULL, .f1 = (unsigned long long)16050574905895094352ULL }, (short)(-21454LL));
+  return rec_36((long long)(-3286743617972275180LL), (long)(-1818319895LL), (struct G36_1){ .f0 = (int *)0x264c89b0, .f1 = (int)1179250045LL, .f2 = (unsigned)4122565356ULL, .f3 = (short)19046LL }, (struct G36_2){ .f0 = (short)(-32631LL), .f1 = (unsigned)3486238328ULL, .f2 = (int *)0x1f56cbe8, .f3 = (int *)0x2edda8ac, .f4 = -181.0f }, (signed char)33LL, (unsigned)295411698ULL, (struct G36_3){ .f0 = (long long)4859901672930825627LL, .f1 = { .f0 = (char)98ULL }, .f2 = (unsigned long long)9961695306360227246ULL, .f3 = -38279.65625, .f4 = (int *)0x60b61190 }, (unsigned char)192ULL, (struct G36_5){ .f0 = 1, .f1 = (long long)1634459409195448592LL }, (struct G36_6){ .f0 = (unsigned long long)7555268615707188107ULL, .f1 = { .f0 = (int *)0x4ad28d38, .f1 = { .f0 = { (long long)4009224474256972293LL, (long long)679750783614526051LL, (long long)(-1702687025861598625LL), (long long)(-1913463320785147850LL) }, .f1 = (signed char)32LL }, .f2 = { .f0 = (unsigned char)63ULL, .f1 = 87.75f, .f2 = (short)26937LL, .f3 = { (unsigned)1245284829ULL, (unsigned)705261328ULL, (unsigned)2427004587ULL }, .f4 = (char)7ULL } }, .f2 = (short)(-30409LL) }, (unsigned long)3182338825ULL, (struct G36_10){ .f0 = (unsigned long)799455267ULL, .f1 = (unsigned long long)16050574905895094352ULL }, (short)(-21454LL));
 }
 
 extern unsigned rec_37(struct G37_1 a0, long a1, long a2, unsigned a3, short a4, unsigned char a5, short a6, char a7, struct G37_2 a8);
-void call_37(void)
+unsigned call_37(void)
 {
-  rec_37((struct G37_1){ .f0 = (unsigned long long)10825915615904285586ULL, .f1 = (unsigned long)3483411118ULL, .f2 = (int)1028623119LL, .f3 = 1, .f4 = (int *)0x66823374 }, (long)(-715282822LL), (long)544999023LL, (unsigned)4056975497ULL, (short)16275LL, (unsigned char)55ULL, (short)6619LL, (char)2ULL, (struct G37_2){ .f0 = (char)54ULL, .f1 = (signed char)(-114LL), .f2 = (unsigned char)202ULL, .f3 = 1 });
+  return rec_37((struct G37_1){ .f0 = (unsigned long long)10825915615904285586ULL, .f1 = (unsigned long)3483411118ULL, .f2 = (int)1028623119LL, .f3 = 1, .f4 = (int *)0x66823374 }, (long)(-715282822LL), (long)544999023LL, (unsigned)4056975497ULL, (short)16275LL, (unsigned char)55ULL, (short)6619LL, (char)2ULL, (struct G37_2){ .f0 = (char)54ULL, .f1 = (signed char)(-114LL), .f2 = (unsigned char)202ULL, .f3 = 1 });
 }
 
 extern unsigned rec_38(signed char a0, _Bool a1, double a2, signed char a3, double a4, double a5, unsigned char a6);
-void call_38(void)
+unsigned call_38(void)
 {
-  rec_38((signed char)77LL, 1, 0.14802396297454833984375, (signed char)70LL, -1481.5185546875, 26869.703125, (unsigned char)12ULL);
+  return rec_38((signed char)77LL, 1, 0.14802396297454833984375, (signed char)70LL, -1481.5185546875, 26869.703125, (unsigned char)12ULL);
 }
 
 extern struct R38 rec_make_38(signed char a0, _Bool a1, double a2, signed char a3, double a4, double a5, unsigned char a6);
-void callm_38(void)
+struct R38 callm_38(void)
 {
-  (void)rec_make_38((signed char)77LL, 1, 0.14802396297454833984375, (signed char)70LL, -1481.5185546875, 26869.703125, (unsigned char)12ULL);
+  return rec_make_38((signed char)77LL, 1, 0.14802396297454833984375, (signed char)70LL, -1481.5185546875, 26869.703125, (unsigned char)12ULL);
 }
 
 extern unsigned rec_39(int *a0, signed char a1, double a2, struct G39_1 a3, struct G39_2 a4, _Bool a5);
-void call_39(void)
+unsigned call_39(void)
 {
-  rec_39((int *)0x3df86b18, (signed char)(-46LL), -381.804443359375, (struct G39_1){ .f0 = 123.25f, .f1 = (unsigned)2675053216ULL, .f2 = (int *)0x4731f744 }, (struct G39_2){ .f0 = { (unsigned short)48174ULL, (unsigned short)22176ULL, (unsigned short)26564ULL, (unsigned short)13421ULL }, .f1 = { .f0 = { .f0 = 1, .f1 = (int)(-1152418209LL), .f2 = { (long)(-1903886792LL), (long)(-70319575LL), (long)(-351208666LL) }, .f3 = (unsigned char)193ULL, .f4 = 7.633716583251953125 }, .f1 = (long)(-1593497070LL), .f2 = { (long long)4505682623085382017LL, (long long)2341771519162482506LL, (long long)(-9047569907548673477LL), (long long)(-4227329205203051498LL) }, .f3 = 0.2370674610137939453125 }, .f2 = (unsigned long)3523114998ULL, .f3 = (int *)0x5e7641f4, .f4 = { (int)(-370134759LL), (int)801809132LL, (int)(-100886274LL) } }, 1);
+  return rec_39((int *)0x3df86b18, (signed char)(-46LL), -381.804443359375, (struct G39_1){ .f0 = 123.25f, .f1 = (unsigned)2675053216ULL, .f2 = (int *)0x4731f744 }, (struct G39_2){ .f0 = { (unsigned short)48174ULL, (unsigned short)22176ULL, (unsigned short)26564ULL, (unsigned short)13421ULL }, .f1 = { .f0 = { .f0 = 1, .f1 = (int)(-1152418209LL), .f2 = { (long)(-1903886792LL), (long)(-70319575LL), (long)(-351208666LL) }, .f3 = (unsigned char)193ULL, .f4 = 7.633716583251953125 }, .f1 = (long)(-1593497070LL), .f2 = { (long long)4505682623085382017LL, (long long)2341771519162482506LL, (long long)(-9047569907548673477LL), (long long)(-4227329205203051498LL) }, .f3 = 0.2370674610137939453125 }, .f2 = (unsigned long)3523114998ULL, .f3 = (int *)0x5e7641f4, .f4 = { (int)(-370134759LL), (int)801809132LL, (int)(-100886274LL) } }, 1);
 }
 
 extern unsigned rec_40(int *a0, float a1, unsigned long a2, unsigned a3, long long a4, short a5, _Bool a6, int *a7, double a8, int a9, struct G40_1 a10, long a11, union G40_2 a12, double a13);
-void call_40(void)
+unsigned call_40(void)
 {
-  rec_40((int *)0x99b5740, 0.12890625f, (unsigned long)900315668ULL, (unsigned)1748032736ULL, (long long)(-3518422844284574161LL), (short)(-18958LL), 1, (int *)0x5a19d4d8, 698392.0, (int)(-382878172LL), (struct G40_1){ .f0 = (int *)0x6969ea10 }, (long)903712208LL, (union G40_2){ .m0 = (short)(-1979LL) }, 17726.875);
+  return rec_40((int *)0x99b5740, 0.12890625f, (unsigned long)900315668ULL, (unsigned)1748032736ULL, (long long)(-3518422844284574161LL), (short)(-18958LL), 1, (int *)0x5a19d4d8, 698392.0, (int)(-382878172LL), (struct G40_1){ .f0 = (int *)0x6969ea10 }, (long)903712208LL, (union G40_2){ .m0 = (short)(-1979LL) }, 17726.875);
 }
 
 extern unsigned rec_41(struct G41_1 a0, struct G41_2 a1, struct G41_4 a2, struct G41_6 a3, unsigned long a4, unsigned long a5, double a6, int a7, short a8, struct G41_7 a9, struct G41_9 a10, struct G41_10 a11, unsigned short a12, unsigned char a13);
-void call_41(void)
+unsigned call_41(void)
 {
-  rec_41((struct G41_1){ .f0 = (char)42ULL }, (struct G41_2){ .f0 = { .f0 = (unsigned char)197ULL, .f1 = (int)(-1766101658LL), .f2 = (long long)4408528267276178728LL }, .f1 = (int *)0x656937f0, .f2 = (long)127026972LL, .f3 = { (char)113ULL, (char)98ULL, (char)64ULL, (char)116ULL } }, (struct G41_4){ .f0 = (int *)0x18267dc8, .f1 = { .m1 = (char)110ULL }, .f2 = (int)(-1601133204LL) }, (struct G41_6){ .f0 = { (unsigned long long)14937026282103595650ULL, (unsigned long long)11871879743886504806ULL } }, (unsigned long)1535642564ULL, (unsigned long)3538468764ULL, -1973.7939453125, (int)1373222178LL, (short)(-1493LL), (struct G41_7){ .f0 = (int *)0x78d068bc, .f1 = { .f0 = (long)860947401LL, .f1 = 117.0f, .f2 = (long)(-274838690LL), .f3 = (unsigned)1279633142ULL, .f4 = (char)61ULL } }, (struct G41_9){ .f0 = (unsigned long)2148134418ULL, .f1 = (unsigned char)126ULL, .f2 = (long long)6310888672545464979LL }, (struct G41_10){ .f0 = (char)67ULL, .f1 = (unsigned short)25576ULL, .f2 = (signed char)121LL, .f3 = (long)(-184755438LL), .f4 = 24.954986572265625, .f5 = { .f0 = { .f0 = 752.0f, .f1 = { 24.8125f, -1052.0f, -0.080322265625f, -111.0f }, .f2 = { 506.0f, 3.3984375f, 15.53125f }, .f3 = -10.40625f, .f4 = (int *)0x54e4b144, .f5 = { (unsigned long long)15226948267835947679ULL, (unsigned long long)4553098445465408312ULL, (unsigned long long)3261916712863229067ULL, (unsigned long long)11489245556006213324ULL } }, .f1 = { .f0 = (unsigned long)1393735405ULL, .f1 = (unsigned char)250ULL, .f2 = (char)15ULL, .f3 = (int)142806944LL, .f4 = 606.0f }, .f2 = 0.57390308380126953125, .f3 = { 12.8125f, -58.0f }, .f4 = -104693.75, .f5 = 3.8179492950439453125 } }, (unsigned short)3924ULL, (unsigned char)169ULL);
+  return rec_41((struct G41_1){ .f0 = (char)42ULL }, (struct G41_2){ .f0 = { .f0 = (unsigned char)197ULL, .f1 = (int)(-1766101658LL), .f2 = (long long)4408528267276178728LL }, .f1 = (int *)0x656937f0, .f2 = (long)127026972LL, .f3 = { (char)113ULL, (char)98ULL, (char)64ULL, (char)116ULL } }, (struct G41_4){ .f0 = (int *)0x18267dc8, .f1 = { .m1 = (char)110ULL }, .f2 = (int)(-1601133204LL) }, (struct G41_6){ .f0 = { (unsigned long long)14937026282103595650ULL, (unsigned long long)11871879743886504806ULL } }, (unsigned long)1535642564ULL, (unsigned long)3538468764ULL, -1973.7939453125, (int)1373222178LL, (short)(-1493LL), (struct G41_7){ .f0 = (int *)0x78d068bc, .f1 = { .f0 = (long)860947401LL, .f1 = 117.0f, .f2 = (long)(-274838690LL), .f3 = (unsigned)1279633142ULL, .f4 = (char)61ULL } }, (struct G41_9){ .f0 = (unsigned long)2148134418ULL, .f1 = (unsigned char)126ULL, .f2 = (long long)6310888672545464979LL }, (struct G41_10){ .f0 = (char)67ULL, .f1 = (unsigned short)25576ULL, .f2 = (signed char)121LL, .f3 = (long)(-184755438LL), .f4 = 24.954986572265625, .f5 = { .f0 = { .f0 = 752.0f, .f1 = { 24.8125f, -1052.0f, -0.080322265625f, -111.0f }, .f2 = { 506.0f, 3.3984375f, 15.53125f }, .f3 = -10.40625f, .f4 = (int *)0x54e4b144, .f5 = { (unsigned long long)15226948267835947679ULL, (unsigned long long)4553098445465408312ULL, (unsigned long long)3261916712863229067ULL, (unsigned long long)11489245556006213324ULL } }, .f1 = { .f0 = (unsigned long)1393735405ULL, .f1 = (unsigned char)250ULL, .f2 = (char)15ULL, .f3 = (int)142806944LL, .f4 = 606.0f }, .f2 = 0.57390308380126953125, .f3 = { 12.8125f, -58.0f }, .f4 = -104693.75, .f5 = 3.8179492950439453125 } }, (unsigned short)3924ULL, (unsigned char)169ULL);
 }
 
 extern unsigned rec_42(unsigned long a0, struct G42_1 a1, char a2, struct G42_2 a3);
-void call_42(void)
+unsigned call_42(void)
 {
-  rec_42((unsigned long)3236756099ULL, (struct G42_1){ .f0 = (unsigned char)57ULL, .f1 = (short)24598LL, .f2 = (short)(-10381LL) }, (char)109ULL, (struct G42_2){ .f0 = (int *)0x40066674, .f1 = (unsigned long)1883493191ULL, .f2 = { .m1 = (unsigned long long)4085129275172583516ULL }, .f3 = { (long long)(-6612741282727324400LL), (long long)(-2317201820676892702LL) } });
+  return rec_42((unsigned long)3236756099ULL, (struct G42_1){ .f0 = (unsigned char)57ULL, .f1 = (short)24598LL, .f2 = (short)(-10381LL) }, (char)109ULL, (struct G42_2){ .f0 = (int *)0x40066674, .f1 = (unsigned long)1883493191ULL, .f2 = { .m1 = (unsigned long long)4085129275172583516ULL }, .f3 = { (long long)(-6612741282727324400LL), (long long)(-2317201820676892702LL) } });
 }
 
 extern unsigned rec_43(unsigned a0, unsigned char a1);
-void call_43(void)
+unsigned call_43(void)
 {
-  rec_43((unsigned)2827822678ULL, (unsigned char)56ULL);
+  return rec_43((unsigned)2827822678ULL, (unsigned char)56ULL);
 }
 
 extern unsigned rec_44(long a0, struct G44_1 a1, struct G44_2 a2, double a3, float a4, struct G44_3 a5, unsigned char a6, union G44_4 a7);
-void call_44(void)
+unsigned call_44(void)
 {
-  rec_44((long)901772607LL, (struct G44_1){ .f0 = (unsigned short)3680ULL, .f1 = { (unsigned short)18557ULL, (unsigned short)26261ULL, (unsigned short)33781ULL, (unsigned short)11266ULL } }, (struct G44_2){ .f0 = { (long)717763254LL, (long)(-257176611LL), (long)298193575LL, (long)2028660739LL }, .f1 = (long)(-575998149LL), .f2 = { (short)1855LL, (short)32023LL, (short)(-3750LL), (short)11007LL }, .f3 = -0.537109375f }, -521147.75, 0.1640625f, (struct G44_3){ .f0 = (long)(-302162695LL) }, (unsigned char)45ULL, (union G44_4){ .m0 = 117.5f });
+  return rec_44((long)901772607LL, (struct G44_1){ .f0 = (unsigned short)3680ULL, .f1 = { (unsigned short)18557ULL, (unsigned short)26261ULL, (unsigned short)33781ULL, (unsigned short)11266ULL } }, (struct G44_2){ .f0 = { (long)717763254LL, (long)(-257176611LL), (long)298193575LL, (long)2028660739LL }, .f1 = (long)(-575998149LL), .f2 = { (short)1855LL, (short)32023LL, (short)(-3750LL), (short)11007LL }, .f3 = -0.537109375f }, -521147.75, 0.1640625f, (struct G44_3){ .f0 = (long)(-302162695LL) }, (unsigned char)45ULL, (union G44_4){ .m0 = 117.5f });
 }
 
 extern struct R44 rec_make_44(long a0, struct G44_1 a1, struct G44_2 a2, double a3, float a4, struct G44_3 a5, unsigned char a6, union G44_4 a7);
-void callm_44(void)
+struct R44 callm_44(void)
 {
-  (void)rec_make_44((long)901772607LL, (struct G44_1){ .f0 = (unsigned short)3680ULL, .f1 = { (unsigned short)18557ULL, (unsigned short)26261ULL, (unsigned short)33781ULL, (unsigned short)11266ULL } }, (struct G44_2){ .f0 = { (long)717763254LL, (long)(-257176611LL), (long)298193575LL, (long)2028660739LL }, .f1 = (long)(-575998149LL), .f2 = { (short)1855LL, (short)32023LL, (short)(-3750LL), (short)11007LL }, .f3 = -0.537109375f }, -521147.75, 0.1640625f, (struct G44_3){ .f0 = (long)(-302162695LL) }, (unsigned char)45ULL, (union G44_4){ .m0 = 117.5f });
+  return rec_make_44((long)901772607LL, (struct G44_1){ .f0 = (unsigned short)3680ULL, .f1 = { (unsigned short)18557ULL, (unsigned short)26261ULL, (unsigned short)33781ULL, (unsigned short)11266ULL } }, (struct G44_2){ .f0 = { (long)717763254LL, (long)(-257176611LL), (long)298193575LL, (long)2028660739LL }, .f1 = (long)(-575998149LL), .f2 = { (short)1855LL, (short)32023LL, (short)(-3750LL), (short)11007LL }, .f3 = -0.537109375f }, -521147.75, 0.1640625f, (struct G44_3){ .f0 = (long)(-302162695LL) }, (unsigned char)45ULL, (union G44_4){ .m0 = 117.5f });
 }
 
 extern unsigned rec_45(float a0, ...);
-void call_45(void)
+unsigned call_45(void)
 {
-  rec_45(-14.09375f, (int)(-1456303548LL), 151598.125, (long long)6570438551589928036LL, -31.130523681640625, 251.00830078125, 1.1607837677001953125, (long long)(-3902669202362928207LL), (int)946252512LL, (long long)(-2161116303560196027LL), -98846.875, 1687.1884765625, (long long)2055602445782193268LL);
+  return rec_45(-14.09375f, (int)(-1456303548LL), 151598.125, (long long)6570438551589928036LL, -31.130523681640625, 251.00830078125, 1.1607837677001953125, (long long)(-3902669202362928207LL), (int)946252512LL, (long long)(-2161116303560196027LL), -98846.875, 1687.1884765625, (long long)2055602445782193268LL);
 }
 
 extern unsigned rec_46(_Bool a0, struct G46_1 a1, struct G46_3 a2, unsigned short a3, struct G46_5 a4, ...);
-void call_46(void)
+unsigned call_46(void)
 {
-  rec_46(1, (struct G46_1){ .f0 = (unsigned short)65079ULL, .f1 = (unsigned long long)17862061433580804963ULL, .f2 = (unsigned long)1805074780ULL, .f3 = { .f0 = -915811.0 } }, (struct G46_3){ .f0 = { (unsigned long long)16640745300769850973ULL, (unsigned long long)12561387228069727344ULL, (unsigned long long)10295559010848337245ULL, (unsigned long long)5797313088480955434ULL }, .f1 = { (signed char)(-76LL), (signed char)(-17LL), (signed char)(-25LL) }, .f2 = { .m1 = (int)71674554LL }, .f3 = { (signed char)68LL, (signed char)52LL, (signed char)98LL, (signed char)(-124LL) } }, (unsigned short)18784ULL, (struct G46_5){ .f0 = 0.455078125f, .f1 = (unsigned)2584527962ULL, .f2 = (char)35ULL, .f3 = { (long)(-700746296LL), (long)1784491490LL, (long)206223002LL } }, (int)923367628LL, 0.831636905670166015625, 11.332244873046875, -68.685791015625, (int)(-1664554776LL));
+  return rec_46(1, (struct G46_1){ .f0 = (unsigned short)65079ULL, .f1 = (unsigned long long)17862061433580804963ULL, .f2 = (unsigned long)1805074780ULL, .f3 = { .f0 = -915811.0 } }, (struct G46_3){ .f0 = { (unsigned long long)16640745300769850973ULL, (unsigned long long)12561387228069727344ULL, (unsigned long long)10295559010848337245ULL, (unsigned long long)5797313088480955434ULL }, .f1 = { (signed char)(-76LL), (signed char)(-17LL), (signed char)(-25LL) }, .f2 = { .m1 = (int)71674554LL }, .f3 = { (signed char)68LL, (signed char)52LL, (signed char)98LL, (signed char)(-124LL) } }, (unsigned short)18784ULL, (struct G46_5){ .f0 = 0.455078125f, .f1 = (unsigned)2584527962ULL, .f2 = (char)35ULL, .f3 = { (long)(-700746296LL), (long)1784491490LL, (long)206223002LL } }, (int)923367628LL, 0.831636905670166015625, 11.332244873046875, -68.685791015625, (int)(-1664554776LL));
 }
 
 extern unsigned rec_47(signed char a0, unsigned long a1, struct G47_1 a2, struct G47_2 a3, unsigned char a4, long a5, union G47_4 a6, signed char a7, struct G47_5 a8, signed char a9, long long a10, struct G47_6 a11, signed char a12);
-void call_47(void)
+unsigned call_47(void)
 {
-  rec_47((signed char)53LL, (unsigned long)2725919906ULL, (struct G47_1){ .f0 = (int *)0x752e7bd8, .f1 = (short)(-31195LL), .f2 = (unsigned long long)3620219170304080192ULL }, (struct G47_2){ .f0 = (unsigned char)93ULL, .f1 = (long)1732112074LL, .f2 = (short)31824LL, .f3 = (long long)(-5479315045805265145LL), .f4 = { .f0 = { (unsigned long)520591805ULL, (unsigned long)334758329ULL, (unsigned long)146387044ULL, (unsigned long)547957590ULL }, .f1 = { (unsigned char)33ULL, (unsigned char)116ULL }, .f2 = (unsigned long)803868528ULL, .f3 = (int *)0x3be447ec, .f4 = (char)17ULL }, .f5 = (signed char)124LL }, (unsigned char)174ULL, (long)649926514LL, (union G47_4){ .m1 = (long)34631521LL }, (signed char)67LL, (struct G47_5){ .f0 = (short)(-9070LL), .f1 = { (unsigned)3047226777ULL, (unsigned)2000143583ULL }, .f2 = (long long)4407547501982387341LL, .f3 = (char)99ULL, .f4 = (unsigned short)35051ULL, .f5 = (long)1657050952LL }, (signed char)(-34LL), (long long)1017273207949038820LL, (struct G47_6){ .f0 = (long)(-284142579LL), .f1 = (char)64ULL, .f2 = (unsigned short)3776ULL, .f3 = (int)(-1772171071LL) }, (signed char)(-103LL));
+  return rec_47((signed char)53LL, (unsigned long)2725919906ULL, (struct G47_1){ .f0 = (int *)0x752e7bd8, .f1 = (short)(-31195LL), .f2 = (unsigned long long)3620219170304080192ULL }, (struct G47_2){ .f0 = (unsigned char)93ULL, .f1 = (long)1732112074LL, .f2 = (short)31824LL, .f3 = (long long)(-5479315045805265145LL), .f4 = { .f0 = { (unsigned long)520591805ULL, (unsigned long)334758329ULL, (unsigned long)146387044ULL, (unsigned long)547957590ULL }, .f1 = { (unsigned char)33ULL, (unsigned char)116ULL }, .f2 = (unsigned long)803868528ULL, .f3 = (int *)0x3be447ec, .f4 = (char)17ULL }, .f5 = (signed char)124LL }, (unsigned char)174ULL, (long)649926514LL, (union G47_4){ .m1 = (long)34631521LL }, (signed char)67LL, (struct G47_5){ .f0 = (short)(-9070LL), .f1 = { (unsigned)3047226777ULL, (unsigned)2000143583ULL }, .f2 = (long long)4407547501982387341LL, .f3 = (char)99ULL, .f4 = (unsigned short)35051ULL, .f5 = (long)1657050952LL }, (signed char)(-34LL), (long long)1017273207949038820LL, (struct G47_6){ .f0 = (long)(-284142579LL), .f1 = (char)64ULL, .f2 = (unsigned short)3776ULL, .f3 = (int)(-1772171071LL) }, (signed char)(-103LL));
 }
 
 extern unsigned rec_48(char a0, union G48_1 a1, unsigned long long a2, _Bool a3, int *a4, struct G48_2 a5, struct G48_3 a6, long long a7, _Bool a8, struct G48_4 a9, unsigned short a10, struct G48_6 a11, struct G48_7 a12, long long a13, struct G48_8 a14);
-void call_48(void)
+unsigned call_48(void)
 {
-  rec_48((char)55ULL, (union G48_1){ .m0 = (signed char)111LL }, (unsigned long long)13784608900625571482ULL, 1, (int *)0x28086004, (struct G48_2){ .f0 = (unsigned long)3868787526ULL, .f1 = (unsigned short)60164ULL }, (struct G48_3){ .f0 = (long long)1115050442042503455LL }, (long long)(-1497789484193609133LL), 1, (struct G48_4){ .f0 = (unsigned long)736782128ULL, .f1 = { .f0 = (unsigned)1311941693ULL, .f1 = (long)(-80556377LL) } }, (unsigned short)19401ULL, (struct G48_6){ .f0 = (unsigned long long)4480931503142309749ULL, .f1 = 1, .f2 = (unsigned)2508305671ULL, .f3 = (short)25351LL }, (struct G48_7){ .f0 = (int *)0x5ebb7cd0 }, (long long)8381573678760176613LL, (struct G48_8){ .f0 = (long long)6917099994503687774LL, .f1 = { (unsigned char)105ULL, (unsigned char)65ULL }, .f2 = (unsigned short)27033ULL });
+  return rec_48((char)55ULL, (union G48_1){ .m0 = (signed char)111LL }, (unsigned long long)13784608900625571482ULL, 1, (int *)0x28086004, (struct G48_2){ .f0 = (unsigned long)3868787526ULL, .f1 = (unsigned short)60164ULL }, (struct G48_3){ .f0 = (long long)1115050442042503455LL }, (long long)(-1497789484193609133LL), 1, (struct G48_4){ .f0 = (unsigned long)736782128ULL, .f1 = { .f0 = (unsigned)1311941693ULL, .f1 = (long)(-80556377LL) } }, (unsigned short)19401ULL, (struct G48_6){ .f0 = (unsigned long long)4480931503142309749ULL, .f1 = 1, .f2 = (unsigned)2508305671ULL, .f3 = (short)25351LL }, (struct G48_7){ .f0 = (int *)0x5ebb7cd0 }, (long long)8381573678760176613LL, (struct G48_8){ .f0 = (long long)6917099994503687774LL, .f1 = { (unsigned char)105ULL, (unsigned char)65ULL }, .f2 = (unsigned short)27033ULL });
 }
 
 extern unsigned rec_49(struct G49_1 a0, struct G49_2 a1, struct G49_3 a2, double a3);
-void call_49(void)
+unsigned call_49(void)
 {
-  rec_49((struct G49_1){ .f0 = (long long)(-7744801204088364338LL), .f1 = 942.0f, .f2 = (unsigned)434403450ULL }, (struct G49_2){ .f0 = (char)23ULL, .f1 = { (int *)0x6e7af88, (int *)0x1861b100, (int *)0x156d65b4, (int *)0x393c2684 } }, (struct G49_3){ .f0 = { .m2 = (int)1526671512LL }, .f1 = 7098.4375, .f2 = (long long)5948360548824412597LL }, 244422.125);
+  return rec_49((struct G49_1){ .f0 = (long long)(-7744801204088364338LL), .f1 = 942.0f, .f2 = (unsigned)434403450ULL }, (struct G49_2){ .f0 = (char)23ULL, .f1 = { (int *)0x6e7af88, (int *)0x1861b100, (int *)0x156d65b4, (int *)0x393c2684 } }, (struct G49_3){ .f0 = { .m2 = (int)1526671512LL }, .f1 = 7098.4375, .f2 = (long long)5948360548824412597LL }, 244422.125);
 }
 
 extern unsigned rec_50(unsigned long a0, union G50_1 a1, double a2, unsigned long a3, struct G50_2 a4, signed char a5, struct G50_4 a6, struct G50_5 a7, struct G50_6 a8, short a9, char a10, unsigned long a11);
-void call_50(void)
+unsigned call_50(void)
 {
-  rec_50((unsigned long)2730817808ULL, (union G50_1){ .m1 = 164.7935791015625 }, -48687.875, (unsigned long)3706108169ULL, (struct G50_2){ .f0 = (long)1438815228LL, .f1 = { .m1 = (int *)0x242f5ed0 }, .f2 = (unsigned long)731849165ULL, .f3 = (short)(-10717LL), .f4 = (long long)(-6639913366357116362LL) }, (signed char)56LL, (struct G50_4){ .f0 = (short)(-21077LL), .f1 = (signed char)43LL }, (struct G50_5){ .f0 = (int *)0x6565c8c, .f1 = (int)(-821110059LL), .f2 = (unsigned long long)12153100360466902781ULL, .f3 = (char)79ULL, .f4 = (long)1797427515LL }, (struct G50_6){ .f0 = { .f0 = (unsigned)3969569767ULL, .f1 = (unsigned long)913362698ULL, .f2 = (unsigned char)178ULL, .f3 = (char)26ULL, .f4 = { .f0 = (int)(-403431369LL), .f1 = { (int)54899897LL, (int)1541902981LL } }, .f5 = (signed char)(-102LL) }, .f1 = (short)21035LL, .f2 = (int)(-1365761517LL), .f3 = (unsigned short)50559ULL }, (short)(-30165LL), (char)116ULL, (unsigned long)2448247576ULL);
+  return rec_50((unsigned long)2730817808ULL, (union G50_1){ .m1 = 164.7935791015625 }, -48687.875, (unsigned long)3706108169ULL, (struct G50_2){ .f0 = (long)1438815228LL, .f1 = { .m1 = (int *)0x242f5ed0 }, .f2 = (unsigned long)731849165ULL, .f3 = (short)(-10717LL), .f4 = (long long)(-6639913366357116362LL) }, (signed char)56LL, (struct G50_4){ .f0 = (short)(-21077LL), .f1 = (signed char)43LL }, (struct G50_5){ .f0 = (int *)0x6565c8c, .f1 = (int)(-821110059LL), .f2 = (unsigned long long)12153100360466902781ULL, .f3 = (char)79ULL, .f4 = (long)1797427515LL }, (struct G50_6){ .f0 = { .f0 = (unsigned)3969569767ULL, .f1 = (unsigned long)913362698ULL, .f2 = (unsigned char)178ULL, .f3 = (char)26ULL, .f4 = { .f0 = (int)(-403431369LL), .f1 = { (int)54899897LL, (int)1541902981LL } }, .f5 = (signed char)(-102LL) }, .f1 = (short)21035LL, .f2 = (int)(-1365761517LL), .f3 = (unsigned short)50559ULL }, (short)(-30165LL), (char)116ULL, (unsigned long)2448247576ULL);
 }
 
 extern unsigned rec_51(signed char a0, struct G51_1 a1, unsigned long long a2, unsigned a3, struct G51_2 a4, struct G51_3 a5, struct G51_4 a6, struct G51_7 a7, unsigned a8);
-void call_51(void)
+unsigned call_51(void)
 {
-  rec_51((signed char)90LL, (struct G51_1){ .f0 = { (unsigned)2497961957ULL, (unsigned)1092331037ULL }, .f1 = (unsigned char)54ULL, .f2 = (short)(-20360LL) }, (unsigned long long)4308949277481794161ULL, (unsigned)2541624857ULL, (struct G51_2){ .f0 = (int *)0x1815e110, .f1 = (unsigned)2909995696ULL }, (struct G51_3){ .f0 = { (int)368532031LL, (int)1366385503LL, (int)(-1037333973LL) }, .f1 = (signed char)4LL }, (struct G51_4){ .f0 = (int)1112293132LL, .f1 = { .f0 = (long long)(-4747264826748917261LL), .f1 = (char)50ULL, .f2 = 362.0f, .f3 = { (char)44ULL, (char)17ULL, (char)45ULL, (char)2ULL }, .f4 = (long)243720115LL, .f5 = (int *)0xedf74a0 }, .f2 = { .m0 = (char)75ULL }, .f3 = -477.0f }, (struct G51_7){ .f0 = (short)(-4417LL), .f1 = (signed char)21LL, .f2 = { (unsigned long long)9509826720453325329ULL, (unsigned long long)2176812551217212807ULL, (unsigned long long)11452225553370951805ULL }, .f3 = 1, .f4 = (signed char)(-14LL), .f5 = 1964.0f }, (unsigned)2102346135ULL);
+  return rec_51((signed char)90LL, (struct G51_1){ .f0 = { (unsigned)2497961957ULL, (unsigned)1092331037ULL }, .f1 = (unsigned char)54ULL, .f2 = (short)(-20360LL) }, (unsigned long long)4308949277481794161ULL, (unsigned)2541624857ULL, (struct G51_2){ .f0 = (int *)0x1815e110, .f1 = (unsigned)2909995696ULL }, (struct G51_3){ .f0 = { (int)368532031LL, (int)1366385503LL, (int)(-1037333973LL) }, .f1 = (signed char)4LL }, (struct G51_4){ .f0 = (int)1112293132LL, .f1 = { .f0 = (long long)(-4747264826748917261LL), .f1 = (char)50ULL, .f2 = 362.0f, .f3 = { (char)44ULL, (char)17ULL, (char)45ULL, (char)2ULL }, .f4 = (long)243720115LL, .f5 = (int *)0xedf74a0 }, .f2 = { .m0 = (char)75ULL }, .f3 = -477.0f }, (struct G51_7){ .f0 = (short)(-4417LL), .f1 = (signed char)21LL, .f2 = { (unsigned long long)9509826720453325329ULL, (unsigned long long)2176812551217212807ULL, (unsigned long long)11452225553370951805ULL }, .f3 = 1, .f4 = (signed char)(-14LL), .f5 = 1964.0f }, (unsigned)2102346135ULL);
 }
 
 extern unsigned rec_52(struct G52_1 a0, struct G52_2 a1, long long a2, ...);
-void call_52(void)
+unsigned call_52(void)
 {
-  rec_52((struct G52_1){ .f0 = (unsigned char)176ULL, .f1 = (short)(-25279LL), .f2 = { (short)31144LL, (short)15927LL }, .f3 = (unsigned long long)14131375467351679210ULL, .f4 = (int)1224728197LL }, (struct G52_2){ .f0 = (char)1ULL, .f1 = 0.2255859375f, .f2 = 6.515625f, .f3 = (unsigned long long)15368808558177393670ULL, .f4 = { (unsigned long)767364362ULL, (unsigned long)213388359ULL, (unsigned long)3521155171ULL, (unsigned long)3061589290ULL } }, (long long)(-7979682776120554209LL), (long long)(-9068663361734299965LL));
+  return rec_52((struct G52_1){ .f0 = (unsigned char)176ULL, .f1 = (short)(-25279LL), .f2 = { (short)31144LL, (short)15927LL }, .f3 = (unsigned long long)14131375467351679210ULL, .f4 = (int)1224728197LL }, (struct G52_2){ .f0 = (char)1ULL, .f1 = 0.2255859375f, .f2 = 6.515625f, .f3 = (unsigned long long)15368808558177393670ULL, .f4 = { (unsigned long)767364362ULL, (unsigned long)213388359ULL, (unsigned long)3521155171ULL, (unsigned long)3061589290ULL } }, (long long)(-7979682776120554209LL), (long long)(-9068663361734299965LL));
 }
 
 extern unsigned rec_53(signed char a0, struct G53_1 a1, signed char a2, double a3, short a4, long a5, signed char a6, _Bool a7, unsigned char a8, _Bool a9, float a10, _Bool a11, struct G53_4 a12, short a13, short a14);
-void call_53(void)
+unsigned call_53(void)
 {
-  rec_53((signed char)61LL, (struct G53_1){ .f0 = (int)798255034LL, .f1 = { .f0 = (signed char)102LL, .f1 = 1.0703125f, .f2 = { .f0 = (unsigned short)35622ULL, .f1 = -13.24228668212890625, .f2 = -583826.5, .f3 = (unsigned)3438016706ULL }, .f3 = (int *)0x61a42b38 }, .f2 = (long)1616187657LL, .f3 = 2.0390625f }, (signed char)(-37LL), 25.449951171875, (short)29697LL, (long)(-1004352312LL), (signed char)(-26LL), 1, (unsigned char)228ULL, 1, 26.75f, 1, (struct G53_4){ .f0 = { .f0 = (char)50ULL, .f1 = (int *)0x6cb48618, .f2 = { (unsigned short)22858ULL, (unsigned short)18710ULL, (unsigned short)45087ULL }, .f3 = (unsigned short)5252ULL, .f4 = (long)1181309302LL, .f5 = { .f0 = (unsigned)3114012619ULL, .f1 = (signed char)(-69LL), .f2 = 1 } }, .f1 = -0.0891325473785400390625, .f2 = (unsigned char)175ULL }, (short)17149LL, (short)14779LL);
+  return rec_53((signed char)61LL, (struct G53_1){ .f0 = (int)798255034LL, .f1 = { .f0 = (signed char)102LL, .f1 = 1.0703125f, .f2 = { .f0 = (unsigned short)35622ULL, .f1 = -13.24228668212890625, .f2 = -583826.5, .f3 = (unsigned)3438016706ULL }, .f3 = (int *)0x61a42b38 }, .f2 = (long)1616187657LL, .f3 = 2.0390625f }, (signed char)(-37LL), 25.449951171875, (short)29697LL, (long)(-1004352312LL), (signed char)(-26LL), 1, (unsigned char)228ULL, 1, 26.75f, 1, (struct G53_4){ .f0 = { .f0 = (char)50ULL, .f1 = (int *)0x6cb48618, .f2 = { (unsigned short)22858ULL, (unsigned short)18710ULL, (unsigned short)45087ULL }, .f3 = (unsigned short)5252ULL, .f4 = (long)1181309302LL, .f5 = { .f0 = (unsigned)3114012619ULL, .f1 = (signed char)(-69LL), .f2 = 1 } }, .f1 = -0.0891325473785400390625, .f2 = (unsigned char)175ULL }, (short)17149LL, (short)14779LL);
 }
 
 extern unsigned rec_54(struct G54_1 a0, unsigned long a1, float a2, signed char a3, struct G54_2 a4, signed char a5, float a6, union G54_3 a7);
-void call_54(void)
+unsigned call_54(void)
 {
-  rec_54((struct G54_1){ .f0 = (char)116ULL, .f1 = (short)21229LL, .f2 = { 106.75f, 5.328125f, 13.84375f, 1.3125f } }, (unsigned long)437525047ULL, 880.0f, (signed char)(-106LL), (struct G54_2){ .f0 = 20846.859375, .f1 = (short)9070LL, .f2 = 376.0f }, (signed char)127LL, 204.5f, (union G54_3){ .m0 = -1.953125f });
+  return rec_54((struct G54_1){ .f0 = (char)116ULL, .f1 = (short)21229LL, .f2 = { 106.75f, 5.328125f, 13.84375f, 1.3125f } }, (unsigned long)437525047ULL, 880.0f, (signed char)(-106LL), (struct G54_2){ .f0 = 20846.859375, .f1 = (short)9070LL, .f2 = 376.0f }, (signed char)127LL, 204.5f, (union G54_3){ .m0 = -1.953125f });
 }
 
 extern unsigned rec_55(struct G55_1 a0, struct G55_4 a1);
-void call_55(void)
+unsigned call_55(void)
 {
-  rec_55((struct G55_1){ .f0 = { .f0 = 1077974.0, .f1 = { .f0 = { (long)(-1486274539LL), (long)699074306LL, (long)(-1443580261LL) }, .f1 = (int)1593192748LL, .f2 = (unsigned long long)580017921130363292ULL, .f3 = (short)17168LL, .f4 = (unsigned short)17759ULL, .f5 = { (signed char)(-57LL), (signed char)(-76LL) } }, .f2 = { (long)1471386481LL, (long)(-1362735173LL), (long)(-901086040LL), (long)(-1327001395LL) }, .f3 = 1, .f4 = (unsigned long)1820878133ULL }, .f1 = (char)23ULL, .f2 = (unsigned long)2158504480ULL, .f3 = (unsigned char)86ULL, .f4 = (long long)(-4288110141886924523LL) }, (struct G55_4){ .f0 = { .f0 = 0.18603515625f, .f1 = (unsigned)539163327ULL, .f2 = { .f0 = (unsigned char)250ULL, .f1 = (long long)5953217031922246596LL } }, .f1 = (unsigned long)2996659011ULL, .f2 = (unsigned long)3084906687ULL, .f3 = { .f0 = 1, .f1 = { .f0 = (unsigned char)8ULL }, .f2 = (unsigned short)3368ULL, .f3 = 1 }, .f4 = (unsigned)3666671895ULL });
+  return rec_55((struct G55_1){ .f0 = { .f0 = 1077974.0, .f1 = { .f0 = { (long)(-1486274539LL), (long)699074306LL, (long)(-1443580261LL) }, .f1 = (int)1593192748LL, .f2 = (unsigned long long)580017921130363292ULL, .f3 = (short)17168LL, .f4 = (unsigned short)17759ULL, .f5 = { (signed char)(-57LL), (signed char)(-76LL) } }, .f2 = { (long)1471386481LL, (long)(-1362735173LL), (long)(-901086040LL), (long)(-1327001395LL) }, .f3 = 1, .f4 = (unsigned long)1820878133ULL }, .f1 = (char)23ULL, .f2 = (unsigned long)2158504480ULL, .f3 = (unsigned char)86ULL, .f4 = (long long)(-4288110141886924523LL) }, (struct G55_4){ .f0 = { .f0 = 0.18603515625f, .f1 = (unsigned)539163327ULL, .f2 = { .f0 = (unsigned char)250ULL, .f1 = (long long)5953217031922246596LL } }, .f1 = (unsigned long)2996659011ULL, .f2 = (unsigned long)3084906687ULL, .f3 = { .f0 = 1, .f1 = { .f0 = (unsigned char)8ULL }, .f2 = (unsigned short)3368ULL, .f3 = 1 }, .f4 = (unsigned)3666671895ULL });
 }
 
 extern unsigned rec_56(int a0, char a1, struct G56_1 a2, unsigned long a3, unsigned char a4, float a5, struct G56_3 a6, struct G56_4 a7, unsigned long long a8, unsigned a9, int a10);
-void call_56(void)
+unsigned call_56(void)
 {
-  rec_56((int)1457798801LL, (char)33ULL, (struct G56_1){ .f0 = (int)1831334203LL, .f1 = { .m1 = (long)(-1661836861LL) }, .f2 = (unsigned char)129ULL, .f3 = (signed char)35LL, .f4 = { (long long)4409126648871367669LL, (long long)(-985485777367747594LL), (long long)268973654126264944LL } }, (unsigned long)3231982672ULL, (unsigned char)240ULL, -1508.0f, (struct G56_3){ .f0 = -85.8602294921875, .f1 = (char)107ULL }, (struct G56_4){ .f0 = (short)(-13149LL) }, (unsigned long long)906848891259017732ULL, (unsigned)3617631114ULL, (int)1068470698LL);
+  return rec_56((int)1457798801LL, (char)33ULL, (struct G56_1){ .f0 = (int)1831334203LL, .f1 = { .m1 = (long)(-1661836861LL) }, .f2 = (unsigned char)129ULL, .f3 = (signed char)35LL, .f4 = { (long long)4409126648871367669LL, (long long)(-985485777367747594LL), (long long)268973654126264944LL } }, (unsigned long)3231982672ULL, (unsigned char)240ULL, -1508.0f, (struct G56_3){ .f0 = -85.8602294921875, .f1 = (char)107ULL }, (struct G56_4){ .f0 = (short)(-13149LL) }, (unsigned long long)906848891259017732ULL, (unsigned)3617631114ULL, (int)1068470698LL);
 }
 
 extern unsigned rec_57(double a0, char a1, double a2, unsigned long long a3, long a4, unsigned a5, struct G57_1 a6, unsigned long a7, ...);
-void call_57(void)
+unsigned call_57(void)
 {
-  rec_57(-537.23876953125, (char)124ULL, -388421.75, (unsigned long long)17176097282777592982ULL, (long)(-2004401034LL), (unsigned)2423710358ULL, (struct G57_1){ .f0 = (signed char)(-19LL), .f1 = { .f0 = (unsigned long)2438899767ULL, .f1 = { .f0 = (signed char)(-70LL), .f1 = (unsigned)85745708ULL, .f2 = { (int)(-1007293203LL), (int)(-2066071718LL), (int)(-1125366322LL), (int)960445680LL }, .f3 = (long long)(-939100658640819681LL), .f4 = { (long long)7178181822155812588LL, (long long)(-5486864646950034732LL) } }, .f2 = (unsigned char)211ULL, .f3 = (long long)(-4042654823106839722LL) }, .f2 = (unsigned long)2467158179ULL, .f3 = (unsigned)1252838554ULL, .f4 = { (signed char)64LL, (signed char)(-122LL) }, .f5 = (char)73ULL }, (unsigned long)3789285323ULL, 22.681610107421875, (long long)1989576132824417995LL, 11.0952606201171875, (long long)2069803007259713889LL, (long long)(-3261677239267775456LL), -8318.6875, (long long)6355859154071155300LL);
+  return rec_57(-537.23876953125, (char)124ULL, -388421.75, (unsigned long long)17176097282777592982ULL, (long)(-2004401034LL), (unsigned)2423710358ULL, (struct G57_1){ .f0 = (signed char)(-19LL), .f1 = { .f0 = (unsigned long)2438899767ULL, .f1 = { .f0 = (signed char)(-70LL), .f1 = (unsigned)85745708ULL, .f2 = { (int)(-1007293203LL), (int)(-2066071718LL), (int)(-1125366322LL), (int)960445680LL }, .f3 = (long long)(-939100658640819681LL), .f4 = { (long long)7178181822155812588LL, (long long)(-5486864646950034732LL) } }, .f2 = (unsigned char)211ULL, .f3 = (long long)(-4042654823106839722LL) }, .f2 = (unsigned long)2467158179ULL, .f3 = (unsigned)1252838554ULL, .f4 = { (signed char)64LL, (signed char)(-122LL) }, .f5 = (char)73ULL }, (unsigned long)3789285323ULL, 22.681610107421875, (long long)1989576132824417995LL, 11.0952606201171875, (long long)2069803007259713889LL, (long long)(-3261677239267775456LL), -8318.6875, (long long)6355859154071155300LL);
 }
 
 extern unsigned rec_58(_Bool a0, short a1, struct G58_1 a2, struct G58_5 a3, int a4, struct G58_8 a5, int a6, float a7, long long a8, long a9, unsigned char a10, struct G58_9 a11, unsigned short a12);
-void call_58(void)
+unsigned call_58(void)
 {
-  rec_58(1, (short)(-19443LL), (struct G58_1){ .f0 = (unsigned short)49958ULL, .f1 = 190.5f, .f2 = { .m0 = (unsigned char)95ULL }, .f3 = { .f0 = 1, .f1 = (unsigned char)56ULL, .f2 = 0.122314453125f, .f3 = { .f0 = (unsigned long long)1742155182738151044ULL }, .f4 = (unsigned long)2035695730ULL } }, (struct G58_5){ .f0 = (unsigned)2991239649ULL, .f1 = -487.0f, .f2 = 1, .f3 = { .f0 = { .m1 = (char)19ULL }, .f1 = { (int)(-874520322LL), (int)214341751LL, (int)(-1360819782LL), (int)1962759049LL }, .f2 = (int)61258321LL } }, (int)(-1429301214LL), (struct G58_8){ .f0 = (long)(-39528288LL), .f1 = (unsigned short)59975ULL, .f2 = (long)1018958517LL, .f3 = (long long)(-4300804982808289216LL), .f4 = (unsigned long)1119374282ULL, .f5 = (long)(-1583185293LL) }, (int)2044515992LL, -0.640625f, (long long)(-8320407097341479108LL), (long)(-54674949LL), (unsigned char)42ULL, (struct G58_9){ .f0 = { .m1 = (unsigned)3787298232ULL }, .f1 = -160.0f, .f2 = { (unsigned char)37ULL, (unsigned char)228ULL, (unsigned char)147ULL }, .f3 = (unsigned short)18049ULL, .f4 = 1 }, (unsigned short)27274ULL);
+  return rec_58(1, (short)(-19443LL), (struct G58_1){ .f0 = (unsigned short)49958ULL, .f1 = 190.5f, .f2 = { .m0 = (unsigned char)95ULL }, .f3 = { .f0 = 1, .f1 = (unsigned char)56ULL, .f2 = 0.122314453125f, .f3 = { .f0 = (unsigned long long)1742155182738151044ULL }, .f4 = (unsigned long)2035695730ULL } }, (struct G58_5){ .f0 = (unsigned)2991239649ULL, .f1 = -487.0f, .f2 = 1, .f3 = { .f0 = { .m1 = (char)19ULL }, .f1 = { (int)(-874520322LL), (int)214341751LL, (int)(-1360819782LL), (int)1962759049LL }, .f2 = (int)61258321LL } }, (int)(-1429301214LL), (struct G58_8){ .f0 = (long)(-39528288LL), .f1 = (unsigned short)59975ULL, .f2 = (long)1018958517LL, .f3 = (long long)(-4300804982808289216LL), .f4 = (unsigned long)1119374282ULL, .f5 = (long)(-1583185293LL) }, (int)2044515992LL, -0.640625f, (long long)(-8320407097341479108LL), (long)(-54674949LL), (unsigned char)42ULL, (struct G58_9){ .f0 = { .m1 = (unsigned)3787298232ULL }, .f1 = -160.0f, .f2 = { (unsigned char)37ULL, (unsigned char)228ULL, (unsigned char)147ULL }, .f3 = (unsigned short)18049ULL, .f4 = 1 }, (unsigned short)27274ULL);
 }
 
 extern unsigned rec_59(int *a0, union G59_1 a1, int a2, float a3, union G59_2 a4, int *a5, struct G59_3 a6, int *a7, unsigned a8, struct G59_6 a9, unsigned long a10, unsigned char a11);
-void call_59(void)
+unsigned call_59(void)
 {
-  rec_59((int *)0x12c1e7e0, (union G59_1){ .m1 = (char)78ULL }, (int)42475067LL, 8.96875f, (union G59_2){ .m2 = (unsigned char)34ULL }, (int *)0x45237e38, (struct G59_3){ .f0 = { .f0 = (long)1765082637LL, .f1 = { 77897.8125, 31.5760040283203125, -52.25701904296875, -512.87255859375 }, .f2 = { .f0 = { (long)476151096LL, (long)1294796465LL, (long)1852415083LL, (long)2074282091LL }, .f1 = { 0.619140625f, -1000.0f, -6.234375f, 0.77734375f }, .f2 = (long long)(-5745665278415605952LL) }, .f3 = (signed char)(-43LL) } }, (int *)0x59b737a0, (unsigned)79474687ULL, (struct G59_6){ .f0 = (unsigned long)3969691262ULL, .f1 = (unsigned long long)5220022992003893051ULL, .f2 = (signed char)68LL, .f3 = { .f0 = 205.0f, .f1 = (long)(-1248913958LL), .f2 = (signed char)(-113LL), .f3 = (unsigned)1431357239ULL }, .f4 = { (unsigned)654981537ULL, (unsigned)3564522283ULL, (unsigned)999146239ULL }, .f5 = (signed char)22LL }, (unsigned long)1682790681ULL, (unsigned char)104ULL);
+  return rec_59((int *)0x12c1e7e0, (union G59_1){ .m1 = (char)78ULL }, (int)42475067LL, 8.96875f, (union G59_2){ .m2 = (unsigned char)34ULL }, (int *)0x45237e38, (struct G59_3){ .f0 = { .f0 = (long)1765082637LL, .f1 = { 77897.8125, 31.5760040283203125, -52.25701904296875, -512.87255859375 }, .f2 = { .f0 = { (long)476151096LL, (long)1294796465LL, (long)1852415083LL, (long)2074282091LL }, .f1 = { 0.619140625f, -1000.0f, -6.234375f, 0.77734375f }, .f2 = (long long)(-5745665278415605952LL) }, .f3 = (signed char)(-43LL) } }, (int *)0x59b737a0, (unsigned)79474687ULL, (struct G59_6){ .f0 = (unsigned long)3969691262ULL, .f1 = (unsigned long long)5220022992003893051ULL, .f2 = (signed char)68LL, .f3 = { .f0 = 205.0f, .f1 = (long)(-1248913958LL), .f2 = (signed char)(-113LL), .f3 = (unsigned)1431357239ULL }, .f4 = { (unsigned)654981537ULL, (unsigned)3564522283ULL, (unsigned)999146239ULL }, .f5 = (signed char)22LL }, (unsigned long)1682790681ULL, (unsigned char)104ULL);
 }
 
 extern unsigned rec_60(_Bool a0);
-void call_60(void)
+unsigned call_60(void)
 {
-  rec_60(1);
+  return rec_60(1);
 }
 
 extern unsigned rec_61(struct G61_1 a0, unsigned a1, _Bool a2, struct G61_2 a3, struct G61_3 a4, unsigned a5);
-void call_61(void)
+unsigned call_61(void)
 {
-  rec_61((struct G61_1){ .f0 = (unsigned)3766865985ULL, .f1 = (unsigned)4224305425ULL, .f2 = (signed char)(-18LL) }, (unsigned)527780655ULL, 1, (struct G61_2){ .f0 = 1, .f1 = (int)(-479926741LL), .f2 = (unsigned short)33389ULL }, (struct G61_3){ .f0 = { (unsigned)1388508417ULL, (unsigned)4190501474ULL, (unsigned)2353525111ULL, (unsigned)3647560905ULL }, .f1 = (short)28469LL, .f2 = { 15.68218994140625, -12.8737030029296875 }, .f3 = (signed char)114LL, .f4 = { .f0 = (int)(-1193405479LL) }, .f5 = (int)(-764387909LL) }, (unsigned)1452591115ULL);
+  return rec_61((struct G61_1){ .f0 = (unsigned)3766865985ULL, .f1 = (unsigned)4224305425ULL, .f2 = (signed char)(-18LL) }, (unsigned)527780655ULL, 1, (struct G61_2){ .f0 = 1, .f1 = (int)(-479926741LL), .f2 = (unsigned short)33389ULL }, (struct G61_3){ .f0 = { (unsigned)1388508417ULL, (unsigned)4190501474ULL, (unsigned)2353525111ULL, (unsigned)3647560905ULL }, .f1 = (short)28469LL, .f2 = { 15.68218994140625, -12.8737030029296875 }, .f3 = (signed char)114LL, .f4 = { .f0 = (int)(-1193405479LL) }, .f5 = (int)(-764387909LL) }, (unsigned)1452591115ULL);
 }
 
 extern struct R61 rec_make_61(struct G61_1 a0, unsigned a1, _Bool a2, struct G61_2 a3, struct G61_3 a4, unsigned a5);
-void callm_61(void)
+struct R61 callm_61(void)
 {
-  (void)rec_make_61((struct G61_1){ .f0 = (unsigned)3766865985ULL, .f1 = (unsigned)4224305425ULL, .f2 = (signed char)(-18LL) }, (unsigned)527780655ULL, 1, (struct G61_2){ .f0 = 1, .f1 = (int)(-479926741LL), .f2 = (unsigned short)33389ULL }, (struct G61_3){ .f0 = { (unsigned)1388508417ULL, (unsigned)4190501474ULL, (unsigned)2353525111ULL, (unsigned)3647560905ULL }, .f1 = (short)28469LL, .f2 = { 15.68218994140625, -12.8737030029296875 }, .f3 = (signed char)114LL, .f4 = { .f0 = (int)(-1193405479LL) }, .f5 = (int)(-764387909LL) }, (unsigned)1452591115ULL);
+  return rec_make_61((struct G61_1){ .f0 = (unsigned)3766865985ULL, .f1 = (unsigned)4224305425ULL, .f2 = (signed char)(-18LL) }, (unsigned)527780655ULL, 1, (struct G61_2){ .f0 = 1, .f1 = (int)(-479926741LL), .f2 = (unsigned short)33389ULL }, (struct G61_3){ .f0 = { (unsigned)1388508417ULL, (unsigned)4190501474ULL, (unsigned)2353525111ULL, (unsigned)3647560905ULL }, .f1 = (short)28469LL, .f2 = { 15.68218994140625, -12.8737030029296875 }, .f3 = (signed char)114LL, .f4 = { .f0 = (int)(-1193405479LL) }, .f5 = (int)(-764387909LL) }, (unsigned)1452591115ULL);
 }
 
 extern unsigned rec_62(int a0, short a1, int *a2, signed char a3, unsigned short a4, unsigned char a5, double a6);
-void call_62(void)
+unsigned call_62(void)
 {
-  rec_62((int)1871996746LL, (short)(-22725LL), (int *)0x2176152c, (signed char)(-71LL), (unsigned short)17565ULL, (unsigned char)89ULL, -1263265.0);
+  return rec_62((int)1871996746LL, (short)(-22725LL), (int *)0x2176152c, (signed char)(-71LL), (unsigned short)17565ULL, (unsigned char)89ULL, -1263265.0);
 }
 
 extern unsigned rec_63(char a0, struct G63_1 a1, ...);
-void call_63(void)
+unsigned call_63(void)
 {
-  rec_63((char)73ULL, (struct G63_1){ .f0 = { .f0 = 126.0f, .f1 = (int)399017466LL }, .f1 = (char)78ULL, .f2 = 714.0f, .f3 = 0.3027827739715576171875, .f4 = (signed char)30LL }, (int)(-1482642594LL), 167.3023681640625, (int)(-1207439703LL), 9782.421875, (int)122127491LL, (long long)4789708085248779718LL, (int)191139999LL, (int)(-2097414208LL), (long long)967982824497386191LL, 548384.0, 77360.625);
+  return rec_63((char)73ULL, (struct G63_1){ .f0 = { .f0 = 126.0f, .f1 = (int)399017466LL }, .f1 = (char)78ULL, .f2 = 714.0f, .f3 = 0.3027827739715576171875, .f4 = (signed char)30LL }, (int)(-1482642594LL), 167.3023681640625, (int)(-1207439703LL), 9782.421875, (int)122127491LL, (long long)4789708085248779718LL, (int)191139999LL, (int)(-2097414208LL), (long long)967982824497386191LL, 548384.0, 77360.625);
 }
 
 extern unsigned rec_64(struct G64_1 a0, int *a1, struct G64_2 a2, unsigned long long a3, unsigned a4, ...);
-void call_64(void)
+unsigned call_64(void)
 {
-  rec_64((struct G64_1){ .f0 = (int *)0x78b20620, .f1 = (unsigned long long)10548374257245379566ULL }, (int *)0x45b7472c, (struct G64_2){ .f0 = (char)54ULL, .f1 = (short)(-5227LL), .f2 = (signed char)90LL, .f3 = (unsigned long long)3880984780989975898ULL, .f4 = 0.089599609375f }, (unsigned long long)15008949409193679330ULL, (unsigned)2051641453ULL, (long long)2087079961651163566LL, (long long)(-3578879513506401044LL), 4.70580291748046875, (long long)9004846748717204834LL, (int)(-1237494079LL), 6315.875, (long long)4103132675741296042LL, -51.090972900390625, 171.17529296875, (long long)2142263243170292806LL);
+  return rec_64((struct G64_1){ .f0 = (int *)0x78b20620, .f1 = (unsigned long long)10548374257245379566ULL }, (int *)0x45b7472c, (struct G64_2){ .f0 = (char)54ULL, .f1 = (short)(-5227LL), .f2 = (signed char)90LL, .f3 = (unsigned long long)3880984780989975898ULL, .f4 = 0.089599609375f }, (unsigned long long)15008949409193679330ULL, (unsigned)2051641453ULL, (long long)2087079961651163566LL, (long long)(-3578879513506401044LL), 4.70580291748046875, (long long)9004846748717204834LL, (int)(-1237494079LL), 6315.875, (long long)4103132675741296042LL, -51.090972900390625, 171.17529296875, (long long)2142263243170292806LL);
 }
 
 extern unsigned rec_65(struct G65_1 a0, struct G65_4 a1, struct G65_6 a2, struct G65_7 a3, struct G65_8 a4, unsigned char a5, struct G65_10 a6, unsigned long a7, unsigned long long a8, struct G65_11 a9, char a10, _Bool a11, unsigned short a12, union G65_12 a13);
-void call_65(void)
+unsigned call_65(void)
 {
-  rec_65((struct G65_1){ .f0 = { (long)800942634LL, (long)(-737082682LL) }, .f1 = { .f0 = (unsigned char)235ULL, .f1 = 1, .f2 = (unsigned long long)15980760210519776182ULL, .f3 = (short)32122LL }, .f2 = (int *)0x593aa1a4, .f3 = (unsigned short)18964ULL, .f4 = { .m2 = (unsigned char)248ULL } }, (struct G65_4){ .f0 = { .f0 = 0.685883998870849609375 } }, (struct G65_6){ .f0 = (signed char)(-94LL), .f1 = { (long long)(-5729702780892063825LL), (long long)6123615658453263465LL, (long long)4285400677161932645LL, (long long)4973728790076649246LL }, .f2 = (int)896937366LL, .f3 = (int)(-905359521LL), .f4 = { (unsigned long)3109860343ULL, (unsigned long)408018626ULL, (unsigned long)80544698ULL, (unsigned long)2766456492ULL }, .f5 = (short)(-28913LL) }, (struct G65_7){ .f0 = (short)(-16735LL) }, (struct G65_8){ .f0 = 1, .f1 = (int *)0x37230b80, .f2 = (char)32ULL, .f3 = { .m0 = (int *)0x1e3f102c }, .f4 = (unsigned short)58494ULL, .f5 = (int *)0x36b217c8 }, (unsigned char)81ULL, (struct G65_10){ .f0 = (char)33ULL }, (unsigned long)854187947ULL, (unsigned long long)1538287976889438020ULL, (struct G65_11){ .f0 = { (unsigned)2090722307ULL, (unsigned)540204585ULL, (unsigned)1019780060ULL, (unsigned)2514229890ULL } }, (char)35ULL, 1, (unsigned short)24216ULL, (union G65_12){ .m1 = (char)69ULL });
+  return rec_65((struct G65_1){ .f0 = { (long)800942634LL, (long)(-737082682LL) }, .f1 = { .f0 = (unsigned char)235ULL, .f1 = 1, .f2 = (unsigned long long)15980760210519776182ULL, .f3 = (short)32122LL }, .f2 = (int *)0x593aa1a4, .f3 = (unsigned short)18964ULL, .f4 = { .m2 = (unsigned char)248ULL } }, (struct G65_4){ .f0 = { .f0 = 0.685883998870849609375 } }, (struct G65_6){ .f0 = (signed char)(-94LL), .f1 = { (long long)(-5729702780892063825LL), (long long)6123615658453263465LL, (long long)4285400677161932645LL, (long long)4973728790076649246LL }, .f2 = (int)896937366LL, .f3 = (int)(-905359521LL), .f4 = { (unsigned long)3109860343ULL, (unsigned long)408018626ULL, (unsigned long)80544698ULL, (unsigned long)2766456492ULL }, .f5 = (short)(-28913LL) }, (struct G65_7){ .f0 = (short)(-16735LL) }, (struct G65_8){ .f0 = 1, .f1 = (int *)0x37230b80, .f2 = (char)32ULL, .f3 = { .m0 = (int *)0x1e3f102c }, .f4 = (unsigned short)58494ULL, .f5 = (int *)0x36b217c8 }, (unsigned char)81ULL, (struct G65_10){ .f0 = (char)33ULL }, (unsigned long)854187947ULL, (unsigned long long)1538287976889438020ULL, (struct G65_11){ .f0 = { (unsigned)2090722307ULL, (unsigned)540204585ULL, (unsigned)1019780060ULL, (unsigned)2514229890ULL } }, (char)35ULL, 1, (unsigned short)24216ULL, (union G65_12){ .m1 = (char)69ULL });
 }
 
 extern unsigned rec_66(unsigned a0, unsigned short a1, unsigned long long a2, long long a3, double a4, unsigned long a5, unsigned char a6, unsigned a7);
-void call_66(void)
+unsigned call_66(void)
 {
-  rec_66((unsigned)95565149ULL, (unsigned short)21785ULL, (unsigned long long)5727832286558849072ULL, (long long)8442057455262662762LL, 0.601196765899658203125, (unsigned long)617848071ULL, (unsigned char)206ULL, (unsigned)1865981553ULL);
+  return rec_66((unsigned)95565149ULL, (unsigned short)21785ULL, (unsigned long long)5727832286558849072ULL, (long long)8442057455262662762LL, 0.601196765899658203125, (unsigned long)617848071ULL, (unsigned char)206ULL, (unsigned)1865981553ULL);
 }
 
 extern struct R66 rec_make_66(unsigned a0, unsigned short a1, unsigned long long a2, long long a3, double a4, unsigned long a5, unsigned char a6, unsigned a7);
-void callm_66(void)
+struct R66 callm_66(void)
 {
-  (void)rec_make_66((unsigned)95565149ULL, (unsigned short)21785ULL, (unsigned long long)5727832286558849072ULL, (long long)8442057455262662762LL, 0.601196765899658203125, (unsigned long)617848071ULL, (unsigned char)206ULL, (unsigned)1865981553ULL);
+  return rec_make_66((unsigned)95565149ULL, (unsigned short)21785ULL, (unsigned long long)5727832286558849072ULL, (long long)8442057455262662762LL, 0.601196765899658203125, (unsigned long)617848071ULL, (unsigned char)206ULL, (unsigned)1865981553ULL);
 }
 
 extern unsigned rec_67(struct G67_1 a0, _Bool a1, struct G67_2 a2, unsigned long a3, long long a4, struct G67_3 a5, double a6, short a7, struct G67_4 a8, int a9, short a10, double a11);
-void call_67(void)
+unsigned call_67(void)
 {
-  rec_67((struct G67_1){ .f0 = (unsigned long)211600811ULL, .f1 = 584.0f, .f2 = (int *)0x166975c0, .f3 = 0.076290130615234375, .f4 = { (signed char)(-65LL), (signed char)(-76LL), (signed char)87LL }, .f5 = (long)1290224367LL }, 1, (struct G67_2){ .f0 = (long long)4825074790557325891LL }, (unsigned long)3370288860ULL, (long long)2140334691630078495LL, (struct G67_3){ .f0 = (long)(-176587809LL) }, 661840.0, (short)(-13108LL), (struct G67_4){ .f0 = 1592970.0, .f1 = (long)436487430LL, .f2 = (long long)(-721553147127418281LL), .f3 = (long long)2881733774564721315LL, .f4 = 14.28125f }, (int)1750476535LL, (short)(-18937LL), -0.90850067138671875);
+  return rec_67((struct G67_1){ .f0 = (unsigned long)211600811ULL, .f1 = 584.0f, .f2 = (int *)0x166975c0, .f3 = 0.076290130615234375, .f4 = { (signed char)(-65LL), (signed char)(-76LL), (signed char)87LL }, .f5 = (long)1290224367LL }, 1, (struct G67_2){ .f0 = (long long)4825074790557325891LL }, (unsigned long)3370288860ULL, (long long)2140334691630078495LL, (struct G67_3){ .f0 = (long)(-176587809LL) }, 661840.0, (short)(-13108LL), (struct G67_4){ .f0 = 1592970.0, .f1 = (long)436487430LL, .f2 = (long long)(-721553147127418281LL), .f3 = (long long)2881733774564721315LL, .f4 = 14.28125f }, (int)1750476535LL, (short)(-18937LL), -0.90850067138671875);
 }
 
 extern unsigned rec_68(struct G68_1 a0, double a1, short a2, int *a3, double a4, struct G68_8 a5);
-void call_68(void)
+unsigned call_68(void)
 {
-  rec_68((struct G68_1){ .f0 = { .f0 = (short)(-29158LL), .f1 = { .m0 = (unsigned)1192694013ULL } }, .f1 = { .f0 = (unsigned)1524182923ULL, .f1 = (unsigned long long)2704717607066371498ULL, .f2 = -31.875f, .f3 = (unsigned char)80ULL, .f4 = { .m0 = (char)47ULL }, .f5 = { .f0 = (int)(-1491752270LL), .f1 = { (short)(-22705LL), (short)30436LL }, .f2 = (unsigned)3715518393ULL } }, .f2 = (signed char)(-115LL), .f3 = (char)52ULL, .f4 = { .f0 = (char)109ULL, .f1 = (long long)6747898784427774522LL, .f2 = { (unsigned short)53778ULL, (unsigned short)47308ULL } } }, -15.846649169921875, (short)(-1125LL), (int *)0x2e2df328, 0.95345211029052734375, (struct G68_8){ .f0 = (int *)0xe6911f0, .f1 = { .f0 = (unsigned char)79ULL, .f1 = { .f0 = (long long)(-2355764593106522436LL), .f1 = (unsigned)4065331339ULL, .f2 = { (long)1560637083LL, (long)(-1739268240LL), (long)(-1959118157LL) } }, .f2 = { .f0 = (unsigned long)4151410282ULL } } });
+  return rec_68((struct G68_1){ .f0 = { .f0 = (short)(-29158LL), .f1 = { .m0 = (unsigned)1192694013ULL } }, .f1 = { .f0 = (unsigned)1524182923ULL, .f1 = (unsigned long long)2704717607066371498ULL, .f2 = -31.875f, .f3 = (unsigned char)80ULL, .f4 = { .m0 = (char)47ULL }, .f5 = { .f0 = (int)(-1491752270LL), .f1 = { (short)(-22705LL), (short)30436LL }, .f2 = (unsigned)3715518393ULL } }, .f2 = (signed char)(-115LL), .f3 = (char)52ULL, .f4 = { .f0 = (char)109ULL, .f1 = (long long)6747898784427774522LL, .f2 = { (unsigned short)53778ULL, (unsigned short)47308ULL } } }, -15.846649169921875, (short)(-1125LL), (int *)0x2e2df328, 0.95345211029052734375, (struct G68_8){ .f0 = (int *)0xe6911f0, .f1 = { .f0 = (unsigned char)79ULL, .f1 = { .f0 = (long long)(-2355764593106522436LL), .f1 = (unsigned)4065331339ULL, .f2 = { (long)1560637083LL, (long)(-1739268240LL), (long)(-1959118157LL) } }, .f2 = { .f0 = (unsigned long)4151410282ULL } } });
 }
 
 extern struct R68 rec_make_68(struct G68_1 a0, double a1, short a2, int *a3, double a4, struct G68_8 a5);
-void callm_68(void)
+struct R68 callm_68(void)
 {
-  (void)rec_make_68((struct G68_1){ .f0 = { .f0 = (short)(-29158LL), .f1 = { .m0 = (unsigned)1192694013ULL } }, .f1 = { .f0 = (unsigned)1524182923ULL, .f1 = (unsigned long long)2704717607066371498ULL, .f2 = -31.875f, .f3 = (unsigned char)80ULL, .f4 = { .m0 = (char)47ULL }, .f5 = { .f0 = (int)(-1491752270LL), .f1 = { (short)(-22705LL), (short)30436LL }, .f2 = (unsigned)3715518393ULL } }, .f2 = (signed char)(-115LL), .f3 = (char)52ULL, .f4 = { .f0 = (char)109ULL, .f1 = (long long)6747898784427774522LL, .f2 = { (unsigned short)53778ULL, (unsigned short)47308ULL } } }, -15.846649169921875, (short)(-1125LL), (int *)0x2e2df328, 0.95345211029052734375, (struct G68_8){ .f0 = (int *)0xe6911f0, .f1 = { .f0 = (unsigned char)79ULL, .f1 = { .f0 = (long long)(-2355764593106522436LL), .f1 = (unsigned)4065331339ULL, .f2 = { (long)1560637083LL, (long)(-1739268240LL), (long)(-1959118157LL) } }, .f2 = { .f0 = (unsigned long)4151410282ULL } } });
+  return rec_make_68((struct G68_1){ .f0 = { .f0 = (short)(-29158LL), .f1 = { .m0 = (unsigned)1192694013ULL } }, .f1 = { .f0 = (unsigned)1524182923ULL, .f1 = (unsigned long long)2704717607066371498ULL, .f2 = -31.875f, .f3 = (unsigned char)80ULL, .f4 = { .m0 = (char)47ULL }, .f5 = { .f0 = (int)(-1491752270LL), .f1 = { (short)(-22705LL), (short)30436LL }, .f2 = (unsigned)3715518393ULL } }, .f2 = (signed char)(-115LL), .f3 = (char)52ULL, .f4 = { .f0 = (char)109ULL, .f1 = (long long)6747898784427774522LL, .f2 = { (unsigned short)53778ULL, (unsigned short)47308ULL } } }, -15.846649169921875, (short)(-1125LL), (int *)0x2e2df328, 0.95345211029052734375, (struct G68_8){ .f0 = (int *)0xe6911f0, .f1 = { .f0 = (unsigned char)79ULL, .f1 = { .f0 = (long long)(-2355764593106522436LL), .f1 = (unsigned)4065331339ULL, .f2 = { (long)1560637083LL, (long)(-1739268240LL), (long)(-1959118157LL) } }, .f2 = { .f0 = (unsigned long)4151410282ULL } } });
 }
 
 extern unsigned rec_69(struct G69_1 a0, struct G69_3 a1, long long a2, _Bool a3, struct G69_5 a4, struct G69_6 a5, char a6, ...);
-void call_69(void)
+unsigned call_69(void)
 {
-  rec_69((struct G69_1){ .f0 = (int *)0x750e6968, .f1 = { .f0 = (long long)(-5686821539279765061LL) } }, (struct G69_3){ .f0 = (unsigned)2774175091ULL, .f1 = (short)28721LL, .f2 = { .f0 = (unsigned char)212ULL, .f1 = { (unsigned)498234702ULL, (unsigned)764067248ULL, (unsigned)1220591331ULL, (unsigned)1372933110ULL }, .f2 = (short)6505LL, .f3 = (long)(-385363896LL), .f4 = (short)14654LL } }, (long long)5579959874038379539LL, 1, (struct G69_5){ .f0 = (unsigned short)699ULL, .f1 = (short)(-26195LL), .f2 = (signed char)(-128LL) }, (struct G69_6){ .f0 = (unsigned char)29ULL, .f1 = (unsigned char)218ULL, .f2 = (int *)0x38613264, .f3 = (unsigned long)1363833155ULL }, (char)81ULL, 256862.75, (int)(-1635207322LL), (long long)7420908619496726537LL, (long long)1150272458850823626LL, (int)713205597LL);
+  return rec_69((struct G69_1){ .f0 = (int *)0x750e6968, .f1 = { .f0 = (long long)(-5686821539279765061LL) } }, (struct G69_3){ .f0 = (unsigned)2774175091ULL, .f1 = (short)28721LL, .f2 = { .f0 = (unsigned char)212ULL, .f1 = { (unsigned)498234702ULL, (unsigned)764067248ULL, (unsigned)1220591331ULL, (unsigned)1372933110ULL }, .f2 = (short)6505LL, .f3 = (long)(-385363896LL), .f4 = (short)14654LL } }, (long long)5579959874038379539LL, 1, (struct G69_5){ .f0 = (unsigned short)699ULL, .f1 = (short)(-26195LL), .f2 = (signed char)(-128LL) }, (struct G69_6){ .f0 = (unsigned char)29ULL, .f1 = (unsigned char)218ULL, .f2 = (int *)0x38613264, .f3 = (unsigned long)1363833155ULL }, (char)81ULL, 256862.75, (int)(-1635207322LL), (long long)7420908619496726537LL, (long long)1150272458850823626LL, (int)713205597LL);
 }
 
 extern unsigned rec_70(int a0, union G70_1 a1, struct G70_2 a2, char a3, signed char a4, struct G70_5 a5, unsigned char a6, float a7, unsigned short a8, long a9, union G70_6 a10);
-void call_70(void)
+unsigned call_70(void)
 {
-  rec_70((int)(-296733318LL), (union G70_1){ .m1 = (int *)0x328b1aa4 }, (struct G70_2){ .f0 = { .m1 = (long long)2102117789110504116LL }, .f1 = (long long)2014856771117929843LL, .f2 = { .f0 = (unsigned char)164ULL }, .f3 = (char)112ULL }, (char)29ULL, (signed char)(-60LL), (struct G70_5){ .f0 = (int *)0x7112127c, .f1 = (long)2136198251LL, .f2 = 0.216004848480224609375, .f3 = 1624.0f, .f4 = (char)31ULL }, (unsigned char)157ULL, 19.9375f, (unsigned short)61121ULL, (long)(-1708054485LL), (union G70_6){ .m1 = (signed char)(-43LL) });
+  return rec_70((int)(-296733318LL), (union G70_1){ .m1 = (int *)0x328b1aa4 }, (struct G70_2){ .f0 = { .m1 = (long long)2102117789110504116LL }, .f1 = (long long)2014856771117929843LL, .f2 = { .f0 = (unsigned char)164ULL }, .f3 = (char)112ULL }, (char)29ULL, (signed char)(-60LL), (struct G70_5){ .f0 = (int *)0x7112127c, .f1 = (long)2136198251LL, .f2 = 0.216004848480224609375, .f3 = 1624.0f, .f4 = (char)31ULL }, (unsigned char)157ULL, 19.9375f, (unsigned short)61121ULL, (long)(-1708054485LL), (union G70_6){ .m1 = (signed char)(-43LL) });
 }
 
 extern struct R70 rec_make_70(int a0, union G70_1 a1, struct G70_2 a2, char a3, signed char a4, struct G70_5 a5, unsigned char a6, float a7, unsigned short a8, long a9, union G70_6 a10);
-void callm_70(void)
+struct R70 callm_70(void)
 {
-  (void)rec_make_70((int)(-296733318LL), (union G70_1){ .m1 = (int *)0x328b1aa4 }, (struct G70_2){ .f0 = { .m1 = (long long)2102117789110504116LL }, .f1 = (long long)2014856771117929843LL, .f2 = { .f0 = (unsigned char)164ULL }, .f3 = (char)112ULL }, (char)29ULL, (signed char)(-60LL), (struct G70_5){ .f0 = (int *)0x7112127c, .f1 = (long)2136198251LL, .f2 = 0.216004848480224609375, .f3 = 1624.0f, .f4 = (char)31ULL }, (unsigned char)157ULL, 19.9375f, (unsigned short)61121ULL, (long)(-1708054485LL), (union G70_6){ .m1 = (signed char)(-43LL) });
+  return rec_make_70((int)(-296733318LL), (union G70_1){ .m1 = (int *)0x328b1aa4 }, (struct G70_2){ .f0 = { .m1 = (long long)2102117789110504116LL }, .f1 = (long long)2014856771117929843LL, .f2 = { .f0 = (unsigned char)164ULL }, .f3 = (char)112ULL }, (char)29ULL, (signed char)(-60LL), (struct G70_5){ .f0 = (int *)0x7112127c, .f1 = (long)2136198251LL, .f2 = 0.216004848480224609375, .f3 = 1624.0f, .f4 = (char)31ULL }, (unsigned char)157ULL, 19.9375f, (unsigned short)61121ULL, (long)(-1708054485LL), (union G70_6){ .m1 = (signed char)(-43LL) });
 }
 
 extern unsigned rec_71(struct G71_1 a0);
-void call_71(void)
+unsigned call_71(void)
 {
-  rec_71((struct G71_1){ .f0 = (signed char)21LL, .f1 = 1 });
+  return rec_71((struct G71_1){ .f0 = (signed char)21LL, .f1 = 1 });
 }
 
 extern struct R71 rec_make_71(struct G71_1 a0);
-void callm_71(void)
+struct R71 callm_71(void)
 {
-  (void)rec_make_71((struct G71_1){ .f0 = (signed char)21LL, .f1 = 1 });
+  return rec_make_71((struct G71_1){ .f0 = (signed char)21LL, .f1 = 1 });
 }
 
 extern unsigned rec_72(char a0, struct G72_1 a1, struct G72_3 a2, struct G72_4 a3, int *a4, float a5, _Bool a6, unsigned long a7, struct G72_5 a8, unsigned char a9);
-void call_72(void)
+unsigned call_72(void)
 {
-  rec_72((char)125ULL, (struct G72_1){ .f0 = { .m2 = (unsigned)2828826134ULL }, .f1 = (unsigned short)26421ULL, .f2 = (unsigned)2067601260ULL, .f3 = 1 }, (struct G72_3){ .f0 = (unsigned)1068905418ULL, .f1 = (short)(-22470LL), .f2 = (unsigned short)44596ULL, .f3 = (int *)0x25960d98, .f4 = (short)(-22549LL) }, (struct G72_4){ .f0 = 1, .f1 = { (int *)0x55b530b8, (int *)0x27407ea4 }, .f2 = (int)(-635762763LL), .f3 = 0.4228515625f, .f4 = -1280.0f, .f5 = (unsigned long long)12017225596365745508ULL }, (int *)0x6bdb8018, 0.203125f, 1, (unsigned long)4029179502ULL, (struct G72_5){ .f0 = (unsigned long)1641735308ULL, .f1 = 7.0537567138671875 }, (unsigned char)42ULL);
+  return rec_72((char)125ULL, (struct G72_1){ .f0 = { .m2 = (unsigned)2828826134ULL }, .f1 = (unsigned short)26421ULL, .f2 = (unsigned)2067601260ULL, .f3 = 1 }, (struct G72_3){ .f0 = (unsigned)1068905418ULL, .f1 = (short)(-22470LL), .f2 = (unsigned short)44596ULL, .f3 = (int *)0x25960d98, .f4 = (short)(-22549LL) }, (struct G72_4){ .f0 = 1, .f1 = { (int *)0x55b530b8, (int *)0x27407ea4 }, .f2 = (int)(-635762763LL), .f3 = 0.4228515625f, .f4 = -1280.0f, .f5 = (unsigned long long)12017225596365745508ULL }, (int *)0x6bdb8018, 0.203125f, 1, (unsigned long)4029179502ULL, (struct G72_5){ .f0 = (unsigned long)1641735308ULL, .f1 = 7.0537567138671875 }, (unsigned char)42ULL);
 }
 
 extern unsigned rec_73(char a0, long long a1, double a2, struct G73_1 a3, int a4, unsigned short a5, int a6, unsigned a7, struct G73_2 a8, unsigned char a9);
-void call_73(void)
+unsigned call_73(void)
 {
-  rec_73((char)42ULL, (long long)(-8551850959878545529LL), -109583.25, (struct G73_1){ .f0 = 1, .f1 = (short)5864LL, .f2 = (long long)(-8424996385726955285LL), .f3 = (long long)(-6235738087431897206LL), .f4 = (unsigned short)17803ULL, .f5 = (unsigned char)181ULL }, (int)(-2116006733LL), (unsigned short)11969ULL, (int)303919097LL, (unsigned)2142077734ULL, (struct G73_2){ .f0 = { .m0 = (long)188769963LL }, .f1 = (int)1082031260LL, .f2 = (long)(-602607076LL), .f3 = (unsigned long)3565781839ULL, .f4 = { (char)34ULL, (char)56ULL, (char)43ULL, (char)6ULL }, .f5 = (unsigned long long)11544116326866313686ULL }, (unsigned char)80ULL);
+  return rec_73((char)42ULL, (long long)(-8551850959878545529LL), -109583.25, (struct G73_1){ .f0 = 1, .f1 = (short)5864LL, .f2 = (long long)(-8424996385726955285LL), .f3 = (long long)(-6235738087431897206LL), .f4 = (unsigned short)17803ULL, .f5 = (unsigned char)181ULL }, (int)(-2116006733LL), (unsigned short)11969ULL, (int)303919097LL, (unsigned)2142077734ULL, (struct G73_2){ .f0 = { .m0 = (long)188769963LL }, .f1 = (int)1082031260LL, .f2 = (long)(-602607076LL), .f3 = (unsigned long)3565781839ULL, .f4 = { (char)34ULL, (char)56ULL, (char)43ULL, (char)6ULL }, .f5 = (unsigned long long)11544116326866313686ULL }, (unsigned char)80ULL);
 }
 
 extern unsigned rec_74(double a0, double a1, unsigned char a2, _Bool a3, short a4, char a5, struct G74_1 a6, double a7, struct G74_4 a8, unsigned long long a9, unsigned long a10, unsigned long long a11);
-void call_74(void)
+unsigned call_74(void)
 {
-  rec_74(0.439643383026123046875, -122121.75, (unsigned char)252ULL, 1, (short)(-29094LL), (char)62ULL, (struct G74_1){ .f0 = (char)111ULL, .f1 = { .f0 = 24.25f, .f1 = (unsigned long long)10750162884012431585ULL }, .f2 = -481931.0, .f3 = (short)(-3502LL), .f4 = { .f0 = 1, .f1 = (int)(-482858677LL), .f2 = (unsigned char)209ULL, .f3 = (unsigned long)3999977008ULL, .f4 = (unsigned char)129ULL }, .f5 = 1 }, -27.516754150390625, (struct G74_4){ .f0 = { .m1 = (unsigned long long)9991750092296390990ULL } }, (unsigned long long)11567408848508265317ULL, (unsigned long)3927011395ULL, (unsigned long long)6721863477535578813ULL);
+  return rec_74(0.439643383026123046875, -122121.75, (unsigned char)252ULL, 1, (short)(-29094LL), (char)62ULL, (struct G74_1){ .f0 = (char)111ULL, .f1 = { .f0 = 24.25f, .f1 = (unsigned long long)10750162884012431585ULL }, .f2 = -481931.0, .f3 = (short)(-3502LL), .f4 = { .f0 = 1, .f1 = (int)(-482858677LL), .f2 = (unsigned char)209ULL, .f3 = (unsigned long)3999977008ULL, .f4 = (unsigned char)129ULL }, .f5 = 1 }, -27.516754150390625, (struct G74_4){ .f0 = { .m1 = (unsigned long long)9991750092296390990ULL } }, (unsigned long long)11567408848508265317ULL, (unsigned long)3927011395ULL, (unsigned long long)6721863477535578813ULL);
 }
 
 extern unsigned rec_75(_Bool a0, ...);
-void call_75(void)
+unsigned call_75(void)
 {
-  rec_75(1, (int)2084990658LL);
+  return rec_75(1, (int)2084990658LL);
 }
 
 extern unsigned rec_76(double a0);
-void call_76(void)
+unsigned call_76(void)
 {
-  rec_76(282.202880859375);
+  return rec_76(282.202880859375);
 }
 
 extern unsigned rec_77(unsigned short a0, int *a1, short a2, struct G77_1 a3, unsigned a4, struct G77_4 a5, unsigned long a6, unsigned short a7, unsigned short a8, signed char a9, union G77_6 a10, float a11, struct G77_7 a12);
-void call_77(void)
+unsigned call_77(void)
 {
-  rec_77((unsigned short)41332ULL, (int *)0x68a4a380, (short)(-19413LL), (struct G77_1){ .f0 = { .m1 = (int)770724604LL }, .f1 = 5293.4765625, .f2 = { .m0 = (long long)(-8341957761394155844LL) }, .f3 = 11.1875f }, (unsigned)4278540593ULL, (struct G77_4){ .f0 = { .m2 = (int)(-1269294645LL) } }, (unsigned long)594146220ULL, (unsigned short)6712ULL, (unsigned short)36130ULL, (signed char)(-19LL), (union G77_6){ .m2 = (unsigned long long)13324170060590283346ULL }, 1932.0f, (struct G77_7){ .f0 = { .f0 = (unsigned char)90ULL, .f1 = { .m2 = (int *)0x547d44a4 }, .f2 = (long long)8446569238300267169LL, .f3 = { -61.0f, 0.853515625f } }, .f1 = { (int *)0x5c58f638, (int *)0x2c95dad8, (int *)0x67ea154c, (int *)0x1ca22a20 }, .f2 = { (int)798703292LL, (int)602229972LL, (int)673468798LL, (int)(-1032864392LL) }, .f3 = -1.8125f, .f4 = { .f0 = (char)62ULL, .f1 = (unsigned long)2219670756ULL, .f2 = (unsigned char)127ULL }, .f5 = { .m0 = (unsigned char)121ULL } });
+  return rec_77((unsigned short)41332ULL, (int *)0x68a4a380, (short)(-19413LL), (struct G77_1){ .f0 = { .m1 = (int)770724604LL }, .f1 = 5293.4765625, .f2 = { .m0 = (long long)(-8341957761394155844LL) }, .f3 = 11.1875f }, (unsigned)4278540593ULL, (struct G77_4){ .f0 = { .m2 = (int)(-1269294645LL) } }, (unsigned long)594146220ULL, (unsigned short)6712ULL, (unsigned short)36130ULL, (signed char)(-19LL), (union G77_6){ .m2 = (unsigned long long)13324170060590283346ULL }, 1932.0f, (struct G77_7){ .f0 = { .f0 = (unsigned char)90ULL, .f1 = { .m2 = (int *)0x547d44a4 }, .f2 = (long long)8446569238300267169LL, .f3 = { -61.0f, 0.853515625f } }, .f1 = { (int *)0x5c58f638, (int *)0x2c95dad8, (int *)0x67ea154c, (int *)0x1ca22a20 }, .f2 = { (int)798703292LL, (int)602229972LL, (int)673468798LL, (int)(-1032864392LL) }, .f3 = -1.8125f, .f4 = { .f0 = (char)62ULL, .f1 = (unsigned long)2219670756ULL, .f2 = (unsigned char)127ULL }, .f5 = { .m0 = (unsigned char)121ULL } });
 }
 
 extern struct R77 rec_make_77(unsigned short a0, int *a1, short a2, struct G77_1 a3, unsigned a4, struct G77_4 a5, unsigned long a6, unsigned short a7, unsigned short a8, signed char a9, union G77_6 a10, float a11, struct G77_7 a12);
-void callm_77(void)
+struct R77 callm_77(void)
 {
-  (void)rec_make_77((unsigned short)41332ULL, (int *)0x68a4a380, (short)(-19413LL), (struct G77_1){ .f0 = { .m1 = (int)770724604LL }, .f1 = 5293.4765625, .f2 = { .m0 = (long long)(-8341957761394155844LL) }, .f3 = 11.1875f }, (unsigned)4278540593ULL, (struct G77_4){ .f0 = { .m2 = (int)(-1269294645LL) } }, (unsigned long)594146220ULL, (unsigned short)6712ULL, (unsigned short)36130ULL, (signed char)(-19LL), (union G77_6){ .m2 = (unsigned long long)13324170060590283346ULL }, 1932.0f, (struct G77_7){ .f0 = { .f0 = (unsigned char)90ULL, .f1 = { .m2 = (int *)0x547d44a4 }, .f2 = (long long)8446569238300267169LL, .f3 = { -61.0f, 0.853515625f } }, .f1 = { (int *)0x5c58f638, (int *)0x2c95dad8, (int *)0x67ea154c, (int *)0x1ca22a20 }, .f2 = { (int)798703292LL, (int)602229972LL, (int)673468798LL, (int)(-1032864392LL) }, .f3 = -1.8125f, .f4 = { .f0 = (char)62ULL, .f1 = (unsigned long)2219670756ULL, .f2 = (unsigned char)127ULL }, .f5 = { .m0 = (unsigned char)121ULL } });
+  return rec_make_77((unsigned short)41332ULL, (int *)0x68a4a380, (short)(-19413LL), (struct G77_1){ .f0 = { .m1 = (int)770724604LL }, .f1 = 5293.4765625, .f2 = { .m0 = (long long)(-8341957761394155844LL) }, .f3 = 11.1875f }, (unsigned)4278540593ULL, (struct G77_4){ .f0 = { .m2 = (int)(-1269294645LL) } }, (unsigned long)594146220ULL, (unsigned short)6712ULL, (unsigned short)36130ULL, (signed char)(-19LL), (union G77_6){ .m2 = (unsigned long long)13324170060590283346ULL }, 1932.0f, (struct G77_7){ .f0 = { .f0 = (unsigned char)90ULL, .f1 = { .m2 = (int *)0x547d44a4 }, .f2 = (long long)8446569238300267169LL, .f3 = { -61.0f, 0.853515625f } }, .f1 = { (int *)0x5c58f638, (int *)0x2c95dad8, (int *)0x67ea154c, (int *)0x1ca22a20 }, .f2 = { (int)798703292LL, (int)602229972LL, (int)673468798LL, (int)(-1032864392LL) }, .f3 = -1.8125f, .f4 = { .f0 = (char)62ULL, .f1 = (unsigned long)2219670756ULL, .f2 = (unsigned char)127ULL }, .f5 = { .m0 = (unsigned char)121ULL } });
 }
 
 extern unsigned rec_78(signed char a0, struct G78_1 a1);
-void call_78(void)
+unsigned call_78(void)
 {
-  rec_78((signed char)(-116LL), (struct G78_1){ .f0 = -1132.0f, .f1 = (int)(-420374590LL), .f2 = (int)2055903138LL, .f3 = (char)50ULL, .f4 = { 389036.25, 414740.0 } });
+  return rec_78((signed char)(-116LL), (struct G78_1){ .f0 = -1132.0f, .f1 = (int)(-420374590LL), .f2 = (int)2055903138LL, .f3 = (char)50ULL, .f4 = { 389036.25, 414740.0 } });
 }
 
 extern struct R78 rec_make_78(signed char a0, struct G78_1 a1);
-void callm_78(void)
+struct R78 callm_78(void)
 {
-  (void)rec_make_78((signed char)(-116LL), (struct G78_1){ .f0 = -1132.0f, .f1 = (int)(-420374590LL), .f2 = (int)2055903138LL, .f3 = (char)50ULL, .f4 = { 389036.25, 414740.0 } });
+  return rec_make_78((signed char)(-116LL), (struct G78_1){ .f0 = -1132.0f, .f1 = (int)(-420374590LL), .f2 = (int)2055903138LL, .f3 = (char)50ULL, .f4 = { 389036.25, 414740.0 } });
 }
 
 extern unsigned rec_79(unsigned long long a0, float a1, unsigned a2, unsigned long a3, struct G79_1 a4, long long a5, char a6, unsigned short a7, float a8);
-void call_79(void)
+unsigned call_79(void)
 {
-  rec_79((unsigned long long)6343184578691864065ULL, 568.0f, (unsigned)3126073161ULL, (unsigned long)922237132ULL, (struct G79_1){ .f0 = (char)67ULL, .f1 = { .f0 = { .f0 = (unsigned char)17ULL, .f1 = -0.373322010040283203125, .f2 = (long)730807971LL, .f3 = (int *)0x4b7da68c, .f4 = { -0.520839214324951171875, 479362.25, 104821.5 } }, .f1 = (long)(-349522757LL), .f2 = { .f0 = { 950.0f, -320.0f, 354.0f, 1.32421875f }, .f1 = (signed char)86LL, .f2 = { (unsigned)3997908664ULL, (unsigned)267174830ULL, (unsigned)431274112ULL, (unsigned)1113105164ULL }, .f3 = (unsigned)2928337285ULL, .f4 = 200.243896484375 }, .f3 = (long long)3870317727322431174LL, .f4 = (unsigned long long)3844155968765795748ULL, .f5 = { (unsigned char)45ULL, (unsigned char)19ULL } }, .f2 = (unsigned long)3803569876ULL, .f3 = { .m1 = (long long)(-2536861445752933157LL) } }, (long long)6142863145543748156LL, (char)116ULL, (unsigned short)16746ULL, -8.46875f);
+  return rec_79((unsigned long long)6343184578691864065ULL, 568.0f, (unsigned)3126073161ULL, (unsigned long)922237132ULL, (struct G79_1){ .f0 = (char)67ULL, .f1 = { .f0 = { .f0 = (unsigned char)17ULL, .f1 = -0.373322010040283203125, .f2 = (long)730807971LL, .f3 = (int *)0x4b7da68c, .f4 = { -0.520839214324951171875, 479362.25, 104821.5 } }, .f1 = (long)(-349522757LL), .f2 = { .f0 = { 950.0f, -320.0f, 354.0f, 1.32421875f }, .f1 = (signed char)86LL, .f2 = { (unsigned)3997908664ULL, (unsigned)267174830ULL, (unsigned)431274112ULL, (unsigned)1113105164ULL }, .f3 = (unsigned)2928337285ULL, .f4 = 200.243896484375 }, .f3 = (long long)3870317727322431174LL, .f4 = (unsigned long long)3844155968765795748ULL, .f5 = { (unsigned char)45ULL, (unsigned char)19ULL } }, .f2 = (unsigned long)3803569876ULL, .f3 = { .m1 = (long long)(-2536861445752933157LL) } }, (long long)6142863145543748156LL, (char)116ULL, (unsigned short)16746ULL, -8.46875f);
 }
 
 extern unsigned rec_80(_Bool a0, int a1, struct G80_1 a2, signed char a3, struct G80_2 a4, signed char a5, long long a6, _Bool a7, char a8);
-void call_80(void)
+unsigned call_80(void)
 {
-  rec_80(1, (int)515565917LL, (struct G80_1){ .f0 = (unsigned)1144568552ULL, .f1 = -31.0927734375, .f2 = 4992.2890625, .f3 = -4.25f, .f4 = 1.50065135955810546875, .f5 = (int *)0x59cdc44c }, (signed char)119LL, (struct G80_2){ .f0 = 3.2734375f }, (signed char)(-89LL), (long long)1253582623469066744LL, 1, (char)12ULL);
+  return rec_80(1, (int)515565917LL, (struct G80_1){ .f0 = (unsigned)1144568552ULL, .f1 = -31.0927734375, .f2 = 4992.2890625, .f3 = -4.25f, .f4 = 1.50065135955810546875, .f5 = (int *)0x59cdc44c }, (signed char)119LL, (struct G80_2){ .f0 = 3.2734375f }, (signed char)(-89LL), (long long)1253582623469066744LL, 1, (char)12ULL);
 }
 
 extern struct R80 rec_make_80(_Bool a0, int a1, struct G80_1 a2, signed char a3, struct G80_2 a4, signed char a5, long long a6, _Bool a7, char a8);
-void callm_80(void)
+struct R80 callm_80(void)
 {
-  (void)rec_make_80(1, (int)515565917LL, (struct G80_1){ .f0 = (unsigned)1144568552ULL, .f1 = -31.0927734375, .f2 = 4992.2890625, .f3 = -4.25f, .f4 = 1.50065135955810546875, .f5 = (int *)0x59cdc44c }, (signed char)119LL, (struct G80_2){ .f0 = 3.2734375f }, (signed char)(-89LL), (long long)1253582623469066744LL, 1, (char)12ULL);
+  return rec_make_80(1, (int)515565917LL, (struct G80_1){ .f0 = (unsigned)1144568552ULL, .f1 = -31.0927734375, .f2 = 4992.2890625, .f3 = -4.25f, .f4 = 1.50065135955810546875, .f5 = (int *)0x59cdc44c }, (signed char)119LL, (struct G80_2){ .f0 = 3.2734375f }, (signed char)(-89LL), (long long)1253582623469066744LL, 1, (char)12ULL);
 }
 
 extern unsigned rec_81(unsigned short a0, int a1, unsigned a2, float a3, short a4, signed char a5, long long a6);
-void call_81(void)
+unsigned call_81(void)
 {
-  rec_81((unsigned short)45914ULL, (int)1133476567LL, (unsigned)131004469ULL, -17.75f, (short)28528LL, (signed char)(-32LL), (long long)2627111992605191102LL);
+  return rec_81((unsigned short)45914ULL, (int)1133476567LL, (unsigned)131004469ULL, -17.75f, (short)28528LL, (signed char)(-32LL), (long long)2627111992605191102LL);
 }
 
 extern unsigned rec_82(struct G82_1 a0, unsigned long a1, double a2);
-void call_82(void)
+unsigned call_82(void)
 {
-  rec_82((struct G82_1){ .f0 = { .f0 = { (int *)0x5be13cb4, (int *)0x7ca31bdc, (int *)0x726817d0 }, .f1 = { .f0 = { (unsigned short)15838ULL, (unsigned short)18331ULL }, .f1 = { (unsigned long)1332710294ULL, (unsigned long)2846035745ULL, (unsigned long)2883236875ULL, (unsigned long)308576936ULL }, .f2 = (int)1689315609LL, .f3 = 1, .f4 = (unsigned long)3549494558ULL }, .f2 = (unsigned)1614467013ULL, .f3 = (int)384888831LL, .f4 = { (int *)0xe7e6c54, (int *)0x648fbb58, (int *)0x4201a944 }, .f5 = 1856777.0 }, .f1 = (long long)8089757654764983664LL }, (unsigned long)723389969ULL, -367.74365234375);
+  return rec_82((struct G82_1){ .f0 = { .f0 = { (int *)0x5be13cb4, (int *)0x7ca31bdc, (int *)0x726817d0 }, .f1 = { .f0 = { (unsigned short)15838ULL, (unsigned short)18331ULL }, .f1 = { (unsigned long)1332710294ULL, (unsigned long)2846035745ULL, (unsigned long)2883236875ULL, (unsigned long)308576936ULL }, .f2 = (int)1689315609LL, .f3 = 1, .f4 = (unsigned long)3549494558ULL }, .f2 = (unsigned)1614467013ULL, .f3 = (int)384888831LL, .f4 = { (int *)0xe7e6c54, (int *)0x648fbb58, (int *)0x4201a944 }, .f5 = 1856777.0 }, .f1 = (long long)8089757654764983664LL }, (unsigned long)723389969ULL, -367.74365234375);
 }
 
 extern unsigned rec_83(struct G83_1 a0, unsigned short a1, union G83_2 a2);
-void call_83(void)
+unsigned call_83(void)
 {
-  rec_83((struct G83_1){ .f0 = (unsigned long long)18209895989309694684ULL }, (unsigned short)39071ULL, (union G83_2){ .m0 = (int *)0x157de858 });
+  return rec_83((struct G83_1){ .f0 = (unsigned long long)18209895989309694684ULL }, (unsigned short)39071ULL, (union G83_2){ .m0 = (int *)0x157de858 });
 }
 
 extern unsigned rec_84(unsigned a0, short a1, short a2, int *a3, unsigned long a4, char a5, double a6, signed char a7, char a8, struct G84_1 a9);
-void call_84(void)
+unsigned call_84(void)
 {
-  rec_84((unsigned)1694107478ULL, (short)27516LL, (short)23111LL, (int *)0x3be24d78, (unsigned long)3716391383ULL, (char)9ULL, 1.04519367218017578125, (signed char)(-30LL), (char)17ULL, (struct G84_1){ .f0 = (unsigned short)12384ULL, .f1 = (unsigned short)48570ULL, .f2 = (unsigned long long)12063814616346839914ULL, .f3 = (char)3ULL, .f4 = (int)1611070782LL });
+  return rec_84((unsigned)1694107478ULL, (short)27516LL, (short)23111LL, (int *)0x3be24d78, (unsigned long)3716391383ULL, (char)9ULL, 1.04519367218017578125, (signed char)(-30LL), (char)17ULL, (struct G84_1){ .f0 = (unsigned short)12384ULL, .f1 = (unsigned short)48570ULL, .f2 = (unsigned long long)12063814616346839914ULL, .f3 = (char)3ULL, .f4 = (int)1611070782LL });
 }
 
 extern unsigned rec_85(long a0, struct G85_1 a1);
-void call_85(void)
+unsigned call_85(void)
 {
-  rec_85((long)1194498195LL, (struct G85_1){ .f0 = { (unsigned char)193ULL, (unsigned char)221ULL }, .f1 = -0.68359375f, .f2 = (signed char)37LL, .f3 = 1, .f4 = { .f0 = (unsigned char)201ULL } });
+  return rec_85((long)1194498195LL, (struct G85_1){ .f0 = { (unsigned char)193ULL, (unsigned char)221ULL }, .f1 = -0.68359375f, .f2 = (signed char)37LL, .f3 = 1, .f4 = { .f0 = (unsigned char)201ULL } });
 }
 
 extern struct R85 rec_make_85(long a0, struct G85_1 a1);
-void callm_85(void)
+struct R85 callm_85(void)
 {
-  (void)rec_make_85((long)1194498195LL, (struct G85_1){ .f0 = { (unsigned char)193ULL, (unsigned char)221ULL }, .f1 = -0.68359375f, .f2 = (signed char)37LL, .f3 = 1, .f4 = { .f0 = (unsigned char)201ULL } });
+  return rec_make_85((long)1194498195LL, (struct G85_1){ .f0 = { (unsigned char)193ULL, (unsigned char)221ULL }, .f1 = -0.68359375f, .f2 = (signed char)37LL, .f3 = 1, .f4 = { .f0 = (unsigned char)201ULL } });
 }
 
 extern unsigned rec_86(unsigned a0);
-void call_86(void)
+unsigned call_86(void)
 {
-  rec_86((unsigned)546064883ULL);
+  return rec_86((unsigned)546064883ULL);
 }
 
 extern unsigned rec_87(long long a0, int a1, struct G87_1 a2, struct G87_2 a3, struct G87_3 a4, struct G87_6 a5, struct G87_8 a6, struct G87_12 a7);
-void call_87(void)
+unsigned call_87(void)
 {
-  rec_87((long long)8380820416031755511LL, (int)(-2062217445LL), (struct G87_1){ .f0 = 74727.25, .f1 = (long)(-809609539LL) }, (struct G87_2){ .f0 = (long)(-1949588649LL), .f1 = (unsigned char)250ULL }, (struct G87_3){ .f0 = 6.703125f, .f1 = (unsigned short)58571ULL, .f2 = (char)67ULL, .f3 = { .f0 = { .f0 = (unsigned long)107850064ULL, .f1 = { (unsigned)2085786153ULL, (unsigned)3104883564ULL, (unsigned)2580994444ULL, (unsigned)2683679451ULL }, .f2 = { (long long)(-4511418481961388155LL), (long long)7957183758154669846LL } }, .f1 = (signed char)(-61LL), .f2 = (long long)1637523993452547195LL }, .f4 = { 0.958137035369873046875, -136.432373046875, 1212.572265625, -56534.96875 }, .f5 = (int)(-1315899385LL) }, (struct G87_6){ .f0 = (unsigned)1266295351ULL, .f1 = { .m0 = (int)(-1627436979LL) }, .f2 = -0.19298613071441650390625, .f3 = (unsigned long long)3357707053998776552ULL, .f4 = (unsigned long long)17607888592260970015ULL }, (struct G87_8){ .f0 = (unsigned long long)2757696811361606426ULL, .f1 = (unsigned long long)2047016022186947469ULL, .f2 = { .f0 = 15496.1953125, .f1 = (unsigned char)236ULL, .f2 = (long)(-747266876LL), .f3 = { .f0 = { (unsigned char)198ULL, (unsigned char)216ULL, (unsigned char)242ULL }, .f1 = (long)(-283140652LL), .f2 = (unsigned)2398845376ULL, .f3 = (long long)3742018013224684360LL, .f4 = (char)24ULL }, .f4 = (unsigned short)30045ULL, .f5 = (signed char)(-109LL) }, .f3 = (unsigned char)140ULL, .f4 = { .f0 = 0.4667804241180419921875, .f1 = (long)(-2099400705LL) }, .f5 = (unsigned short)27161ULL }, (struct G87_12){ .f0 = { .f0 = (long long)(-6547768917096871597LL), .f1 = (unsigned short)23449ULL, .f2 = (char)95ULL, .f3 = (char)28ULL, .f4 = { .f0 = { (unsigned)4116542754ULL, (unsigned)807323776ULL, (unsigned)1570210497ULL, (unsigned)2620530903ULL } }, .f5 = (long)1498959343LL }, .f1 = (int)(-751929625LL), .f2 = { .f0 = 1, .f1 = (unsigned long long)18042249836407953126ULL }, .f3 = (unsigned long long)488743906286368721ULL });
+  return rec_87((long long)8380820416031755511LL, (int)(-2062217445LL), (struct G87_1){ .f0 = 74727.25, .f1 = (long)(-809609539LL) }, (struct G87_2){ .f0 = (long)(-1949588649LL), .f1 = (unsigned char)250ULL }, (struct G87_3){ .f0 = 6.703125f, .f1 = (unsigned short)58571ULL, .f2 = (char)67ULL, .f3 = { .f0 = { .f0 = (unsigned long)107850064ULL, .f1 = { (unsigned)2085786153ULL, (unsigned)3104883564ULL, (unsigned)2580994444ULL, (unsigned)2683679451ULL }, .f2 = { (long long)(-4511418481961388155LL), (long long)7957183758154669846LL } }, .f1 = (signed char)(-61LL), .f2 = (long long)1637523993452547195LL }, .f4 = { 0.958137035369873046875, -136.432373046875, 1212.572265625, -56534.96875 }, .f5 = (int)(-1315899385LL) }, (struct G87_6){ .f0 = (unsigned)1266295351ULL, .f1 = { .m0 = (int)(-1627436979LL) }, .f2 = -0.19298613071441650390625, .f3 = (unsigned long long)3357707053998776552ULL, .f4 = (unsigned long long)17607888592260970015ULL }, (struct G87_8){ .f0 = (unsigned long long)2757696811361606426ULL, .f1 = (unsigned long long)2047016022186947469ULL, .f2 = { .f0 = 15496.1953125, .f1 = (unsigned char)236ULL, .f2 = (long)(-747266876LL), .f3 = { .f0 = { (unsigned char)198ULL, (unsigned char)216ULL, (unsigned char)242ULL }, .f1 = (long)(-283140652LL), .f2 = (unsigned)2398845376ULL, .f3 = (long long)3742018013224684360LL, .f4 = (char)24ULL }, .f4 = (unsigned short)30045ULL, .f5 = (signed char)(-109LL) }, .f3 = (unsigned char)140ULL, .f4 = { .f0 = 0.4667804241180419921875, .f1 = (long)(-2099400705LL) }, .f5 = (unsigned short)27161ULL }, (struct G87_12){ .f0 = { .f0 = (long long)(-6547768917096871597LL), .f1 = (unsigned short)23449ULL, .f2 = (char)95ULL, .f3 = (char)28ULL, .f4 = { .f0 = { (unsigned)4116542754ULL, (unsigned)807323776ULL, (unsigned)1570210497ULL, (unsigned)2620530903ULL } }, .f5 = (long)1498959343LL }, .f1 = (int)(-751929625LL), .f2 = { .f0 = 1, .f1 = (unsigned long long)18042249836407953126ULL }, .f3 = (unsigned long long)488743906286368721ULL });
 }
 
 extern unsigned rec_88(unsigned long long a0);
-void call_88(void)
+unsigned call_88(void)
 {
-  rec_88((unsigned long long)3976870633827076523ULL);
+  return rec_88((unsigned long long)3976870633827076523ULL);
 }
 
 extern struct R88 rec_make_88(unsigned long long a0);
-void callm_88(void)
+struct R88 callm_88(void)
 {
-  (void)rec_make_88((unsigned long long)3976870633827076523ULL);
+  return rec_make_88((unsigned long long)3976870633827076523ULL);
 }
 
 extern unsigned rec_89(struct G89_1 a0, union G89_2 a1, int *a2, unsigned long a3, double a4, double a5, double a6, char a7, long long a8, struct G89_3 a9, long a10, long a11, signed char a12, struct G89_5 a13, struct G89_6 a14, struct G89_12 a15);
-void call_89(void)
+unsigned call_89(void)
 {
-  rec_89((struct G89_1){ .f0 = (long)(-2124503714LL), .f1 = (signed char)47LL }, (union G89_2){ .m2 = (unsigned long long)4373458488904335065ULL }, (int *)0x7841636c, (unsigned long)3301588039ULL, -206605.5, 21778.046875, -250.5423583984375, (char)33ULL, (long long)1116127137262649002LL, (struct G89_3){ .f0 = (unsigned short)839ULL, .f1 = (unsigned long)1171753243ULL, .f2 = { (char)71ULL, (char)13ULL }, .f3 = { .f0 = (unsigned long long)14426754381856048314ULL } }, (long)759089503LL, (long)(-774438335LL), (signed char)(-101LL), (struct G89_5){ .f0 = 928.0f, .f1 = (int *)0x616f351c, .f2 = (long)(-965617583LL) }, (struct G89_6){ .f0 = 27.6875f, .f1 = (int *)0x38925d6c, .f2 = { .f0 = (char)70ULL, .f1 = { .m0 = (signed char)124LL }, .f2 = { .f0 = { (unsigned long)1591457614ULL, (unsigned long)2983421229ULL, (unsigned long)3831602806ULL, (unsigned long)2627667324ULL }, .f1 = (long)1508700699LL, .f2 = (int *)0x3977400c, .f3 = (long)(-1492209440LL), .f4 = (unsigned short)4195ULL }, .f3 = (char)51ULL, .f4 = { (signed char)(-90LL), (signed char)8LL }, .f5 = (short)(-32048LL) }, .f3 = (unsigned char)128ULL, .f4 = { .f0 = { .f0 = 5029.36328125, .f1 = { (unsigned char)146ULL, (unsigned char)248ULL, (unsigned char)140ULL, (unsigned char)171ULL }, .f2 = (int *)0x382363e4, .f3 = (char)77ULL, .f4 = (signed char)1LL }, .f1 = { (unsigned long)3168728321ULL, (unsigned long)2068304998ULL } } }, (struct G89_12){ .f0 = (unsigned)1343970712ULL, .f1 = (unsigned long long)8926567679154067447ULL, .f2 = (char)23ULL, .f3 = (signed char)(-36LL), .f4 = { .f0 = (long long)2916493716362522729LL, .f1 = (signed char)(-4LL), .f2 = (short)5375LL, .f3 = 1, .f4 = (signed char)43LL } });
+  return rec_89((struct G89_1){ .f0 = (long)(-2124503714LL), .f1 = (signed char)47LL }, (union G89_2){ .m2 = (unsigned long long)4373458488904335065ULL }, (int *)0x7841636c, (unsigned long)3301588039ULL, -206605.5, 21778.046875, -250.5423583984375, (char)33ULL, (long long)1116127137262649002LL, (struct G89_3){ .f0 = (unsigned short)839ULL, .f1 = (unsigned long)1171753243ULL, .f2 = { (char)71ULL, (char)13ULL }, .f3 = { .f0 = (unsigned long long)14426754381856048314ULL } }, (long)759089503LL, (long)(-774438335LL), (signed char)(-101LL), (struct G89_5){ .f0 = 928.0f, .f1 = (int *)0x616f351c, .f2 = (long)(-965617583LL) }, (struct G89_6){ .f0 = 27.6875f, .f1 = (int *)0x38925d6c, .f2 = { .f0 = (char)70ULL, .f1 = { .m0 = (signed char)124LL }, .f2 = { .f0 = { (unsigned long)1591457614ULL, (unsigned long)2983421229ULL, (unsigned long)3831602806ULL, (unsigned long)2627667324ULL }, .f1 = (long)1508700699LL, .f2 = (int *)0x3977400c, .f3 = (long)(-1492209440LL), .f4 = (unsigned short)4195ULL }, .f3 = (char)51ULL, .f4 = { (signed char)(-90LL), (signed char)8LL }, .f5 = (short)(-32048LL) }, .f3 = (unsigned char)128ULL, .f4 = { .f0 = { .f0 = 5029.36328125, .f1 = { (unsigned char)146ULL, (unsigned char)248ULL, (unsigned char)140ULL, (unsigned char)171ULL }, .f2 = (int *)0x382363e4, .f3 = (char)77ULL, .f4 = (signed char)1LL }, .f1 = { (unsigned long)3168728321ULL, (unsigned long)2068304998ULL } } }, (struct G89_12){ .f0 = (unsigned)1343970712ULL, .f1 = (unsigned long long)8926567679154067447ULL, .f2 = (char)23ULL, .f3 = (signed char)(-36LL), .f4 = { .f0 = (long long)2916493716362522729LL, .f1 = (signed char)(-4LL), .f2 = (short)5375LL, .f3 = 1, .f4 = (signed char)43LL } });
 }
 
 extern unsigned rec_90(unsigned long a0, struct G90_1 a1, char a2, signed char a3, short a4, struct G90_3 a5, union G90_9 a6);
-void call_90(void)
+unsigned call_90(void)
 {
-  rec_90((unsigned long)2145503040ULL, (struct G90_1){ .f0 = { .f0 = (unsigned long)1822859526ULL, .f1 = (short)29475LL }, .f1 = (long)437692036LL, .f2 = (unsigned)4278642559ULL, .f3 = (int *)0x3ac96840 }, (char)72ULL, (signed char)(-75LL), (short)11432LL, (struct G90_3){ .f0 = (unsigned long long)10330322982690557967ULL, .f1 = { .m1 = (short)(-23463LL) }, .f2 = { .m0 = (int *)0x3ff9a08 }, .f3 = (long)(-1607095674LL), .f4 = { .f0 = (char)46ULL, .f1 = { .m0 = (signed char)107LL }, .f2 = -404.771240234375, .f3 = { .f0 = { (unsigned long long)11305374302585891212ULL, (unsigned long long)8058185731476897314ULL }, .f1 = (int)(-9015368LL), .f2 = { 205.6763916015625, 0.3103694915771484375 }, .f3 = (unsigned long)476653961ULL, .f4 = (int *)0x4e9be5c }, .f4 = -0.24658203125f } }, (union G90_9){ .m1 = (unsigned char)6ULL });
+  return rec_90((unsigned long)2145503040ULL, (struct G90_1){ .f0 = { .f0 = (unsigned long)1822859526ULL, .f1 = (short)29475LL }, .f1 = (long)437692036LL, .f2 = (unsigned)4278642559ULL, .f3 = (int *)0x3ac96840 }, (char)72ULL, (signed char)(-75LL), (short)11432LL, (struct G90_3){ .f0 = (unsigned long long)10330322982690557967ULL, .f1 = { .m1 = (short)(-23463LL) }, .f2 = { .m0 = (int *)0x3ff9a08 }, .f3 = (long)(-1607095674LL), .f4 = { .f0 = (char)46ULL, .f1 = { .m0 = (signed char)107LL }, .f2 = -404.771240234375, .f3 = { .f0 = { (unsigned long long)11305374302585891212ULL, (unsigned long long)8058185731476897314ULL }, .f1 = (int)(-9015368LL), .f2 = { 205.6763916015625, 0.3103694915771484375 }, .f3 = (unsigned long)476653961ULL, .f4 = (int *)0x4e9be5c }, .f4 = -0.24658203125f } }, (union G90_9){ .m1 = (unsigned char)6ULL });
 }
 
 extern unsigned rec_91(char a0, int a1, unsigned long a2, struct G91_1 a3, signed char a4, struct G91_3 a5, struct G91_7 a6, struct G91_9 a7, struct G91_10 a8);
-void call_91(void)
+unsigned call_91(void)
 {
-  rec_91((char)111ULL, (int)(-127861574LL), (unsigned long)782165935ULL, (struct G91_1){ .f0 = (unsigned char)65ULL, .f1 = (long)654810481LL, .f2 = { .f0 = (int *)0x3b600504, .f1 = (unsigned long)34083846ULL, .f2 = { (short)(-11157LL), (short)21799LL, (short)(-25373LL) } } }, (signed char)83LL, (struct G91_3){ .f0 = (long)169048075LL, .f1 = { .f0 = { .m1 = (short)8591LL }, .f1 = (unsigned)3024233310ULL, .f2 = (long long)4783826634188807130LL, .f3 = (int *)0x285cf468 }, .f2 = { .f0 = 1 } }, (struct G91_7){ .f0 = { .m0 = (unsigned long)2368649985ULL }, .f1 = (unsigned long)3824258915ULL }, (struct G91_9){ .f0 = (char)118ULL, .f1 = (long)(-197878614LL), .f2 = { (long long)(-8601403354563569558LL), (long long)(-7907800509942691106LL) } }, (struct G91_10){ .f0 = (unsigned long)3931737435ULL, .f1 = { .f0 = (int)(-1786881477LL), .f1 = (int)488028002LL, .f2 = (unsigned)2534765498ULL, .f3 = (long)(-552050196LL), .f4 = (unsigned short)29395ULL }, .f2 = (short)3540LL, .f3 = (long long)3162614422396374313LL, .f4 = (char)121ULL, .f5 = (unsigned)417249859ULL });
+  return rec_91((char)111ULL, (int)(-127861574LL), (unsigned long)782165935ULL, (struct G91_1){ .f0 = (unsigned char)65ULL, .f1 = (long)654810481LL, .f2 = { .f0 = (int *)0x3b600504, .f1 = (unsigned long)34083846ULL, .f2 = { (short)(-11157LL), (short)21799LL, (short)(-25373LL) } } }, (signed char)83LL, (struct G91_3){ .f0 = (long)169048075LL, .f1 = { .f0 = { .m1 = (short)8591LL }, .f1 = (unsigned)3024233310ULL, .f2 = (long long)4783826634188807130LL, .f3 = (int *)0x285cf468 }, .f2 = { .f0 = 1 } }, (struct G91_7){ .f0 = { .m0 = (unsigned long)2368649985ULL }, .f1 = (unsigned long)3824258915ULL }, (struct G91_9){ .f0 = (char)118ULL, .f1 = (long)(-197878614LL), .f2 = { (long long)(-8601403354563569558LL), (long long)(-7907800509942691106LL) } }, (struct G91_10){ .f0 = (unsigned long)3931737435ULL, .f1 = { .f0 = (int)(-1786881477LL), .f1 = (int)488028002LL, .f2 = (unsigned)2534765498ULL, .f3 = (long)(-552050196LL), .f4 = (unsigned short)29395ULL }, .f2 = (short)3540LL, .f3 = (long long)3162614422396374313LL, .f4 = (char)121ULL, .f5 = (unsigned)417249859ULL });
 }
 
 extern unsigned rec_92(int *a0, unsigned a1, struct G92_1 a2, unsigned short a3, struct G92_3 a4, char a5, long a6, signed char a7, char a8, struct G92_5 a9, struct G92_7 a10, unsigned short a11);
-void call_92(void)
+unsigned call_92(void)
 {
-  rec_92((int *)0x768eb9f4, (unsigned)2379893317ULL, (struct G92_1){ .f0 = { (int)(-200395071LL), (int)798635540LL, (int)(-991126727LL) }, .f1 = (int)1481512460LL, .f2 = (unsigned long long)6860321187028409617ULL, .f3 = 1716.0f, .f4 = { .f0 = 9.2694244384765625, .f1 = (int)(-2016892034LL), .f2 = (int)(-476393075LL), .f3 = (long long)1702936099132267829LL }, .f5 = -37566.78125 }, (unsigned short)48356ULL, (struct G92_3){ .f0 = { (char)58ULL, (char)2ULL, (char)92ULL }, .f1 = 1, .f2 = { .m0 = (unsigned long long)4039044420495086533ULL } }, (char)49ULL, (long)658809885LL, (signed char)(-80LL), (char)108ULL, (struct G92_5){ .f0 = { .f0 = (long)1200263124LL } }, (struct G92_7){ .f0 = (unsigned)1953649136ULL, .f1 = (long long)(-8213226044998530006LL), .f2 = { (long long)4686109019500629864LL, (long long)(-9195196302864641645LL) }, .f3 = { (unsigned)407734886ULL, (unsigned)3019710654ULL, (unsigned)606393070ULL, (unsigned)271446266ULL }, .f4 = (unsigned)2860638210ULL, .f5 = (unsigned)3122270668ULL }, (unsigned short)43792ULL);
+  return rec_92((int *)0x768eb9f4, (unsigned)2379893317ULL, (struct G92_1){ .f0 = { (int)(-200395071LL), (int)798635540LL, (int)(-991126727LL) }, .f1 = (int)1481512460LL, .f2 = (unsigned long long)6860321187028409617ULL, .f3 = 1716.0f, .f4 = { .f0 = 9.2694244384765625, .f1 = (int)(-2016892034LL), .f2 = (int)(-476393075LL), .f3 = (long long)1702936099132267829LL }, .f5 = -37566.78125 }, (unsigned short)48356ULL, (struct G92_3){ .f0 = { (char)58ULL, (char)2ULL, (char)92ULL }, .f1 = 1, .f2 = { .m0 = (unsigned long long)4039044420495086533ULL } }, (char)49ULL, (long)658809885LL, (signed char)(-80LL), (char)108ULL, (struct G92_5){ .f0 = { .f0 = (long)1200263124LL } }, (struct G92_7){ .f0 = (unsigned)1953649136ULL, .f1 = (long long)(-8213226044998530006LL), .f2 = { (long long)4686109019500629864LL, (long long)(-9195196302864641645LL) }, .f3 = { (unsigned)407734886ULL, (unsigned)3019710654ULL, (unsigned)606393070ULL, (unsigned)271446266ULL }, .f4 = (unsigned)2860638210ULL, .f5 = (unsigned)3122270668ULL }, (unsigned short)43792ULL);
 }
 
 extern unsigned rec_93(struct G93_1 a0, float a1, unsigned a2, struct G93_2 a3, unsigned char a4, struct G93_3 a5, struct G93_4 a6, struct G93_6 a7, unsigned a8, short a9, struct G93_11 a10, struct G93_16 a11);
-void call_93(void)
+unsigned call_93(void)
 {
-  rec_93((struct G93_1){ .f0 = 29106.609375 }, -3.0078125f, (unsigned)1452294616ULL, (struct G93_2){ .f0 = (unsigned short)53237ULL, .f1 = (int)128901015LL, .f2 = (unsigned long)3320593099ULL, .f3 = { (unsigned char)228ULL, (unsigned char)172ULL, (unsigned char)234ULL } }, (unsigned char)8ULL, (struct G93_3){ .f0 = (signed char)3LL }, (struct G93_4){ .f0 = (unsigned char)137ULL, .f1 = { 601403.0, 1348041.0 }, .f2 = -6.13816070556640625, .f3 = 269088.75, .f4 = (unsigned char)14ULL, .f5 = { .m0 = -1.59765625f } }, (struct G93_6){ .f0 = { .m1 = (unsigned short)16442ULL }, .f1 = { .f0 = (unsigned)1447757022ULL, .f1 = { (int)235819157LL, (int)(-982765733LL), (int)1617157690LL }, .f2 = (unsigned long)1670929280ULL }, .f2 = { .m1 = 0.07568359375f }, .f3 = (char)12ULL, .f4 = { .m0 = 1396.0f } }, (unsigned)2330934774ULL, (short)(-12497LL), (struct G93_11){ .f0 = 1935.9404296875, .f1 = { .f0 = { .m1 = (char)63ULL }, .f1 = { .m0 = (unsigned long)1106218954ULL }, .f2 = { (int *)0x38d1e20c, (int *)0x23fd495c, (int *)0x3458c1d8 } }, .f2 = { .f0 = (unsigned)2069788157ULL, .f1 = -39.5f } }, (struct G93_16){ .f0 = { .f0 = (unsigned short)30241ULL, .f1 = (long long)(-8144284328158129176LL) }, .f1 = { .f0 = { .m2 = -7.8125f }, .f1 = (unsigned long long)870553161447495770ULL, .f2 = (char)25ULL }, .f2 = (signed char)107LL, .f3 = (unsigned short)62877ULL, .f4 = (unsigned short)50366ULL, .f5 = (int)410850385LL });
+  return rec_93((struct G93_1){ .f0 = 29106.609375 }, -3.0078125f, (unsigned)1452294616ULL, (struct G93_2){ .f0 = (unsigned short)53237ULL, .f1 = (int)128901015LL, .f2 = (unsigned long)3320593099ULL, .f3 = { (unsigned char)228ULL, (unsigned char)172ULL, (unsigned char)234ULL } }, (unsigned char)8ULL, (struct G93_3){ .f0 = (signed char)3LL }, (struct G93_4){ .f0 = (unsigned char)137ULL, .f1 = { 601403.0, 1348041.0 }, .f2 = -6.13816070556640625, .f3 = 269088.75, .f4 = (unsigned char)14ULL, .f5 = { .m0 = -1.59765625f } }, (struct G93_6){ .f0 = { .m1 = (unsigned short)16442ULL }, .f1 = { .f0 = (unsigned)1447757022ULL, .f1 = { (int)235819157LL, (int)(-982765733LL), (int)1617157690LL }, .f2 = (unsigned long)1670929280ULL }, .f2 = { .m1 = 0.07568359375f }, .f3 = (char)12ULL, .f4 = { .m0 = 1396.0f } }, (unsigned)2330934774ULL, (short)(-12497LL), (struct G93_11){ .f0 = 1935.9404296875, .f1 = { .f0 = { .m1 = (char)63ULL }, .f1 = { .m0 = (unsigned long)1106218954ULL }, .f2 = { (int *)0x38d1e20c, (int *)0x23fd495c, (int *)0x3458c1d8 } }, .f2 = { .f0 = (unsigned)2069788157ULL, .f1 = -39.5f } }, (struct G93_16){ .f0 = { .f0 = (unsigned short)30241ULL, .f1 = (long long)(-8144284328158129176LL) }, .f1 = { .f0 = { .m2 = -7.8125f }, .f1 = (unsigned long long)870553161447495770ULL, .f2 = (char)25ULL }, .f2 = (signed char)107LL, .f3 = (unsigned short)62877ULL, .f4 = (unsigned short)50366ULL, .f5 = (int)410850385LL });
 }
 
 extern unsigned rec_94(unsigned a0, short a1, struct G94_1 a2, unsigned long a3, struct G94_2 a4, struct G94_4 a5);
-void call_94(void)
+unsigned call_94(void)
 {
-  rec_94((unsigned)2159996979ULL, (short)23441LL, (struct G94_1){ .f0 = (signed char)(-126LL), .f1 = (int *)0xec55c6c, .f2 = (char)126ULL }, (unsigned long)3149150794ULL, (struct G94_2){ .f0 = { (long long)(-6799197737164814919LL), (long long)(-5178943971572659267LL) }, .f1 = { .m0 = (signed char)53LL }, .f2 = (unsigned)3494651128ULL }, (struct G94_4){ .f0 = { (int)1750427098LL, (int)1362523698LL, (int)1134435847LL }, .f1 = { .f0 = (signed char)(-117LL), .f1 = { .f0 = -393.356201171875, .f1 = -2.86075592041015625 }, .f2 = (long long)8699588809061942170LL }, .f2 = { 7.0f, 98.75f }, .f3 = (unsigned char)17ULL });
+  return rec_94((unsigned)2159996979ULL, (short)23441LL, (struct G94_1){ .f0 = (signed char)(-126LL), .f1 = (int *)0xec55c6c, .f2 = (char)126ULL }, (unsigned long)3149150794ULL, (struct G94_2){ .f0 = { (long long)(-6799197737164814919LL), (long long)(-5178943971572659267LL) }, .f1 = { .m0 = (signed char)53LL }, .f2 = (unsigned)3494651128ULL }, (struct G94_4){ .f0 = { (int)1750427098LL, (int)1362523698LL, (int)1134435847LL }, .f1 = { .f0 = (signed char)(-117LL), .f1 = { .f0 = -393.356201171875, .f1 = -2.86075592041015625 }, .f2 = (long long)8699588809061942170LL }, .f2 = { 7.0f, 98.75f }, .f3 = (unsigned char)17ULL });
 }
 
 extern unsigned rec_95(signed char a0, unsigned long long a1, unsigned long a2, signed char a3, ...);
-void call_95(void)
+unsigned call_95(void)
 {
-  rec_95((signed char)68LL, (unsigned long long)10582713959230229624ULL, (unsigned long)3592085717ULL, (signed char)64LL, (long long)(-3230223398372212204LL));
+  return rec_95((signed char)68LL, (unsigned long long)10582713959230229624ULL, (unsigned long)3592085717ULL, (signed char)64LL, (long long)(-3230223398372212204LL));
 }
 
 extern unsigned rec_96(struct G96_1 a0, float a1, ...);
-void call_96(void)
+unsigned call_96(void)
 {
-  rec_96((struct G96_1){ .f0 = (signed char)(-99LL) }, 0.09326171875f, (long long)(-4006388128451737845LL));
+  return rec_96((struct G96_1){ .f0 = (signed char)(-99LL) }, 0.09326171875f, (long long)(-4006388128451737845LL));
 }
 
 extern unsigned rec_97(struct G97_1 a0, unsigned long a1, struct G97_2 a2, struct G97_4 a3, long a4, struct G97_7 a5, struct G97_8 a6, struct G97_9 a7, short a8, struct G97_10 a9, unsigned short a10);
-void call_97(void)
+unsigned call_97(void)
 {
-  rec_97((struct G97_1){ .f0 = (char)107ULL, .f1 = { (char)122ULL, (char)21ULL, (char)38ULL } }, (unsigned long)3661967442ULL, (struct G97_2){ .f0 = (unsigned short)64485ULL, .f1 = (unsigned)2693666315ULL, .f2 = (unsigned long long)13925752649176152977ULL, .f3 = { .m0 = (long)1466994439LL } }, (struct G97_4){ .f0 = { .f0 = (unsigned)1900279478ULL }, .f1 = (signed char)52LL, .f2 = { .m1 = (char)5ULL }, .f3 = (long)1308536725LL }, (long)1397325530LL, (struct G97_7){ .f0 = (unsigned)1228817912ULL, .f1 = (int *)0x5e06a874, .f2 = (int *)0x11ad0cec, .f3 = (int)271896516LL, .f4 = (int *)0x7e1b1608 }, (struct G97_8){ .f0 = (long long)(-8406565565961939356LL) }, (struct G97_9){ .f0 = (unsigned char)198ULL, .f1 = 1, .f2 = (signed char)(-128LL), .f3 = { (signed char)126LL, (signed char)(-86LL), (signed char)(-28LL) }, .f4 = (long)(-1087736024LL) }, (short)15304LL, (struct G97_10){ .f0 = { .f0 = (char)92ULL, .f1 = 1, .f2 = (int)675168345LL, .f3 = { (char)125ULL, (char)28ULL, (char)22ULL, (char)117ULL } } }, (unsigned short)61772ULL);
+  return rec_97((struct G97_1){ .f0 = (char)107ULL, .f1 = { (char)122ULL, (char)21ULL, (char)38ULL } }, (unsigned long)3661967442ULL, (struct G97_2){ .f0 = (unsigned short)64485ULL, .f1 = (unsigned)2693666315ULL, .f2 = (unsigned long long)13925752649176152977ULL, .f3 = { .m0 = (long)1466994439LL } }, (struct G97_4){ .f0 = { .f0 = (unsigned)1900279478ULL }, .f1 = (signed char)52LL, .f2 = { .m1 = (char)5ULL }, .f3 = (long)1308536725LL }, (long)1397325530LL, (struct G97_7){ .f0 = (unsigned)1228817912ULL, .f1 = (int *)0x5e06a874, .f2 = (int *)0x11ad0cec, .f3 = (int)271896516LL, .f4 = (int *)0x7e1b1608 }, (struct G97_8){ .f0 = (long long)(-8406565565961939356LL) }, (struct G97_9){ .f0 = (unsigned char)198ULL, .f1 = 1, .f2 = (signed char)(-128LL), .f3 = { (signed char)126LL, (signed char)(-86LL), (signed char)(-28LL) }, .f4 = (long)(-1087736024LL) }, (short)15304LL, (struct G97_10){ .f0 = { .f0 = (char)92ULL, .f1 = 1, .f2 = (int)675168345LL, .f3 = { (char)125ULL, (char)28ULL, (char)22ULL, (char)117ULL } } }, (unsigned short)61772ULL);
 }
 
 extern unsigned rec_98(unsigned char a0, signed char a1, struct G98_1 a2, struct G98_2 a3, short a4, unsigned a5, long long a6, unsigned char a7);
-void call_98(void)
+unsigned call_98(void)
 {
-  rec_98((unsigned char)174ULL, (signed char)70LL, (struct G98_1){ .f0 = (unsigned char)208ULL, .f1 = (int)(-2131774676LL), .f2 = (int)1153384650LL, .f3 = (char)7ULL, .f4 = (short)(-21374LL) }, (struct G98_2){ .f0 = 1, .f1 = (char)114ULL, .f2 = 1259047.0 }, (short)8631LL, (unsigned)4021710730ULL, (long long)1565536844492292085LL, (unsigned char)103ULL);
+  return rec_98((unsigned char)174ULL, (signed char)70LL, (struct G98_1){ .f0 = (unsigned char)208ULL, .f1 = (int)(-2131774676LL), .f2 = (int)1153384650LL, .f3 = (char)7ULL, .f4 = (short)(-21374LL) }, (struct G98_2){ .f0 = 1, .f1 = (char)114ULL, .f2 = 1259047.0 }, (short)8631LL, (unsigned)4021710730ULL, (long long)1565536844492292085LL, (unsigned char)103ULL);
 }
 
 extern unsigned rec_99(unsigned char a0, float a1, struct G99_1 a2, short a3, signed char a4, signed char a5, long long a6, ...);
-void call_99(void)
+unsigned call_99(void)
 {
-  rec_99((unsigned char)113ULL, -13.9375f, (struct G99_1){ .f0 = { .f0 = 195.5f, .f1 = (int *)0x5b7e057c, .f2 = (int *)0x6c80fc4, .f3 = 1, .f4 = (char)123ULL, .f5 = 1.91015625f }, .f1 = 19.8979034423828125, .f2 = (int)1116437197LL, .f3 = (unsigned short)7055ULL, .f4 = { .m1 = (long long)(-42651720550053928LL) } }, (short)15187LL, (signed char)63LL, (signed char)(-4LL), (long long)(-8378894487578355470LL), (long long)6145392473060809301LL, (int)(-1084345179LL), 185.4058837890625, (int)1941367495LL, (int)825199136LL, -438564.25, (int)(-1904508249LL));
+  return rec_99((unsigned char)113ULL, -13.9375f, (struct G99_1){ .f0 = { .f0 = 195.5f, .f1 = (int *)0x5b7e057c, .f2 = (int *)0x6c80fc4, .f3 = 1, .f4 = (char)123ULL, .f5 = 1.91015625f }, .f1 = 19.8979034423828125, .f2 = (int)1116437197LL, .f3 = (unsigned short)7055ULL, .f4 = { .m1 = (long long)(-42651720550053928LL) } }, (short)15187LL, (signed char)63LL, (signed char)(-4LL), (long long)(-8378894487578355470LL), (long long)6145392473060809301LL, (int)(-1084345179LL), 185.4058837890625, (int)1941367495LL, (int)825199136LL, -438564.25, (int)(-1904508249LL));
 }
 
 extern unsigned rec_100(_Bool a0, unsigned char a1, float a2, char a3, char a4, struct G100_1 a5, struct G100_2 a6, struct G100_3 a7, unsigned a8);
-void call_100(void)
+unsigned call_100(void)
 {
-  rec_100(1, (unsigned char)61ULL, 86.25f, (char)121ULL, (char)102ULL, (struct G100_1){ .f0 = (unsigned)3193942108ULL, .f1 = (unsigned long)578880710ULL }, (struct G100_2){ .f0 = { (signed char)59LL, (signed char)(-105LL), (signed char)76LL, (signed char)8LL } }, (struct G100_3){ .f0 = (long long)(-5716706318518295411LL), .f1 = (short)4200LL }, (unsigned)1555912791ULL);
+  return rec_100(1, (unsigned char)61ULL, 86.25f, (char)121ULL, (char)102ULL, (struct G100_1){ .f0 = (unsigned)3193942108ULL, .f1 = (unsigned long)578880710ULL }, (struct G100_2){ .f0 = { (signed char)59LL, (signed char)(-105LL), (signed char)76LL, (signed char)8LL } }, (struct G100_3){ .f0 = (long long)(-5716706318518295411LL), .f1 = (short)4200LL }, (unsigned)1555912791ULL);
 }
 
 extern struct R100 rec_make_100(_Bool a0, unsigned char a1, float a2, char a3, char a4, struct G100_1 a5, struct G100_2 a6, struct G100_3 a7, unsigned a8);
-void callm_100(void)
+struct R100 callm_100(void)
 {
-  (void)rec_make_100(1, (unsigned char)61ULL, 86.25f, (char)121ULL, (char)102ULL, (struct G100_1){ .f0 = (unsigned)3193942108ULL, .f1 = (unsigned long)578880710ULL }, (struct G100_2){ .f0 = { (signed char)59LL, (signed char)(-105LL), (signed char)76LL, (signed char)8LL } }, (struct G100_3){ .f0 = (long long)(-5716706318518295411LL), .f1 = (short)4200LL }, (unsigned)1555912791ULL);
+  return rec_make_100(1, (unsigned char)61ULL, 86.25f, (char)121ULL, (char)102ULL, (struct G100_1){ .f0 = (unsigned)3193942108ULL, .f1 = (unsigned long)578880710ULL }, (struct G100_2){ .f0 = { (signed char)59LL, (signed char)(-105LL), (signed char)76LL, (signed char)8LL } }, (struct G100_3){ .f0 = (long long)(-5716706318518295411LL), .f1 = (short)4200LL }, (unsigned)1555912791ULL);
 }
 
 extern unsigned rec_101(struct G101_1 a0, unsigned a1, struct G101_2 a2, unsigned a3, int a4, struct G101_3 a5, struct G101_5 a6, ...);
-void call_101(void)
+unsigned call_101(void)
 {
-  rec_101((struct G101_1){ .f0 = (int *)0xc9c0e28, .f1 = (unsigned char)179ULL }, (unsigned)1439536514ULL, (struct G101_2){ .f0 = -7.943775177001953125, .f1 = (unsigned long)889445132ULL, .f2 = { -418749.25, -3712.44921875, 4.794490814208984375 }, .f3 = (int *)0x4c129440, .f4 = (unsigned long)2318294366ULL }, (unsigned)2559898451ULL, (int)(-1135292148LL), (struct G101_3){ .f0 = { .f0 = (int *)0x73333fa0 } }, (struct G101_5){ .f0 = { .m2 = (unsigned short)1458ULL }, .f1 = (int)(-689538005LL), .f2 = { -0.1953125f, 36.25f, 1564.0f }, .f3 = (long long)200731992992834486LL }, 0.10781347751617431640625, (long long)(-1591456384870756410LL), (long long)9047300798468327747LL, (int)(-2122978017LL), (int)120444263LL, (int)1912755198LL, 9813.140625, (long long)3102954880570841276LL, (long long)2342726577315978806LL);
+  return rec_101((struct G101_1){ .f0 = (int *)0xc9c0e28, .f1 = (unsigned char)179ULL }, (unsigned)1439536514ULL, (struct G101_2){ .f0 = -7.943775177001953125, .f1 = (unsigned long)889445132ULL, .f2 = { -418749.25, -3712.44921875, 4.794490814208984375 }, .f3 = (int *)0x4c129440, .f4 = (unsigned long)2318294366ULL }, (unsigned)2559898451ULL, (int)(-1135292148LL), (struct G101_3){ .f0 = { .f0 = (int *)0x73333fa0 } }, (struct G101_5){ .f0 = { .m2 = (unsigned short)1458ULL }, .f1 = (int)(-689538005LL), .f2 = { -0.1953125f, 36.25f, 1564.0f }, .f3 = (long long)200731992992834486LL }, 0.10781347751617431640625, (long long)(-1591456384870756410LL), (long long)9047300798468327747LL, (int)(-2122978017LL), (int)120444263LL, (int)1912755198LL, 9813.140625, (long long)3102954880570841276LL, (long long)2342726577315978806LL);
 }
 
 extern unsigned rec_102(long long a0, int *a1, int *a2, short a3, float a4, ...);
-void call_102(void)
+unsigned call_102(void)
 {
-  rec_102((long long)(-6488067558910109212LL), (int *)0x77d3cf0, (int *)0x74b03130, (short)14893LL, 94.25f, -0.3786070346832275390625, (int)(-315100766LL), (int)(-712383991LL), (long long)(-7938281089555393407LL));
+  return rec_102((long long)(-6488067558910109212LL), (int *)0x77d3cf0, (int *)0x74b03130, (short)14893LL, 94.25f, -0.3786070346832275390625, (int)(-315100766LL), (int)(-712383991LL), (long long)(-7938281089555393407LL));
 }
 
 extern unsigned rec_103(signed char a0, struct G103_1 a1, struct G103_2 a2, union G103_3 a3, struct G103_4 a4, signed char a5, short a6, float a7, unsigned long a8);
-void call_103(void)
+unsigned call_103(void)
 {
-  rec_103((signed char)56LL, (struct G103_1){ .f0 = (unsigned long)3784175726ULL, .f1 = (unsigned char)59ULL, .f2 = (long)1783474777LL }, (struct G103_2){ .f0 = { (unsigned char)218ULL, (unsigned char)233ULL, (unsigned char)243ULL }, .f1 = { (int *)0x25cdfa5c, (int *)0x846c7b0 }, .f2 = (unsigned char)221ULL, .f3 = (unsigned short)49201ULL }, (union G103_3){ .m0 = (unsigned long long)6429834850395623377ULL }, (struct G103_4){ .f0 = (signed char)(-106LL), .f1 = (int)(-940608368LL) }, (signed char)61LL, (short)2852LL, 6.546875f, (unsigned long)3110341843ULL);
+  return rec_103((signed char)56LL, (struct G103_1){ .f0 = (unsigned long)3784175726ULL, .f1 = (unsigned char)59ULL, .f2 = (long)1783474777LL }, (struct G103_2){ .f0 = { (unsigned char)218ULL, (unsigned char)233ULL, (unsigned char)243ULL }, .f1 = { (int *)0x25cdfa5c, (int *)0x846c7b0 }, .f2 = (unsigned char)221ULL, .f3 = (unsigned short)49201ULL }, (union G103_3){ .m0 = (unsigned long long)6429834850395623377ULL }, (struct G103_4){ .f0 = (signed char)(-106LL), .f1 = (int)(-940608368LL) }, (signed char)61LL, (short)2852LL, 6.546875f, (unsigned long)3110341843ULL);
 }
 
 extern struct R103 rec_make_103(signed char a0, struct G103_1 a1, struct G103_2 a2, union G103_3 a3, struct G103_4 a4, signed char a5, short a6, float a7, unsigned long a8);
-void callm_103(void)
+struct R103 callm_103(void)
 {
-  (void)rec_make_103((signed char)56LL, (struct G103_1){ .f0 = (unsigned long)3784175726ULL, .f1 = (unsigned char)59ULL, .f2 = (long)1783474777LL }, (struct G103_2){ .f0 = { (unsigned char)218ULL, (unsigned char)233ULL, (unsigned char)243ULL }, .f1 = { (int *)0x25cdfa5c, (int *)0x846c7b0 }, .f2 = (unsigned char)221ULL, .f3 = (unsigned short)49201ULL }, (union G103_3){ .m0 = (unsigned long long)6429834850395623377ULL }, (struct G103_4){ .f0 = (signed char)(-106LL), .f1 = (int)(-940608368LL) }, (signed char)61LL, (short)2852LL, 6.546875f, (unsigned long)3110341843ULL);
+  return rec_make_103((signed char)56LL, (struct G103_1){ .f0 = (unsigned long)3784175726ULL, .f1 = (unsigned char)59ULL, .f2 = (long)1783474777LL }, (struct G103_2){ .f0 = { (unsigned char)218ULL, (unsigned char)233ULL, (unsigned char)243ULL }, .f1 = { (int *)0x25cdfa5c, (int *)0x846c7b0 }, .f2 = (unsigned char)221ULL, .f3 = (unsigned short)49201ULL }, (union G103_3){ .m0 = (unsigned long long)6429834850395623377ULL }, (struct G103_4){ .f0 = (signed char)(-106LL), .f1 = (int)(-940608368LL) }, (signed char)61LL, (short)2852LL, 6.546875f, (unsigned long)3110341843ULL);
 }
 
 extern unsigned rec_104(unsigned long long a0, unsigned a1, _Bool a2, struct G104_1 a3, struct G104_5 a4, int a5, signed char a6, int *a7, union G104_7 a8, struct G104_8 a9);
-void call_104(void)
+unsigned call_104(void)
 {
-  rec_104((unsigned long long)9197329441387038101ULL, (unsigned)4260867524ULL, 1, (struct G104_1){ .f0 = { .f0 = (short)(-31063LL) }, .f1 = (unsigned long long)5283646513053709275ULL, .f2 = 784.0f, .f3 = { .f0 = (unsigned)2256038836ULL, .f1 = (unsigned)3157864983ULL, .f2 = (int *)0x1202de58, .f3 = { .f0 = (char)126ULL, .f1 = (unsigned)933220993ULL }, .f4 = (unsigned char)110ULL }, .f4 = (unsigned)284162250ULL }, (struct G104_5){ .f0 = 1, .f1 = (unsigned short)11400ULL, .f2 = (unsigned short)41769ULL, .f3 = 1688.0f, .f4 = (int)1327826493LL, .f5 = { .f0 = 1.44921875f, .f1 = (int)(-887325829LL), .f2 = (long)1651789356LL, .f3 = 142.7379150390625 } }, (int)(-1675712066LL), (signed char)91LL, (int *)0x37aa053c, (union G104_7){ .m0 = (char)2ULL }, (struct G104_8){ .f0 = (int)(-573508774LL), .f1 = { .f0 = { .f0 = (unsigned)2127373644ULL, .f1 = (signed char)(-93LL), .f2 = { (signed char)67LL, (signed char)(-91LL), (signed char)7LL }, .f3 = (long long)5523493593467314584LL, .f4 = 0.80738162994384765625 }, .f1 = (long long)(-1925021654311865524LL), .f2 = (unsigned)226563221ULL, .f3 = { .f0 = (short)(-23057LL), .f1 = { 12.6620330810546875, 360526.25, -21461.21875, 124.48016357421875 }, .f2 = (long)(-1414912384LL) } }, .f2 = { .m0 = (unsigned long long)8845464518349031578ULL }, .f3 = (unsigned short)46935ULL, .f4 = 104.24658203125 });
+  return rec_104((unsigned long long)9197329441387038101ULL, (unsigned)4260867524ULL, 1, (struct G104_1){ .f0 = { .f0 = (short)(-31063LL) }, .f1 = (unsigned long long)5283646513053709275ULL, .f2 = 784.0f, .f3 = { .f0 = (unsigned)2256038836ULL, .f1 = (unsigned)3157864983ULL, .f2 = (int *)0x1202de58, .f3 = { .f0 = (char)126ULL, .f1 = (unsigned)933220993ULL }, .f4 = (unsigned char)110ULL }, .f4 = (unsigned)284162250ULL }, (struct G104_5){ .f0 = 1, .f1 = (unsigned short)11400ULL, .f2 = (unsigned short)41769ULL, .f3 = 1688.0f, .f4 = (int)1327826493LL, .f5 = { .f0 = 1.44921875f, .f1 = (int)(-887325829LL), .f2 = (long)1651789356LL, .f3 = 142.7379150390625 } }, (int)(-1675712066LL), (signed char)91LL, (int *)0x37aa053c, (union G104_7){ .m0 = (char)2ULL }, (struct G104_8){ .f0 = (int)(-573508774LL), .f1 = { .f0 = { .f0 = (unsigned)2127373644ULL, .f1 = (signed char)(-93LL), .f2 = { (signed char)67LL, (signed char)(-91LL), (signed char)7LL }, .f3 = (long long)5523493593467314584LL, .f4 = 0.80738162994384765625 }, .f1 = (long long)(-1925021654311865524LL), .f2 = (unsigned)226563221ULL, .f3 = { .f0 = (short)(-23057LL), .f1 = { 12.6620330810546875, 360526.25, -21461.21875, 124.48016357421875 }, .f2 = (long)(-1414912384LL) } }, .f2 = { .m0 = (unsigned long long)8845464518349031578ULL }, .f3 = (unsigned short)46935ULL, .f4 = 104.24658203125 });
 }
 
 extern struct R104 rec_make_104(unsigned long long a0, unsigned a1, _Bool a2, struct G104_1 a3, struct G104_5 a4, int a5, signed char a6, int *a7, union G104_7 a8, struct G104_8 a9);
-void callm_104(void)
+struct R104 callm_104(void)
 {
-  (void)rec_make_104((unsigned long long)9197329441387038101ULL, (unsigned)4260867524ULL, 1, (struct G104_1){ .f0 = { .f0 = (short)(-31063LL) }, .f1 = (unsigned long long)5283646513053709275ULL, .f2 = 784.0f, .f3 = { .f0 = (unsigned)2256038836ULL, .f1 = (unsigned)3157864983ULL, .f2 = (int *)0x1202de58, .f3 = { .f0 = (char)126ULL, .f1 = (unsigned)933220993ULL }, .f4 = (unsigned char)110ULL }, .f4 = (unsigned)284162250ULL }, (struct G104_5){ .f0 = 1, .f1 = (unsigned short)11400ULL, .f2 = (unsigned short)41769ULL, .f3 = 1688.0f, .f4 = (int)1327826493LL, .f5 = { .f0 = 1.44921875f, .f1 = (int)(-887325829LL), .f2 = (long)1651789356LL, .f3 = 142.7379150390625 } }, (int)(-1675712066LL), (signed char)91LL, (int *)0x37aa053c, (union G104_7){ .m0 = (char)2ULL }, (struct G104_8){ .f0 = (int)(-573508774LL), .f1 = { .f0 = { .f0 = (unsigned)2127373644ULL, .f1 = (signed char)(-93LL), .f2 = { (signed char)67LL, (signed char)(-91LL), (signed char)7LL }, .f3 = (long long)5523493593467314584LL, .f4 = 0.80738162994384765625 }, .f1 = (long long)(-1925021654311865524LL), .f2 = (unsigned)226563221ULL, .f3 = { .f0 = (short)(-23057LL), .f1 = { 12.6620330810546875, 360526.25, -21461.21875, 124.48016357421875 }, .f2 = (long)(-1414912384LL) } }, .f2 = { .m0 = (unsigned long long)8845464518349031578ULL }, .f3 = (unsigned short)46935ULL, .f4 = 104.24658203125 });
+  return rec_make_104((unsigned long long)9197329441387038101ULL, (unsigned)4260867524ULL, 1, (struct G104_1){ .f0 = { .f0 = (short)(-31063LL) }, .f1 = (unsigned long long)5283646513053709275ULL, .f2 = 784.0f, .f3 = { .f0 = (unsigned)2256038836ULL, .f1 = (unsigned)3157864983ULL, .f2 = (int *)0x1202de58, .f3 = { .f0 = (char)126ULL, .f1 = (unsigned)933220993ULL }, .f4 = (unsigned char)110ULL }, .f4 = (unsigned)284162250ULL }, (struct G104_5){ .f0 = 1, .f1 = (unsigned short)11400ULL, .f2 = (unsigned short)41769ULL, .f3 = 1688.0f, .f4 = (int)1327826493LL, .f5 = { .f0 = 1.44921875f, .f1 = (int)(-887325829LL), .f2 = (long)1651789356LL, .f3 = 142.7379150390625 } }, (int)(-1675712066LL), (signed char)91LL, (int *)0x37aa053c, (union G104_7){ .m0 = (char)2ULL }, (struct G104_8){ .f0 = (int)(-573508774LL), .f1 = { .f0 = { .f0 = (unsigned)2127373644ULL, .f1 = (signed char)(-93LL), .f2 = { (signed char)67LL, (signed char)(-91LL), (signed char)7LL }, .f3 = (long long)5523493593467314584LL, .f4 = 0.80738162994384765625 }, .f1 = (long long)(-1925021654311865524LL), .f2 = (unsigned)226563221ULL, .f3 = { .f0 = (short)(-23057LL), .f1 = { 12.6620330810546875, 360526.25, -21461.21875, 124.48016357421875 }, .f2 = (long)(-1414912384LL) } }, .f2 = { .m0 = (unsigned long long)8845464518349031578ULL }, .f3 = (unsigned short)46935ULL, .f4 = 104.24658203125 });
 }
 
 extern unsigned rec_105(union G105_1 a0, float a1, ...);
-void call_105(void)
+unsigned call_105(void)
 {
-  rec_105((union G105_1){ .m0 = (unsigned char)242ULL }, 139.5f, (long long)1094467356798815375LL, (long long)6085108356235162342LL, (long long)5382560038806679614LL, (long long)(-8284943315280646485LL), 5.547176361083984375, 0.1228940486907958984375, (long long)(-991914665684963914LL));
+  return rec_105((union G105_1){ .m0 = (unsigned char)242ULL }, 139.5f, (long long)1094467356798815375LL, (long long)6085108356235162342LL, (long long)5382560038806679614LL, (long long)(-8284943315280646485LL), 5.547176361083984375, 0.1228940486907958984375, (long long)(-991914665684963914LL));
 }
 
 extern unsigned rec_106(struct G106_1 a0, struct G106_3 a1, float a2);
-void call_106(void)
+unsigned call_106(void)
 {
-  rec_106((struct G106_1){ .f0 = { .m1 = (int)173600793LL }, .f1 = (char)124ULL }, (struct G106_3){ .f0 = (long)205642869LL, .f1 = { .f0 = (signed char)(-54LL), .f1 = { .m0 = (int *)0x51103290 }, .f2 = { .m1 = (unsigned long long)14365124020751597402ULL }, .f3 = { .f0 = (char)65ULL, .f1 = { (unsigned short)31788ULL, (unsigned short)21261ULL, (unsigned short)63542ULL } }, .f4 = (int *)0x5c4bf5a0, .f5 = { .m1 = (long long)(-195231098288893382LL) } }, .f2 = { (unsigned)547022446ULL, (unsigned)3573534791ULL, (unsigned)2025831892ULL, (unsigned)3390256884ULL } }, -362.0f);
+  return rec_106((struct G106_1){ .f0 = { .m1 = (int)173600793LL }, .f1 = (char)124ULL }, (struct G106_3){ .f0 = (long)205642869LL, .f1 = { .f0 = (signed char)(-54LL), .f1 = { .m0 = (int *)0x51103290 }, .f2 = { .m1 = (unsigned long long)14365124020751597402ULL }, .f3 = { .f0 = (char)65ULL, .f1 = { (unsigned short)31788ULL, (unsigned short)21261ULL, (unsigned short)63542ULL } }, .f4 = (int *)0x5c4bf5a0, .f5 = { .m1 = (long long)(-195231098288893382LL) } }, .f2 = { (unsigned)547022446ULL, (unsigned)3573534791ULL, (unsigned)2025831892ULL, (unsigned)3390256884ULL } }, -362.0f);
 }
 
 extern struct R106 rec_make_106(struct G106_1 a0, struct G106_3 a1, float a2);
-void callm_106(void)
+struct R106 callm_106(void)
 {
-  (void)rec_make_106((struct G106_1){ .f0 = { .m1 = (int)173600793LL }, .f1 = (char)124ULL }, (struct G106_3){ .f0 = (long)205642869LL, .f1 = { .f0 = (signed char)(-54LL), .f1 = { .m0 = (int *)0x51103290 }, .f2 = { .m1 = (unsigned long long)14365124020751597402ULL }, .f3 = { .f0 = (char)65ULL, .f1 = { (unsigned short)31788ULL, (unsigned short)21261ULL, (unsigned short)63542ULL } }, .f4 = (int *)0x5c4bf5a0, .f5 = { .m1 = (long long)(-195231098288893382LL) } }, .f2 = { (unsigned)547022446ULL, (unsigned)3573534791ULL, (unsigned)2025831892ULL, (unsigned)3390256884ULL } }, -362.0f);
+  return rec_make_106((struct G106_1){ .f0 = { .m1 = (int)173600793LL }, .f1 = (char)124ULL }, (struct G106_3){ .f0 = (long)205642869LL, .f1 = { .f0 = (signed char)(-54LL), .f1 = { .m0 = (int *)0x51103290 }, .f2 = { .m1 = (unsigned long long)14365124020751597402ULL }, .f3 = { .f0 = (char)65ULL, .f1 = { (unsigned short)31788ULL, (unsigned short)21261ULL, (unsigned short)63542ULL } }, .f4 = (int *)0x5c4bf5a0, .f5 = { .m1 = (long long)(-195231098288893382LL) } }, .f2 = { (unsigned)547022446ULL, (unsigned)3573534791ULL, (unsigned)2025831892ULL, (unsigned)3390256884ULL } }, -362.0f);
 }
 
 extern unsigned rec_107(struct G107_1 a0, struct G107_3 a1, _Bool a2, short a3, unsigned long long a4, unsigned short a5, _Bool a6, unsigned char a7, ...);
-void call_107(void)
+unsigned call_107(void)
 {
-  rec_107((struct G107_1){ .f0 = { .m1 = (short)(-26633LL) }, .f1 = (unsigned long long)4015242108509671668ULL, .f2 = (unsigned long)1036013168ULL }, (struct G107_3){ .f0 = 1, .f1 = { .f0 = (int *)0x1471478, .f1 = { .f0 = -26.5f }, .f2 = { (unsigned char)234ULL, (unsigned char)7ULL } }, .f2 = (unsigned long)1525570602ULL }, 1, (short)(-17573LL), (unsigned long long)11572824486824960276ULL, (unsigned short)15042ULL, 1, (unsigned char)30ULL, (long long)4433487297319127561LL, (long long)6118508534163378090LL, 2938.171875, (int)(-2076942394LL));
+  return rec_107((struct G107_1){ .f0 = { .m1 = (short)(-26633LL) }, .f1 = (unsigned long long)4015242108509671668ULL, .f2 = (unsigned long)1036013168ULL }, (struct G107_3){ .f0 = 1, .f1 = { .f0 = (int *)0x1471478, .f1 = { .f0 = -26.5f }, .f2 = { (unsigned char)234ULL, (unsigned char)7ULL } }, .f2 = (unsigned long)1525570602ULL }, 1, (short)(-17573LL), (unsigned long long)11572824486824960276ULL, (unsigned short)15042ULL, 1, (unsigned char)30ULL, (long long)4433487297319127561LL, (long long)6118508534163378090LL, 2938.171875, (int)(-2076942394LL));
 }
 
 extern unsigned rec_108(long a0, ...);
-void call_108(void)
+unsigned call_108(void)
 {
-  rec_108((long)2093598031LL, (long long)4484191140509995037LL);
+  return rec_108((long)2093598031LL, (long long)4484191140509995037LL);
 }
 
 extern unsigned rec_109(unsigned short a0, unsigned long long a1, struct G109_1 a2, char a3, struct G109_4 a4, unsigned long long a5, struct G109_7 a6);
-void call_109(void)
+unsigned call_109(void)
 {
-  rec_109((unsigned short)14303ULL, (unsigned long long)15604631818212536666ULL, (struct G109_1){ .f0 = { .f0 = { 14.25893402099609375, 763275.5, -41854.8125 }, .f1 = (long long)(-2505816860928966777LL), .f2 = (unsigned long long)9586044964532098367ULL, .f3 = { (int *)0x5bbf3aa8, (int *)0x5fa730f8 }, .f4 = { (unsigned short)25285ULL, (unsigned short)40687ULL, (unsigned short)397ULL, (unsigned short)21396ULL }, .f5 = { .f0 = (char)66ULL } } }, (char)102ULL, (struct G109_4){ .f0 = (unsigned char)44ULL, .f1 = (long)949588046LL, .f2 = (long long)5264424285227363492LL, .f3 = (char)43ULL, .f4 = { .f0 = { .f0 = { (unsigned long)1975796945ULL, (unsigned long)1807373629ULL, (unsigned long)930923930ULL, (unsigned long)3360008700ULL } }, .f1 = (unsigned char)179ULL, .f2 = { (unsigned)3303918252ULL, (unsigned)959448772ULL, (unsigned)3531624200ULL, (unsigned)2392610271ULL } }, .f5 = (long long)(-3387304119547805512LL) }, (unsigned long long)8889420866806570272ULL, (struct G109_7){ .f0 = { .m1 = (short)10663LL } });
+  return rec_109((unsigned short)14303ULL, (unsigned long long)15604631818212536666ULL, (struct G109_1){ .f0 = { .f0 = { 14.25893402099609375, 763275.5, -41854.8125 }, .f1 = (long long)(-2505816860928966777LL), .f2 = (unsigned long long)9586044964532098367ULL, .f3 = { (int *)0x5bbf3aa8, (int *)0x5fa730f8 }, .f4 = { (unsigned short)25285ULL, (unsigned short)40687ULL, (unsigned short)397ULL, (unsigned short)21396ULL }, .f5 = { .f0 = (char)66ULL } } }, (char)102ULL, (struct G109_4){ .f0 = (unsigned char)44ULL, .f1 = (long)949588046LL, .f2 = (long long)5264424285227363492LL, .f3 = (char)43ULL, .f4 = { .f0 = { .f0 = { (unsigned long)1975796945ULL, (unsigned long)1807373629ULL, (unsigned long)930923930ULL, (unsigned long)3360008700ULL } }, .f1 = (unsigned char)179ULL, .f2 = { (unsigned)3303918252ULL, (unsigned)959448772ULL, (unsigned)3531624200ULL, (unsigned)2392610271ULL } }, .f5 = (long long)(-3387304119547805512LL) }, (unsigned long long)8889420866806570272ULL, (struct G109_7){ .f0 = { .m1 = (short)10663LL } });
 }
 
 extern struct R109 rec_make_109(unsigned short a0, unsigned long long a1, struct G109_1 a2, char a3, struct G109_4 a4, unsigned long long a5, struct G109_7 a6);
-void callm_109(void)
+struct R109 callm_109(void)
 {
-  (void)rec_make_109((unsigned short)14303ULL, (unsigned long long)15604631818212536666ULL, (struct G109_1){ .f0 = { .f0 = { 14.25893402099609375, 763275.5, -41854.8125 }, .f1 = (long long)(-2505816860928966777LL), .f2 = (unsigned long long)9586044964532098367ULL, .f3 = { (int *)0x5bbf3aa8, (int *)0x5fa730f8 }, .f4 = { (unsigned short)25285ULL, (unsigned short)40687ULL, (unsigned short)397ULL, (unsigned short)21396ULL }, .f5 = { .f0 = (char)66ULL } } }, (char)102ULL, (struct G109_4){ .f0 = (unsigned char)44ULL, .f1 = (long)949588046LL, .f2 = (long long)5264424285227363492LL, .f3 = (char)43ULL, .f4 = { .f0 = { .f0 = { (unsigned long)1975796945ULL, (unsigned long)1807373629ULL, (unsigned long)930923930ULL, (unsigned long)3360008700ULL } }, .f1 = (unsigned char)179ULL, .f2 = { (unsigned)3303918252ULL, (unsigned)959448772ULL, (unsigned)3531624200ULL, (unsigned)2392610271ULL } }, .f5 = (long long)(-3387304119547805512LL) }, (unsigned long long)8889420866806570272ULL, (struct G109_7){ .f0 = { .m1 = (short)10663LL } });
+  return rec_make_109((unsigned short)14303ULL, (unsigned long long)15604631818212536666ULL, (struct G109_1){ .f0 = { .f0 = { 14.25893402099609375, 763275.5, -41854.8125 }, .f1 = (long long)(-2505816860928966777LL), .f2 = (unsigned long long)9586044964532098367ULL, .f3 = { (int *)0x5bbf3aa8, (int *)0x5fa730f8 }, .f4 = { (unsigned short)25285ULL, (unsigned short)40687ULL, (unsigned short)397ULL, (unsigned short)21396ULL }, .f5 = { .f0 = (char)66ULL } } }, (char)102ULL, (struct G109_4){ .f0 = (unsigned char)44ULL, .f1 = (long)949588046LL, .f2 = (long long)5264424285227363492LL, .f3 = (char)43ULL, .f4 = { .f0 = { .f0 = { (unsigned long)1975796945ULL, (unsigned long)1807373629ULL, (unsigned long)930923930ULL, (unsigned long)3360008700ULL } }, .f1 = (unsigned char)179ULL, .f2 = { (unsigned)3303918252ULL, (unsigned)959448772ULL, (unsigned)3531624200ULL, (unsigned)2392610271ULL } }, .f5 = (long long)(-3387304119547805512LL) }, (unsigned long long)8889420866806570272ULL, (struct G109_7){ .f0 = { .m1 = (short)10663LL } });
 }
 
 extern unsigned rec_110(long a0, ...);
-void call_110(void)
+unsigned call_110(void)
 {
-  rec_110((long)(-1684355986LL), (int)(-1706483291LL));
+  return rec_110((long)(-1684355986LL), (int)(-1706483291LL));
 }
 
 extern unsigned rec_111(struct G111_1 a0, unsigned a1, unsigned char a2, _Bool a3, short a4, struct G111_2 a5, float a6, unsigned long a7, double a8, struct G111_3 a9, int a10, _Bool a11, struct G111_4 a12, long a13, short a14);
-void call_111(void)
+unsigned call_111(void)
 {
-  rec_111((struct G111_1){ .f0 = (int *)0x7f402d2c }, (unsigned)1847622187ULL, (unsigned char)67ULL, 1, (short)(-14332LL), (struct G111_2){ .f0 = 51478.9375 }, 14.25f, (unsigned long)2700662558ULL, -219686.5, (struct G111_3){ .f0 = (long long)3814648852209719589LL, .f1 = (unsigned short)38314ULL, .f2 = (int)1590944431LL }, (int)(-224404407LL), 1, (struct G111_4){ .f0 = (unsigned long)4192386183ULL, .f1 = (short)(-29486LL), .f2 = { .m2 = (unsigned long long)12163658410136684889ULL }, .f3 = { .m2 = 63081.0625 }, .f4 = (unsigned long long)3891520904109208004ULL }, (long)1650005434LL, (short)(-1481LL));
+  return rec_111((struct G111_1){ .f0 = (int *)0x7f402d2c }, (unsigned)1847622187ULL, (unsigned char)67ULL, 1, (short)(-14332LL), (struct G111_2){ .f0 = 51478.9375 }, 14.25f, (unsigned long)2700662558ULL, -219686.5, (struct G111_3){ .f0 = (long long)3814648852209719589LL, .f1 = (unsigned short)38314ULL, .f2 = (int)1590944431LL }, (int)(-224404407LL), 1, (struct G111_4){ .f0 = (unsigned long)4192386183ULL, .f1 = (short)(-29486LL), .f2 = { .m2 = (unsigned long long)12163658410136684889ULL }, .f3 = { .m2 = 63081.0625 }, .f4 = (unsigned long long)3891520904109208004ULL }, (long)1650005434LL, (short)(-1481LL));
 }
 
 extern unsigned rec_112(struct G112_1 a0, unsigned a1, int a2);
-void call_112(void)
+unsigned call_112(void)
 {
-  rec_112((struct G112_1){ .f0 = (signed char)5LL, .f1 = (int)(-1721683129LL), .f2 = { .m1 = (long long)5773548349428242190LL }, .f3 = (unsigned long)1650446275ULL, .f4 = (unsigned)576787736ULL, .f5 = (unsigned)1819017779ULL }, (unsigned)3920623024ULL, (int)1054202426LL);
+  return rec_112((struct G112_1){ .f0 = (signed char)5LL, .f1 = (int)(-1721683129LL), .f2 = { .m1 = (long long)5773548349428242190LL }, .f3 = (unsigned long)1650446275ULL, .f4 = (unsigned)576787736ULL, .f5 = (unsigned)1819017779ULL }, (unsigned)3920623024ULL, (int)1054202426LL);
 }
 
 extern struct R112 rec_make_112(struct G112_1 a0, unsigned a1, int a2);
-void callm_112(void)
+struct R112 callm_112(void)
 {
-  (void)rec_make_112((struct G112_1){ .f0 = (signed char)5LL, .f1 = (int)(-1721683129LL), .f2 = { .m1 = (long long)5773548349428242190LL }, .f3 = (unsigned long)1650446275ULL, .f4 = (unsigned)576787736ULL, .f5 = (unsigned)1819017779ULL }, (unsigned)3920623024ULL, (int)1054202426LL);
+  return rec_make_112((struct G112_1){ .f0 = (signed char)5LL, .f1 = (int)(-1721683129LL), .f2 = { .m1 = (long long)5773548349428242190LL }, .f3 = (unsigned long)1650446275ULL, .f4 = (unsigned)576787736ULL, .f5 = (unsigned)1819017779ULL }, (unsigned)3920623024ULL, (int)1054202426LL);
 }
 
 extern unsigned rec_113(unsigned a0, struct G113_1 a1, unsigned a2, unsigned a3, signed char a4, int a5);
-void call_113(void)
+unsigned call_113(void)
 {
-  rec_113((unsigned)3492361771ULL, (struct G113_1){ .f0 = (int)838002869LL, .f1 = { .m0 = (unsigned long)2728183398ULL }, .f2 = (long)(-495026578LL), .f3 = { (unsigned char)11ULL, (unsigned char)230ULL }, .f4 = (long)644337360LL }, (unsigned)365178367ULL, (unsigned)3236109926ULL, (signed char)50LL, (int)(-1947086515LL));
+  return rec_113((unsigned)3492361771ULL, (struct G113_1){ .f0 = (int)838002869LL, .f1 = { .m0 = (unsigned long)2728183398ULL }, .f2 = (long)(-495026578LL), .f3 = { (unsigned char)11ULL, (unsigned char)230ULL }, .f4 = (long)644337360LL }, (unsigned)365178367ULL, (unsigned)3236109926ULL, (signed char)50LL, (int)(-1947086515LL));
 }
 
 extern unsigned rec_114(double a0, char a1, struct G114_1 a2, float a3);
-void call_114(void)
+unsigned call_114(void)
 {
-  rec_114(32399.75, (char)11ULL, (struct G114_1){ .f0 = (signed char)(-126LL), .f1 = (unsigned long long)8932372893051243386ULL, .f2 = (int)1242057898LL }, 42.375f);
+  return rec_114(32399.75, (char)11ULL, (struct G114_1){ .f0 = (signed char)(-126LL), .f1 = (unsigned long long)8932372893051243386ULL, .f2 = (int)1242057898LL }, 42.375f);
 }
 
 extern unsigned rec_115(float a0, unsigned long a1, struct G115_1 a2, struct G115_3 a3, unsigned long long a4, unsigned long long a5, struct G115_6 a6, float a7, unsigned long a8);
-void call_115(void)
+unsigned call_115(void)
 {
-  rec_115(11.21875f, (unsigned long)2832633402ULL, (struct G115_1){ .f0 = (int *)0x5a808978, .f1 = { .f0 = { (short)9022LL, (short)1415LL }, .f1 = (int *)0x32439040, .f2 = 1, .f3 = 1, .f4 = (unsigned long long)5359224668185560968ULL, .f5 = { (unsigned long long)14444051238003662937ULL, (unsigned long long)15134528547499500921ULL, (unsigned long long)11304773952879337601ULL, (unsigned long long)6794205176932878405ULL } }, .f2 = { 16.01654052734375, 0.81572246551513671875 }, .f3 = (long)1540396104LL }, (struct G115_3){ .f0 = { .f0 = (int)848988478LL, .f1 = (int *)0x4fa980c0, .f2 = 1, .f3 = (unsigned char)160ULL, .f4 = { .f0 = 70.0f, .f1 = (signed char)(-34LL), .f2 = 0.074708759784698486328125, .f3 = (unsigned long long)10213827642529518156ULL, .f4 = (unsigned short)7710ULL }, .f5 = { (signed char)13LL, (signed char)103LL } } }, (unsigned long long)10838574059798495053ULL, (unsigned long long)8689758400111406126ULL, (struct G115_6){ .f0 = (unsigned long long)17908388109583932015ULL }, 50.375f, (unsigned long)3928316782ULL);
+  return rec_115(11.21875f, (unsigned long)2832633402ULL, (struct G115_1){ .f0 = (int *)0x5a808978, .f1 = { .f0 = { (short)9022LL, (short)1415LL }, .f1 = (int *)0x32439040, .f2 = 1, .f3 = 1, .f4 = (unsigned long long)5359224668185560968ULL, .f5 = { (unsigned long long)14444051238003662937ULL, (unsigned long long)15134528547499500921ULL, (unsigned long long)11304773952879337601ULL, (unsigned long long)6794205176932878405ULL } }, .f2 = { 16.01654052734375, 0.81572246551513671875 }, .f3 = (long)1540396104LL }, (struct G115_3){ .f0 = { .f0 = (int)848988478LL, .f1 = (int *)0x4fa980c0, .f2 = 1, .f3 = (unsigned char)160ULL, .f4 = { .f0 = 70.0f, .f1 = (signed char)(-34LL), .f2 = 0.074708759784698486328125, .f3 = (unsigned long long)10213827642529518156ULL, .f4 = (unsigned short)7710ULL }, .f5 = { (signed char)13LL, (signed char)103LL } } }, (unsigned long long)10838574059798495053ULL, (unsigned long long)8689758400111406126ULL, (struct G115_6){ .f0 = (unsigned long long)17908388109583932015ULL }, 50.375f, (unsigned long)3928316782ULL);
 }
 
 extern struct R115 rec_make_115(float a0, unsigned long a1, struct G115_1 a2, struct G115_3 a3, unsigned long long a4, unsigned long long a5, struct G115_6 a6, float a7, unsigned long a8);
-void callm_115(void)
+struct R115 callm_115(void)
 {
-  (void)rec_make_115(11.21875f, (unsigned long)2832633402ULL, (struct G115_1){ .f0 = (int *)0x5a808978, .f1 = { .f0 = { (short)9022LL, (short)1415LL }, .f1 = (int *)0x32439040, .f2 = 1, .f3 = 1, .f4 = (unsigned long long)5359224668185560968ULL, .f5 = { (unsigned long long)14444051238003662937ULL, (unsigned long long)15134528547499500921ULL, (unsigned long long)11304773952879337601ULL, (unsigned long long)6794205176932878405ULL } }, .f2 = { 16.01654052734375, 0.81572246551513671875 }, .f3 = (long)1540396104LL }, (struct G115_3){ .f0 = { .f0 = (int)848988478LL, .f1 = (int *)0x4fa980c0, .f2 = 1, .f3 = (unsigned char)160ULL, .f4 = { .f0 = 70.0f, .f1 = (signed char)(-34LL), .f2 = 0.074708759784698486328125, .f3 = (unsigned long long)10213827642529518156ULL, .f4 = (unsigned short)7710ULL }, .f5 = { (signed char)13LL, (signed char)103LL } } }, (unsigned long long)10838574059798495053ULL, (unsigned long long)8689758400111406126ULL, (struct G115_6){ .f0 = (unsigned long long)17908388109583932015ULL }, 50.375f, (unsigned long)3928316782ULL);
+  return rec_make_115(11.21875f, (unsigned long)2832633402ULL, (struct G115_1){ .f0 = (int *)0x5a808978, .f1 = { .f0 = { (short)9022LL, (short)1415LL }, .f1 = (int *)0x32439040, .f2 = 1, .f3 = 1, .f4 = (unsigned long long)5359224668185560968ULL, .f5 = { (unsigned long long)14444051238003662937ULL, (unsigned long long)15134528547499500921ULL, (unsigned long long)11304773952879337601ULL, (unsigned long long)6794205176932878405ULL } }, .f2 = { 16.01654052734375, 0.81572246551513671875 }, .f3 = (long)1540396104LL }, (struct G115_3){ .f0 = { .f0 = (int)848988478LL, .f1 = (int *)0x4fa980c0, .f2 = 1, .f3 = (unsigned char)160ULL, .f4 = { .f0 = 70.0f, .f1 = (signed char)(-34LL), .f2 = 0.074708759784698486328125, .f3 = (unsigned long long)10213827642529518156ULL, .f4 = (unsigned short)7710ULL }, .f5 = { (signed char)13LL, (signed char)103LL } } }, (unsigned long long)10838574059798495053ULL, (unsigned long long)8689758400111406126ULL, (struct G115_6){ .f0 = (unsigned long long)17908388109583932015ULL }, 50.375f, (unsigned long)3928316782ULL);
 }
 
 extern unsigned rec_116(signed char a0, double a1, unsigned char a2, long a3, struct G116_1 a4, unsigned char a5);
-void call_116(void)
+unsigned call_116(void)
 {
-  rec_116((signed char)(-28LL), -3.5593414306640625, (unsigned char)181ULL, (long)1648939851LL, (struct G116_1){ .f0 = (int *)0x717d6d20, .f1 = (unsigned char)249ULL, .f2 = (signed char)(-112LL), .f3 = (long)(-1727927804LL) }, (unsigned char)53ULL);
+  return rec_116((signed char)(-28LL), -3.5593414306640625, (unsigned char)181ULL, (long)1648939851LL, (struct G116_1){ .f0 = (int *)0x717d6d20, .f1 = (unsigned char)249ULL, .f2 = (signed char)(-112LL), .f3 = (long)(-1727927804LL) }, (unsigned char)53ULL);
 }
 
 extern unsigned rec_117(long a0, short a1, long long a2, unsigned long long a3);
-void call_117(void)
+unsigned call_117(void)
 {
-  rec_117((long)(-215572044LL), (short)(-25690LL), (long long)1076568577050198027LL, (unsigned long long)8896844061789183725ULL);
+  return rec_117((long)(-215572044LL), (short)(-25690LL), (long long)1076568577050198027LL, (unsigned long long)8896844061789183725ULL);
 }
 
 extern struct R117 rec_make_117(long a0, short a1, long long a2, unsigned long long a3);
-void callm_117(void)
+struct R117 callm_117(void)
 {
-  (void)rec_make_117((long)(-215572044LL), (short)(-25690LL), (long long)1076568577050198027LL, (unsigned long long)8896844061789183725ULL);
+  return rec_make_117((long)(-215572044LL), (short)(-25690LL), (long long)1076568577050198027LL, (unsigned long long)8896844061789183725ULL);
 }
 
 extern unsigned rec_118(signed char a0, unsigned char a1, unsigned a2, unsigned long long a3, unsigned short a4, long long a5);
-void call_118(void)
+unsigned call_118(void)
 {
-  rec_118((signed char)(-93LL), (unsigned char)1ULL, (unsigned)284912263ULL, (unsigned long long)2825711605803183202ULL, (unsigned short)59792ULL, (long long)2829736355397846793LL);
+  return rec_118((signed char)(-93LL), (unsigned char)1ULL, (unsigned)284912263ULL, (unsigned long long)2825711605803183202ULL, (unsigned short)59792ULL, (long long)2829736355397846793LL);
 }
 
 extern struct R118 rec_make_118(signed char a0, unsigned char a1, unsigned a2, unsigned long long a3, unsigned short a4, long long a5);
-void callm_118(void)
+struct R118 callm_118(void)
 {
-  (void)rec_make_118((signed char)(-93LL), (unsigned char)1ULL, (unsigned)284912263ULL, (unsigned long long)2825711605803183202ULL, (unsigned short)59792ULL, (long long)2829736355397846793LL);
+  return rec_make_118((signed char)(-93LL), (unsigned char)1ULL, (unsigned)284912263ULL, (unsigned long long)2825711605803183202ULL, (unsigned short)59792ULL, (long long)2829736355397846793LL);
 }
 
 extern unsigned rec_119(struct G119_1 a0, unsigned short a1, struct G119_2 a2, unsigned a3, unsigned a4, struct G119_3 a5, struct G119_4 a6, double a7, struct G119_5 a8, short a9, int *a10, unsigned long a11, unsigned a12, unsigned char a13, unsigned char a14, double a15);
-void call_119(void)
+unsigned call_119(void)
 {
-  rec_119((struct G119_1){ .f0 = 72.75f }, (unsigned short)35610ULL, (struct G119_2){ .f0 = 3.3532085418701171875 }, (unsigned)568359397ULL, (unsigned)3063778118ULL, (struct G119_3){ .f0 = (short)(-24425LL), .f1 = (unsigned long)147141438ULL, .f2 = (unsigned)2970276025ULL, .f3 = (signed char)(-86LL) }, (struct G119_4){ .f0 = (int)(-120065066LL), .f1 = (short)32560LL, .f2 = { (unsigned)2486978763ULL, (unsigned)1065136327ULL }, .f3 = -31.9375f, .f4 = (short)(-1644LL) }, -1630.3349609375, (struct G119_5){ .f0 = (char)43ULL, .f1 = (unsigned short)37176ULL, .f2 = (short)4099LL, .f3 = { .m1 = (int)(-166363320LL) }, .f4 = (unsigned long long)6732794022131313248ULL }, (short)(-18159LL), (int *)0x10286754, (unsigned long)3174213964ULL, (unsigned)4202539837ULL, (unsigned char)69ULL, (unsigned char)160ULL, 83141.5625);
+  return rec_119((struct G119_1){ .f0 = 72.75f }, (unsigned short)35610ULL, (struct G119_2){ .f0 = 3.3532085418701171875 }, (unsigned)568359397ULL, (unsigned)3063778118ULL, (struct G119_3){ .f0 = (short)(-24425LL), .f1 = (unsigned long)147141438ULL, .f2 = (unsigned)2970276025ULL, .f3 = (signed char)(-86LL) }, (struct G119_4){ .f0 = (int)(-120065066LL), .f1 = (short)32560LL, .f2 = { (unsigned)2486978763ULL, (unsigned)1065136327ULL }, .f3 = -31.9375f, .f4 = (short)(-1644LL) }, -1630.3349609375, (struct G119_5){ .f0 = (char)43ULL, .f1 = (unsigned short)37176ULL, .f2 = (short)4099LL, .f3 = { .m1 = (int)(-166363320LL) }, .f4 = (unsigned long long)6732794022131313248ULL }, (short)(-18159LL), (int *)0x10286754, (unsigned long)3174213964ULL, (unsigned)4202539837ULL, (unsigned char)69ULL, (unsigned char)160ULL, 83141.5625);
 }
 
 extern struct R119 rec_make_119(struct G119_1 a0, unsigned short a1, struct G119_2 a2, unsigned a3, unsigned a4, struct G119_3 a5, struct G119_4 a6, double a7, struct G119_5 a8, short a9, int *a10, unsigned long a11, unsigned a12, unsigned char a13, unsigned char a14, double a15);
-void callm_119(void)
+struct R119 callm_119(void)
 {
-  (void)rec_make_119((struct G119_1){ .f0 = 72.75f }, (unsigned short)35610ULL, (struct G119_2){ .f0 = 3.3532085418701171875 }, (unsigned)568359397ULL, (unsigned)3063778118ULL, (struct G119_3){ .f0 = (short)(-24425LL), .f1 = (unsigned long)147141438ULL, .f2 = (unsigned)2970276025ULL, .f3 = (signed char)(-86LL) }, (struct G119_4){ .f0 = (int)(-120065066LL), .f1 = (short)32560LL, .f2 = { (unsigned)2486978763ULL, (unsigned)1065136327ULL }, .f3 = -31.9375f, .f4 = (short)(-1644LL) }, -1630.3349609375, (struct G119_5){ .f0 = (char)43ULL, .f1 = (unsigned short)37176ULL, .f2 = (short)4099LL, .f3 = { .m1 = (int)(-166363320LL) }, .f4 = (unsigned long long)6732794022131313248ULL }, (short)(-18159LL), (int *)0x10286754, (unsigned long)3174213964ULL, (unsigned)4202539837ULL, (unsigned char)69ULL, (unsigned char)160ULL, 83141.5625);
+  return rec_make_119((struct G119_1){ .f0 = 72.75f }, (unsigned short)35610ULL, (struct G119_2){ .f0 = 3.3532085418701171875 }, (unsigned)568359397ULL, (unsigned)3063778118ULL, (struct G119_3){ .f0 = (short)(-24425LL), .f1 = (unsigned long)147141438ULL, .f2 = (unsigned)2970276025ULL, .f3 = (signed char)(-86LL) }, (struct G119_4){ .f0 = (int)(-120065066LL), .f1 = (short)32560LL, .f2 = { (unsigned)2486978763ULL, (unsigned)1065136327ULL }, .f3 = -31.9375f, .f4 = (short)(-1644LL) }, -1630.3349609375, (struct G119_5){ .f0 = (char)43ULL, .f1 = (unsigned short)37176ULL, .f2 = (short)4099LL, .f3 = { .m1 = (int)(-166363320LL) }, .f4 = (unsigned long long)6732794022131313248ULL }, (short)(-18159LL), (int *)0x10286754, (unsigned long)3174213964ULL, (unsigned)4202539837ULL, (unsigned char)69ULL, (unsigned char)160ULL, 83141.5625);
 }
 
 extern unsigned rec_120(struct G120_1 a0, ...);
-void call_120(void)
+unsigned call_120(void)
 {
-  rec_120((struct G120_1){ .f0 = (long long)(-4480016455342153835LL), .f1 = { .m1 = (int)(-1896938567LL) } }, 3.8979396820068359375);
+  return rec_120((struct G120_1){ .f0 = (long long)(-4480016455342153835LL), .f1 = { .m1 = (int)(-1896938567LL) } }, 3.8979396820068359375);
 }
 
 extern unsigned rec_121(union G121_1 a0, int a1);
-void call_121(void)
+unsigned call_121(void)
 {
-  rec_121((union G121_1){ .m2 = (unsigned)1256875417ULL }, (int)(-1506782210LL));
+  return rec_121((union G121_1){ .m2 = (unsigned)1256875417ULL }, (int)(-1506782210LL));
 }
 
 extern unsigned rec_122(long long a0, unsigned char a1, _Bool a2, long a3, struct G122_1 a4, struct G122_2 a5);
-void call_122(void)
+unsigned call_122(void)
 {
-  rec_122((long long)(-7222735427742776132LL), (unsigned char)154ULL, 1, (long)894176680LL, (struct G122_1){ .f0 = (unsigned short)9010ULL, .f1 = (unsigned long)1228638031ULL, .f2 = (unsigned char)57ULL }, (struct G122_2){ .f0 = { .m1 = (long)1657523928LL }, .f1 = (char)35ULL, .f2 = (unsigned long)2011397185ULL, .f3 = { .f0 = (long long)4465619453431553453LL, .f1 = { (unsigned char)124ULL, (unsigned char)116ULL, (unsigned char)165ULL, (unsigned char)53ULL }, .f2 = 1, .f3 = { .f0 = (char)106ULL, .f1 = { (long)(-674143888LL), (long)427462875LL, (long)451440923LL }, .f2 = { 39788.46875, -0.254517078399658203125, 89.1468505859375 } }, .f4 = (signed char)(-38LL), .f5 = (unsigned short)55665ULL } });
+  return rec_122((long long)(-7222735427742776132LL), (unsigned char)154ULL, 1, (long)894176680LL, (struct G122_1){ .f0 = (unsigned short)9010ULL, .f1 = (unsigned long)1228638031ULL, .f2 = (unsigned char)57ULL }, (struct G122_2){ .f0 = { .m1 = (long)1657523928LL }, .f1 = (char)35ULL, .f2 = (unsigned long)2011397185ULL, .f3 = { .f0 = (long long)4465619453431553453LL, .f1 = { (unsigned char)124ULL, (unsigned char)116ULL, (unsigned char)165ULL, (unsigned char)53ULL }, .f2 = 1, .f3 = { .f0 = (char)106ULL, .f1 = { (long)(-674143888LL), (long)427462875LL, (long)451440923LL }, .f2 = { 39788.46875, -0.254517078399658203125, 89.1468505859375 } }, .f4 = (signed char)(-38LL), .f5 = (unsigned short)55665ULL } });
 }
 
 extern unsigned rec_123(_Bool a0, struct G123_1 a1, short a2, long long a3, struct G123_7 a4, unsigned a5, int *a6);
-void call_123(void)
+unsigned call_123(void)
 {
-  rec_123(1, (struct G123_1){ .f0 = (long)2116120113LL, .f1 = { .f0 = { 1619.318359375, 3154.333984375, -173.8087158203125, 32058.578125 }, .f1 = { .f0 = (unsigned)281625839ULL, .f1 = (int *)0x581d089c, .f2 = (signed char)(-123LL) }, .f2 = { .f0 = (long)(-1643681907LL), .f1 = 1, .f2 = (unsigned long long)1472206280220498604ULL, .f3 = (unsigned char)185ULL, .f4 = (short)(-28148LL) }, .f3 = (signed char)(-34LL), .f4 = (short)(-10457LL) }, .f2 = { .m0 = 554.0f }, .f3 = (short)(-15169LL), .f4 = { .m2 = (unsigned short)17885ULL }, .f5 = { (unsigned long)1549839610ULL, (unsigned long)2227312222ULL, (unsigned long)1984815570ULL, (unsigned long)925591037ULL } }, (short)(-10586LL), (long long)8766127483583675028LL, (struct G123_7){ .f0 = (unsigned char)69ULL, .f1 = { .f0 = { .m0 = (long)557021369LL }, .f1 = (int)1458907003LL, .f2 = (long long)7587252317836973021LL, .f3 = (unsigned)2420826419ULL, .f4 = 107917.125, .f5 = 1 }, .f2 = (short)(-15608LL), .f3 = (unsigned long long)6252250658043946529ULL }, (unsigned)3379121533ULL, (int *)0x6eb8c178);
+  return rec_123(1, (struct G123_1){ .f0 = (long)2116120113LL, .f1 = { .f0 = { 1619.318359375, 3154.333984375, -173.8087158203125, 32058.578125 }, .f1 = { .f0 = (unsigned)281625839ULL, .f1 = (int *)0x581d089c, .f2 = (signed char)(-123LL) }, .f2 = { .f0 = (long)(-1643681907LL), .f1 = 1, .f2 = (unsigned long long)1472206280220498604ULL, .f3 = (unsigned char)185ULL, .f4 = (short)(-28148LL) }, .f3 = (signed char)(-34LL), .f4 = (short)(-10457LL) }, .f2 = { .m0 = 554.0f }, .f3 = (short)(-15169LL), .f4 = { .m2 = (unsigned short)17885ULL }, .f5 = { (unsigned long)1549839610ULL, (unsigned long)2227312222ULL, (unsigned long)1984815570ULL, (unsigned long)925591037ULL } }, (short)(-10586LL), (long long)8766127483583675028LL, (struct G123_7){ .f0 = (unsigned char)69ULL, .f1 = { .f0 = { .m0 = (long)557021369LL }, .f1 = (int)1458907003LL, .f2 = (long long)7587252317836973021LL, .f3 = (unsigned)2420826419ULL, .f4 = 107917.125, .f5 = 1 }, .f2 = (short)(-15608LL), .f3 = (unsigned long long)6252250658043946529ULL }, (unsigned)3379121533ULL, (int *)0x6eb8c178);
 }
 
 extern unsigned rec_124(float a0, _Bool a1, double a2);
-void call_124(void)
+unsigned call_124(void)
 {
-  rec_124(-138.5f, 1, 7829.6015625);
+  return rec_124(-138.5f, 1, 7829.6015625);
 }
 
 extern unsigned rec_125(unsigned char a0, int *a1, unsigned long long a2, struct G125_1 a3, float a4, unsigned long a5, signed char a6, unsigned char a7, struct G125_4 a8);
-void call_125(void)
+unsigned call_125(void)
 {
-  rec_125((unsigned char)244ULL, (int *)0x3474718, (unsigned long long)14900728701994656338ULL, (struct G125_1){ .f0 = { .f0 = (unsigned long)2840982264ULL, .f1 = { .f0 = { (long long)(-7771282334300610464LL), (long long)(-2759759383609986423LL), (long long)(-4598001420262532274LL), (long long)7126305180344729966LL }, .f1 = (long)(-390753285LL), .f2 = (int)(-300627499LL) }, .f2 = (unsigned long)2136385160ULL, .f3 = (int)450491245LL, .f4 = (int)(-1072135779LL) } }, 14.15625f, (unsigned long)2937275615ULL, (signed char)30LL, (unsigned char)210ULL, (struct G125_4){ .f0 = { .f0 = 11.5625f, .f1 = (long long)232622641205110252LL, .f2 = (char)71ULL, .f3 = -0.83984375f, .f4 = { .m0 = (signed char)114LL } }, .f1 = -748.0f, .f2 = (char)115ULL, .f3 = (int)(-369578158LL), .f4 = (char)82ULL });
+  return rec_125((unsigned char)244ULL, (int *)0x3474718, (unsigned long long)14900728701994656338ULL, (struct G125_1){ .f0 = { .f0 = (unsigned long)2840982264ULL, .f1 = { .f0 = { (long long)(-7771282334300610464LL), (long long)(-2759759383609986423LL), (long long)(-4598001420262532274LL), (long long)7126305180344729966LL }, .f1 = (long)(-390753285LL), .f2 = (int)(-300627499LL) }, .f2 = (unsigned long)2136385160ULL, .f3 = (int)450491245LL, .f4 = (int)(-1072135779LL) } }, 14.15625f, (unsigned long)2937275615ULL, (signed char)30LL, (unsigned char)210ULL, (struct G125_4){ .f0 = { .f0 = 11.5625f, .f1 = (long long)232622641205110252LL, .f2 = (char)71ULL, .f3 = -0.83984375f, .f4 = { .m0 = (signed char)114LL } }, .f1 = -748.0f, .f2 = (char)115ULL, .f3 = (int)(-369578158LL), .f4 = (char)82ULL });
 }
 
 extern struct R125 rec_make_125(unsigned char a0, int *a1, unsigned long long a2, struct G125_1 a3, float a4, unsigned long a5, signed char a6, unsigned char a7, struct G125_4 a8);
-void callm_125(void)
+struct R125 callm_125(void)
 {
-  (void)rec_make_125((unsigned char)244ULL, (int *)0x3474718, (unsigned long long)14900728701994656338ULL, (struct G125_1){ .f0 = { .f0 = (unsigned long)2840982264ULL, .f1 = { .f0 = { (long long)(-7771282334300610464LL), (long long)(-2759759383609986423LL), (long long)(-4598001420262532274LL), (long long)7126305180344729966LL }, .f1 = (long)(-390753285LL), .f2 = (int)(-300627499LL) }, .f2 = (unsigned long)2136385160ULL, .f3 = (int)450491245LL, .f4 = (int)(-1072135779LL) } }, 14.15625f, (unsigned long)2937275615ULL, (signed char)30LL, (unsigned char)210ULL, (struct G125_4){ .f0 = { .f0 = 11.5625f, .f1 = (long long)232622641205110252LL, .f2 = (char)71ULL, .f3 = -0.83984375f, .f4 = { .m0 = (signed char)114LL } }, .f1 = -748.0f, .f2 = (char)115ULL, .f3 = (int)(-369578158LL), .f4 = (char)82ULL });
+  return rec_make_125((unsigned char)244ULL, (int *)0x3474718, (unsigned long long)14900728701994656338ULL, (struct G125_1){ .f0 = { .f0 = (unsigned long)2840982264ULL, .f1 = { .f0 = { (long long)(-7771282334300610464LL), (long long)(-2759759383609986423LL), (long long)(-4598001420262532274LL), (long long)7126305180344729966LL }, .f1 = (long)(-390753285LL), .f2 = (int)(-300627499LL) }, .f2 = (unsigned long)2136385160ULL, .f3 = (int)450491245LL, .f4 = (int)(-1072135779LL) } }, 14.15625f, (unsigned long)2937275615ULL, (signed char)30LL, (unsigned char)210ULL, (struct G125_4){ .f0 = { .f0 = 11.5625f, .f1 = (long long)232622641205110252LL, .f2 = (char)71ULL, .f3 = -0.83984375f, .f4 = { .m0 = (signed char)114LL } }, .f1 = -748.0f, .f2 = (char)115ULL, .f3 = (int)(-369578158LL), .f4 = (char)82ULL });
 }
 
 extern unsigned rec_126(double a0, unsigned a1, unsigned a2, union G126_1 a3, float a4, int *a5);
-void call_126(void)
+unsigned call_126(void)
 {
-  rec_126(-0.09247553348541259765625, (unsigned)1241943028ULL, (unsigned)1159811838ULL, (union G126_1){ .m1 = (int *)0x1eecf1e0 }, 17.4375f, (int *)0x573cc358);
+  return rec_126(-0.09247553348541259765625, (unsigned)1241943028ULL, (unsigned)1159811838ULL, (union G126_1){ .m1 = (int *)0x1eecf1e0 }, 17.4375f, (int *)0x573cc358);
 }
 
 extern unsigned rec_127(struct G127_1 a0, union G127_2 a1, _Bool a2, int *a3, char a4, struct G127_3 a5, struct G127_4 a6, int *a7, struct G127_5 a8);
-void call_127(void)
+unsigned call_127(void)
 {
-  rec_127((struct G127_1){ .f0 = (unsigned short)58529ULL, .f1 = 74.75f, .f2 = { (unsigned)3005217612ULL, (unsigned)1912840379ULL, (unsigned)2790276917ULL }, .f3 = (unsigned short)20805ULL }, (union G127_2){ .m0 = (int)320357274LL }, 1, (int *)0x1eb04d68, (char)87ULL, (struct G127_3){ .f0 = (long long)(-4007170041849841122LL), .f1 = (unsigned long long)3876809665383377393ULL, .f2 = (short)10976LL, .f3 = (int *)0x6e570204, .f4 = (long long)(-1473599870981310045LL) }, (struct G127_4){ .f0 = (unsigned long)1499344960ULL, .f1 = { (unsigned long)3832489456ULL, (unsigned long)3696313523ULL, (unsigned long)387848583ULL }, .f2 = (long)(-184864058LL), .f3 = { (long long)(-8681150477278591573LL), (long long)5898888998207521036LL, (long long)(-3290458117136663934LL), (long long)(-1945822891276939565LL) }, .f4 = (char)64ULL, .f5 = 4.171875f }, (int *)0x75f6c9c0, (struct G127_5){ .f0 = (int)1257188254LL, .f1 = -31.6875f, .f2 = { .m0 = (unsigned long)1711511829ULL } });
+  return rec_127((struct G127_1){ .f0 = (unsigned short)58529ULL, .f1 = 74.75f, .f2 = { (unsigned)3005217612ULL, (unsigned)1912840379ULL, (unsigned)2790276917ULL }, .f3 = (unsigned short)20805ULL }, (union G127_2){ .m0 = (int)320357274LL }, 1, (int *)0x1eb04d68, (char)87ULL, (struct G127_3){ .f0 = (long long)(-4007170041849841122LL), .f1 = (unsigned long long)3876809665383377393ULL, .f2 = (short)10976LL, .f3 = (int *)0x6e570204, .f4 = (long long)(-1473599870981310045LL) }, (struct G127_4){ .f0 = (unsigned long)1499344960ULL, .f1 = { (unsigned long)3832489456ULL, (unsigned long)3696313523ULL, (unsigned long)387848583ULL }, .f2 = (long)(-184864058LL), .f3 = { (long long)(-8681150477278591573LL), (long long)5898888998207521036LL, (long long)(-3290458117136663934LL), (long long)(-1945822891276939565LL) }, .f4 = (char)64ULL, .f5 = 4.171875f }, (int *)0x75f6c9c0, (struct G127_5){ .f0 = (int)1257188254LL, .f1 = -31.6875f, .f2 = { .m0 = (unsigned long)1711511829ULL } });
 }
 
 extern unsigned rec_128(long long a0, unsigned a1, struct G128_1 a2, struct G128_3 a3, unsigned a4, struct G128_8 a5, struct G128_9 a6, struct G128_10 a7, unsigned char a8, struct G128_11 a9, struct G128_12 a10);
-void call_128(void)
+unsigned call_128(void)
 {
-  rec_128((long long)(-7863880227627334476LL), (unsigned)2419501593ULL, (struct G128_1){ .f0 = 37.625f, .f1 = (long)(-264708684LL), .f2 = (char)120ULL, .f3 = { .f0 = (long long)7597898646555631920LL, .f1 = (unsigned)2566509003ULL }, .f4 = { -710.0f, 23.1875f, 36.125f }, .f5 = (unsigned long long)1584768012449982761ULL }, (struct G128_3){ .f0 = 1, .f1 = (unsigned long)2774373542ULL, .f2 = { .f0 = 1 }, .f3 = (unsigned)476198016ULL, .f4 = { .f0 = (short)(-9275LL), .f1 = { .m0 = (unsigned char)235ULL }, .f2 = (unsigned)138655233ULL, .f3 = { .m0 = (unsigned short)31756ULL } }, .f5 = (long long)(-5793284076321136732LL) }, (unsigned)1032517787ULL, (struct G128_8){ .f0 = (int)1911713093LL, .f1 = (long long)2596161933059042756LL, .f2 = (long)976125106LL, .f3 = { (long long)(-7896906134772032793LL), (long long)(-9037281269339797933LL), (long long)5599166850457627986LL, (long long)6192504623935310496LL }, .f4 = (unsigned char)54ULL }, (struct G128_9){ .f0 = (unsigned long long)12280520497281043749ULL, .f1 = 1, .f2 = 1, .f3 = (long long)1157687570701449476LL, .f4 = (long)(-1195520937LL) }, (struct G128_10){ .f0 = (char)64ULL, .f1 = (long long)(-446864434247602143LL), .f2 = (signed char)126LL, .f3 = (long)(-1937667519LL) }, (unsigned char)218ULL, (struct G128_11){ .f0 = 201.0f, .f1 = 7.337505340576171875, .f2 = (long)747581994LL, .f3 = (long long)6650413898369938210LL, .f4 = -0.3896484375f, .f5 = { (unsigned)3045595458ULL, (unsigned)987500581ULL } }, (struct G128_12){ .f0 = -6.1875f, .f1 = { .f0 = (int *)0x5e938a0c, .f1 = { .f0 = (long)1451577952LL, .f1 = (unsigned)3956295254ULL, .f2 = { (unsigned)3105446346ULL, (unsigned)2698533118ULL }, .f3 = { (short)15763LL, (short)29808LL, (short)13787LL }, .f4 = (signed char)(-62LL) }, .f2 = (signed char)33LL, .f3 = { .f0 = { (signed char)(-80LL), (signed char)(-29LL), (signed char)77LL, (signed char)(-110LL) }, .f1 = (long)(-396664584LL), .f2 = -0.75f, .f3 = { (int *)0x255750e4, (int *)0x1bc88a94, (int *)0x22db0b94 }, .f4 = (unsigned long)803317094ULL, .f5 = 0.628322601318359375 } }, .f2 = (unsigned short)51678ULL, .f3 = 1, .f4 = { .m0 = (unsigned long)2251776180ULL } });
+  return rec_128((long long)(-7863880227627334476LL), (unsigned)2419501593ULL, (struct G128_1){ .f0 = 37.625f, .f1 = (long)(-264708684LL), .f2 = (char)120ULL, .f3 = { .f0 = (long long)7597898646555631920LL, .f1 = (unsigned)2566509003ULL }, .f4 = { -710.0f, 23.1875f, 36.125f }, .f5 = (unsigned long long)1584768012449982761ULL }, (struct G128_3){ .f0 = 1, .f1 = (unsigned long)2774373542ULL, .f2 = { .f0 = 1 }, .f3 = (unsigned)476198016ULL, .f4 = { .f0 = (short)(-9275LL), .f1 = { .m0 = (unsigned char)235ULL }, .f2 = (unsigned)138655233ULL, .f3 = { .m0 = (unsigned short)31756ULL } }, .f5 = (long long)(-5793284076321136732LL) }, (unsigned)1032517787ULL, (struct G128_8){ .f0 = (int)1911713093LL, .f1 = (long long)2596161933059042756LL, .f2 = (long)976125106LL, .f3 = { (long long)(-7896906134772032793LL), (long long)(-9037281269339797933LL), (long long)5599166850457627986LL, (long long)6192504623935310496LL }, .f4 = (unsigned char)54ULL }, (struct G128_9){ .f0 = (unsigned long long)12280520497281043749ULL, .f1 = 1, .f2 = 1, .f3 = (long long)1157687570701449476LL, .f4 = (long)(-1195520937LL) }, (struct G128_10){ .f0 = (char)64ULL, .f1 = (long long)(-446864434247602143LL), .f2 = (signed char)126LL, .f3 = (long)(-1937667519LL) }, (unsigned char)218ULL, (struct G128_11){ .f0 = 201.0f, .f1 = 7.337505340576171875, .f2 = (long)747581994LL, .f3 = (long long)6650413898369938210LL, .f4 = -0.3896484375f, .f5 = { (unsigned)3045595458ULL, (unsigned)987500581ULL } }, (struct G128_12){ .f0 = -6.1875f, .f1 = { .f0 = (int *)0x5e938a0c, .f1 = { .f0 = (long)1451577952LL, .f1 = (unsigned)3956295254ULL, .f2 = { (unsigned)3105446346ULL, (unsigned)2698533118ULL }, .f3 = { (short)15763LL, (short)29808LL, (short)13787LL }, .f4 = (signed char)(-62LL) }, .f2 = (signed char)33LL, .f3 = { .f0 = { (signed char)(-80LL), (signed char)(-29LL), (signed char)77LL, (signed char)(-110LL) }, .f1 = (long)(-396664584LL), .f2 = -0.75f, .f3 = { (int *)0x255750e4, (int *)0x1bc88a94, (int *)0x22db0b94 }, .f4 = (unsigned long)803317094ULL, .f5 = 0.628322601318359375 } }, .f2 = (unsigned short)51678ULL, .f3 = 1, .f4 = { .m0 = (unsigned long)2251776180ULL } });
 }
 
 extern struct R128 rec_make_128(long long a0, unsigned a1, struct G128_1 a2, struct G128_3 a3, unsigned a4, struct G128_8 a5, struct G128_9 a6, struct G128_10 a7, unsigned char a8, struct G128_11 a9, struct G128_12 a10);
-void callm_128(void)
+struct R128 callm_128(void)
 {
-  (void)rec_make_128((long long)(-7863880227627334476LL), (unsigned)2419501593ULL, (struct G128_1){ .f0 = 37.625f, .f1 = (long)(-264708684LL), .f2 = (char)120ULL, .f3 = { .f0 = (long long)7597898646555631920LL, .f1 = (unsigned)2566509003ULL }, .f4 = { -710.0f, 23.1875f, 36.125f }, .f5 = (unsigned long long)1584768012449982761ULL }, (struct G128_3){ .f0 = 1, .f1 = (unsigned long)2774373542ULL, .f2 = { .f0 = 1 }, .f3 = (unsigned)476198016ULL, .f4 = { .f0 = (short)(-9275LL), .f1 = { .m0 = (unsigned char)235ULL }, .f2 = (unsigned)138655233ULL, .f3 = { .m0 = (unsigned short)31756ULL } }, .f5 = (long long)(-5793284076321136732LL) }, (unsigned)1032517787ULL, (struct G128_8){ .f0 = (int)1911713093LL, .f1 = (long long)2596161933059042756LL, .f2 = (long)976125106LL, .f3 = { (long long)(-7896906134772032793LL), (long long)(-9037281269339797933LL), (long long)5599166850457627986LL, (long long)6192504623935310496LL }, .f4 = (unsigned char)54ULL }, (struct G128_9){ .f0 = (unsigned long long)12280520497281043749ULL, .f1 = 1, .f2 = 1, .f3 = (long long)1157687570701449476LL, .f4 = (long)(-1195520937LL) }, (struct G128_10){ .f0 = (char)64ULL, .f1 = (long long)(-446864434247602143LL), .f2 = (signed char)126LL, .f3 = (long)(-1937667519LL) }, (unsigned char)218ULL, (struct G128_11){ .f0 = 201.0f, .f1 = 7.337505340576171875, .f2 = (long)747581994LL, .f3 = (long long)6650413898369938210LL, .f4 = -0.3896484375f, .f5 = { (unsigned)3045595458ULL, (unsigned)987500581ULL } }, (struct G128_12){ .f0 = -6.1875f, .f1 = { .f0 = (int *)0x5e938a0c, .f1 = { .f0 = (long)1451577952LL, .f1 = (unsigned)3956295254ULL, .f2 = { (unsigned)3105446346ULL, (unsigned)2698533118ULL }, .f3 = { (short)15763LL, (short)29808LL, (short)13787LL }, .f4 = (signed char)(-62LL) }, .f2 = (signed char)33LL, .f3 = { .f0 = { (signed char)(-80LL), (signed char)(-29LL), (signed char)77LL, (signed char)(-110LL) }, .f1 = (long)(-396664584LL), .f2 = -0.75f, .f3 = { (int *)0x255750e4, (int *)0x1bc88a94, (int *)0x22db0b94 }, .f4 = (unsigned long)803317094ULL, .f5 = 0.628322601318359375 } }, .f2 = (unsigned short)51678ULL, .f3 = 1, .f4 = { .m0 = (unsigned long)2251776180ULL } });
+  return rec_make_128((long long)(-7863880227627334476LL), (unsigned)2419501593ULL, (struct G128_1){ .f0 = 37.625f, .f1 = (long)(-264708684LL), .f2 = (char)120ULL, .f3 = { .f0 = (long long)7597898646555631920LL, .f1 = (unsigned)2566509003ULL }, .f4 = { -710.0f, 23.1875f, 36.125f }, .f5 = (unsigned long long)1584768012449982761ULL }, (struct G128_3){ .f0 = 1, .f1 = (unsigned long)2774373542ULL, .f2 = { .f0 = 1 }, .f3 = (unsigned)476198016ULL, .f4 = { .f0 = (short)(-9275LL), .f1 = { .m0 = (unsigned char)235ULL }, .f2 = (unsigned)138655233ULL, .f3 = { .m0 = (unsigned short)31756ULL } }, .f5 = (long long)(-5793284076321136732LL) }, (unsigned)1032517787ULL, (struct G128_8){ .f0 = (int)1911713093LL, .f1 = (long long)2596161933059042756LL, .f2 = (long)976125106LL, .f3 = { (long long)(-7896906134772032793LL), (long long)(-9037281269339797933LL), (long long)5599166850457627986LL, (long long)6192504623935310496LL }, .f4 = (unsigned char)54ULL }, (struct G128_9){ .f0 = (unsigned long long)12280520497281043749ULL, .f1 = 1, .f2 = 1, .f3 = (long long)1157687570701449476LL, .f4 = (long)(-1195520937LL) }, (struct G128_10){ .f0 = (char)64ULL, .f1 = (long long)(-446864434247602143LL), .f2 = (signed char)126LL, .f3 = (long)(-1937667519LL) }, (unsigned char)218ULL, (struct G128_11){ .f0 = 201.0f, .f1 = 7.337505340576171875, .f2 = (long)747581994LL, .f3 = (long long)6650413898369938210LL, .f4 = -0.3896484375f, .f5 = { (unsigned)3045595458ULL, (unsigned)987500581ULL } }, (struct G128_12){ .f0 = -6.1875f, .f1 = { .f0 = (int *)0x5e938a0c, .f1 = { .f0 = (long)1451577952LL, .f1 = (unsigned)3956295254ULL, .f2 = { (unsigned)3105446346ULL, (unsigned)2698533118ULL }, .f3 = { (short)15763LL, (short)29808LL, (short)13787LL }, .f4 = (signed char)(-62LL) }, .f2 = (signed char)33LL, .f3 = { .f0 = { (signed char)(-80LL), (signed char)(-29LL), (signed char)77LL, (signed char)(-110LL) }, .f1 = (long)(-396664584LL), .f2 = -0.75f, .f3 = { (int *)0x255750e4, (int *)0x1bc88a94, (int *)0x22db0b94 }, .f4 = (unsigned long)803317094ULL, .f5 = 0.628322601318359375 } }, .f2 = (unsigned short)51678ULL, .f3 = 1, .f4 = { .m0 = (unsigned long)2251776180ULL } });
 }
 
 extern unsigned rec_129(struct G129_1 a0, struct G129_2 a1, unsigned short a2, double a3, struct G129_5 a4, long long a5, short a6, struct G129_6 a7, unsigned short a8);
-void call_129(void)
+unsigned call_129(void)
 {
-  rec_129((struct G129_1){ .f0 = 0.078857421875f }, (struct G129_2){ .f0 = (unsigned short)54899ULL, .f1 = { (unsigned short)59046ULL, (unsigned short)8480ULL, (unsigned short)58137ULL, (unsigned short)36628ULL }, .f2 = { .f0 = { .m2 = (signed char)38LL }, .f1 = { (long)972460007LL, (long)(-1236490803LL) }, .f2 = (unsigned long long)9643548276693394819ULL, .f3 = -3894.689453125, .f4 = (signed char)82LL }, .f3 = { (signed char)(-3LL), (signed char)115LL, (signed char)94LL, (signed char)75LL }, .f4 = (unsigned long long)823477530941956162ULL }, (unsigned short)39829ULL, 31.870758056640625, (struct G129_5){ .f0 = (long)(-1851226620LL), .f1 = (int *)0x7e668aac, .f2 = (unsigned long long)17986085000569303164ULL }, (long long)232317077189127672LL, (short)(-17564LL), (struct G129_6){ .f0 = 1, .f1 = 1.9375f, .f2 = 1, .f3 = { (long)17370628LL, (long)(-2125505205LL), (long)(-1818101349LL), (long)(-863008953LL) }, .f4 = (signed char)47LL, .f5 = 448.0f }, (unsigned short)26686ULL);
+  return rec_129((struct G129_1){ .f0 = 0.078857421875f }, (struct G129_2){ .f0 = (unsigned short)54899ULL, .f1 = { (unsigned short)59046ULL, (unsigned short)8480ULL, (unsigned short)58137ULL, (unsigned short)36628ULL }, .f2 = { .f0 = { .m2 = (signed char)38LL }, .f1 = { (long)972460007LL, (long)(-1236490803LL) }, .f2 = (unsigned long long)9643548276693394819ULL, .f3 = -3894.689453125, .f4 = (signed char)82LL }, .f3 = { (signed char)(-3LL), (signed char)115LL, (signed char)94LL, (signed char)75LL }, .f4 = (unsigned long long)823477530941956162ULL }, (unsigned short)39829ULL, 31.870758056640625, (struct G129_5){ .f0 = (long)(-1851226620LL), .f1 = (int *)0x7e668aac, .f2 = (unsigned long long)17986085000569303164ULL }, (long long)232317077189127672LL, (short)(-17564LL), (struct G129_6){ .f0 = 1, .f1 = 1.9375f, .f2 = 1, .f3 = { (long)17370628LL, (long)(-2125505205LL), (long)(-1818101349LL), (long)(-863008953LL) }, .f4 = (signed char)47LL, .f5 = 448.0f }, (unsigned short)26686ULL);
 }
 
 extern unsigned rec_130(unsigned char a0, int a1, struct G130_1 a2, union G130_2 a3, char a4, struct G130_3 a5, int *a6, unsigned short a7, struct G130_4 a8, struct G130_6 a9, int *a10, _Bool a11, int a12);
-void call_130(void)
+unsigned call_130(void)
 {
-  rec_130((unsigned char)119ULL, (int)302728919LL, (struct G130_1){ .f0 = { -14740.21875, -1911.041015625, -0.06769812107086181640625, -0.0941593647003173828125 }, .f1 = -1884.0f, .f2 = (short)17362LL }, (union G130_2){ .m0 = (unsigned long)3854465282ULL }, (char)55ULL, (struct G130_3){ .f0 = (unsigned char)36ULL }, (int *)0x5b81a700, (unsigned short)11489ULL, (struct G130_4){ .f0 = (char)31ULL, .f1 = { .m2 = (short)(-23186LL) }, .f2 = 1, .f3 = (unsigned long)1951650706ULL, .f4 = (short)22321LL, .f5 = { (unsigned)647232712ULL, (unsigned)3693769503ULL } }, (struct G130_6){ .f0 = (long long)(-2709272731618975110LL), .f1 = (char)73ULL, .f2 = (short)1102LL, .f3 = (signed char)(-86LL), .f4 = -0.072509765625f }, (int *)0xb546f60, 1, (int)(-2007765114LL));
+  return rec_130((unsigned char)119ULL, (int)302728919LL, (struct G130_1){ .f0 = { -14740.21875, -1911.041015625, -0.06769812107086181640625, -0.0941593647003173828125 }, .f1 = -1884.0f, .f2 = (short)17362LL }, (union G130_2){ .m0 = (unsigned long)3854465282ULL }, (char)55ULL, (struct G130_3){ .f0 = (unsigned char)36ULL }, (int *)0x5b81a700, (unsigned short)11489ULL, (struct G130_4){ .f0 = (char)31ULL, .f1 = { .m2 = (short)(-23186LL) }, .f2 = 1, .f3 = (unsigned long)1951650706ULL, .f4 = (short)22321LL, .f5 = { (unsigned)647232712ULL, (unsigned)3693769503ULL } }, (struct G130_6){ .f0 = (long long)(-2709272731618975110LL), .f1 = (char)73ULL, .f2 = (short)1102LL, .f3 = (signed char)(-86LL), .f4 = -0.072509765625f }, (int *)0xb546f60, 1, (int)(-2007765114LL));
 }
 
 extern unsigned rec_131(int a0);
-void call_131(void)
+unsigned call_131(void)
 {
-  rec_131((int)(-899370485LL));
+  return rec_131((int)(-899370485LL));
 }
 
 extern struct R131 rec_make_131(int a0);
-void callm_131(void)
+struct R131 callm_131(void)
 {
-  (void)rec_make_131((int)(-899370485LL));
+  return rec_make_131((int)(-899370485LL));
 }
 
 extern unsigned rec_132(struct G132_1 a0, struct G132_2 a1, int a2, struct G132_3 a3, long long a4, unsigned long a5, struct G132_5 a6, signed char a7, long long a8, unsigned char a9, unsigned long long a10, struct G132_7 a11, struct G132_9 a12, int *a13);
-void call_132(void)
+unsigned call_132(void)
 {
-  rec_132((struct G132_1){ .f0 = (unsigned long)276188067ULL, .f1 = (unsigned long long)5668974199320185098ULL, .f2 = (int)2014984201LL }, (struct G132_2){ .f0 = (long long)(-5136111385329151864LL) }, (int)1491923510LL, (struct G132_3){ .f0 = { .m1 = (int *)0x2f528c14 }, .f1 = (char)51ULL }, (long long)(-6311639889796829657LL), (unsigned long)1087756218ULL, (struct G132_5){ .f0 = { .f0 = (unsigned long long)2149916358280773687ULL } }, (signed char)(-41LL), (long long)(-5541647901996379234LL), (unsigned char)162ULL, (unsigned long long)2726815463443692139ULL, (struct G132_7){ .f0 = (unsigned short)65229ULL, .f1 = 0.3489305973052978515625, .f2 = (unsigned short)2398ULL, .f3 = (signed char)32LL, .f4 = (int *)0x19d206a8, .f5 = { .f0 = (char)16ULL, .f1 = (unsigned long long)4984833005960464219ULL } }, (struct G132_9){ .f0 = { .m2 = (unsigned short)16181ULL }, .f1 = 1, .f2 = (char)63ULL, .f3 = (long long)5085810593590930764LL, .f4 = 1, .f5 = { .f0 = { .f0 = { (char)41ULL, (char)105ULL } }, .f1 = { (unsigned long long)17698387840789228286ULL, (unsigned long long)6928765477610521159ULL, (unsigned long long)8716548953915249019ULL, (unsigned long long)15122508724633163440ULL }, .f2 = (int)1150661969LL } }, (int *)0x480ea940);
+  return rec_132((struct G132_1){ .f0 = (unsigned long)276188067ULL, .f1 = (unsigned long long)5668974199320185098ULL, .f2 = (int)2014984201LL }, (struct G132_2){ .f0 = (long long)(-5136111385329151864LL) }, (int)1491923510LL, (struct G132_3){ .f0 = { .m1 = (int *)0x2f528c14 }, .f1 = (char)51ULL }, (long long)(-6311639889796829657LL), (unsigned long)1087756218ULL, (struct G132_5){ .f0 = { .f0 = (unsigned long long)2149916358280773687ULL } }, (signed char)(-41LL), (long long)(-5541647901996379234LL), (unsigned char)162ULL, (unsigned long long)2726815463443692139ULL, (struct G132_7){ .f0 = (unsigned short)65229ULL, .f1 = 0.3489305973052978515625, .f2 = (unsigned short)2398ULL, .f3 = (signed char)32LL, .f4 = (int *)0x19d206a8, .f5 = { .f0 = (char)16ULL, .f1 = (unsigned long long)4984833005960464219ULL } }, (struct G132_9){ .f0 = { .m2 = (unsigned short)16181ULL }, .f1 = 1, .f2 = (char)63ULL, .f3 = (long long)5085810593590930764LL, .f4 = 1, .f5 = { .f0 = { .f0 = { (char)41ULL, (char)105ULL } }, .f1 = { (unsigned long long)17698387840789228286ULL, (unsigned long long)6928765477610521159ULL, (unsigned long long)8716548953915249019ULL, (unsigned long long)15122508724633163440ULL }, .f2 = (int)1150661969LL } }, (int *)0x480ea940);
 }
 
 extern struct R132 rec_make_132(struct G132_1 a0, struct G132_2 a1, int a2, struct G132_3 a3, long long a4, unsigned long a5, struct G132_5 a6, signed char a7, long long a8, unsigned char a9, unsigned long long a10, struct G132_7 a11, struct G132_9 a12, int *a13);
-void callm_132(void)
+struct R132 callm_132(void)
 {
-  (void)rec_make_132((struct G132_1){ .f0 = (unsigned long)276188067ULL, .f1 = (unsigned long long)5668974199320185098ULL, .f2 = (int)2014984201LL }, (struct G132_2){ .f0 = (long long)(-5136111385329151864LL) }, (int)1491923510LL, (struct G132_3){ .f0 = { .m1 = (int *)0x2f528c14 }, .f1 = (char)51ULL }, (long long)(-6311639889796829657LL), (unsigned long)1087756218ULL, (struct G132_5){ .f0 = { .f0 = (unsigned long long)2149916358280773687ULL } }, (signed char)(-41LL), (long long)(-5541647901996379234LL), (unsigned char)162ULL, (unsigned long long)2726815463443692139ULL, (struct G132_7){ .f0 = (unsigned short)65229ULL, .f1 = 0.3489305973052978515625, .f2 = (unsigned short)2398ULL, .f3 = (signed char)32LL, .f4 = (int *)0x19d206a8, .f5 = { .f0 = (char)16ULL, .f1 = (unsigned long long)4984833005960464219ULL } }, (struct G132_9){ .f0 = { .m2 = (unsigned short)16181ULL }, .f1 = 1, .f2 = (char)63ULL, .f3 = (long long)5085810593590930764LL, .f4 = 1, .f5 = { .f0 = { .f0 = { (char)41ULL, (char)105ULL } }, .f1 = { (unsigned long long)17698387840789228286ULL, (unsigned long long)6928765477610521159ULL, (unsigned long long)8716548953915249019ULL, (unsigned long long)15122508724633163440ULL }, .f2 = (int)1150661969LL } }, (int *)0x480ea940);
+  return rec_make_132((struct G132_1){ .f0 = (unsigned long)276188067ULL, .f1 = (unsigned long long)5668974199320185098ULL, .f2 = (int)2014984201LL }, (struct G132_2){ .f0 = (long long)(-5136111385329151864LL) }, (int)1491923510LL, (struct G132_3){ .f0 = { .m1 = (int *)0x2f528c14 }, .f1 = (char)51ULL }, (long long)(-6311639889796829657LL), (unsigned long)1087756218ULL, (struct G132_5){ .f0 = { .f0 = (unsigned long long)2149916358280773687ULL } }, (signed char)(-41LL), (long long)(-5541647901996379234LL), (unsigned char)162ULL, (unsigned long long)2726815463443692139ULL, (struct G132_7){ .f0 = (unsigned short)65229ULL, .f1 = 0.3489305973052978515625, .f2 = (unsigned short)2398ULL, .f3 = (signed char)32LL, .f4 = (int *)0x19d206a8, .f5 = { .f0 = (char)16ULL, .f1 = (unsigned long long)4984833005960464219ULL } }, (struct G132_9){ .f0 = { .m2 = (unsigned short)16181ULL }, .f1 = 1, .f2 = (char)63ULL, .f3 = (long long)5085810593590930764LL, .f4 = 1, .f5 = { .f0 = { .f0 = { (char)41ULL, (char)105ULL } }, .f1 = { (unsigned long long)17698387840789228286ULL, (unsigned long long)6928765477610521159ULL, (unsigned long long)8716548953915249019ULL, (unsigned long long)15122508724633163440ULL }, .f2 = (int)1150661969LL } }, (int *)0x480ea940);
 }
 
 extern unsigned rec_133(struct G133_1 a0, short a1, long a2, long long a3, int *a4, unsigned a5, short a6, struct G133_2 a7, unsigned a8, char a9, int a10, signed char a11);
-void call_133(void)
+unsigned call_133(void)
 {
-  rec_133((struct G133_1){ .f0 = (signed char)(-5LL) }, (short)20052LL, (long)(-326642246LL), (long long)4524012932758062311LL, (int *)0x543b1e74, (unsigned)3536803119ULL, (short)(-17944LL), (struct G133_2){ .f0 = { -314.0f, 36.25f, 0.24560546875f, 2.8671875f }, .f1 = (int)2050599203LL, .f2 = (unsigned long long)5145975917372725413ULL }, (unsigned)2041873950ULL, (char)85ULL, (int)(-40791342LL), (signed char)23LL);
+  return rec_133((struct G133_1){ .f0 = (signed char)(-5LL) }, (short)20052LL, (long)(-326642246LL), (long long)4524012932758062311LL, (int *)0x543b1e74, (unsigned)3536803119ULL, (short)(-17944LL), (struct G133_2){ .f0 = { -314.0f, 36.25f, 0.24560546875f, 2.8671875f }, .f1 = (int)2050599203LL, .f2 = (unsigned long long)5145975917372725413ULL }, (unsigned)2041873950ULL, (char)85ULL, (int)(-40791342LL), (signed char)23LL);
 }
 
 extern unsigned rec_134(signed char a0, _Bool a1, float a2, char a3, int a4, unsigned long a5, unsigned char a6, struct G134_1 a7, short a8, unsigned long long a9, struct G134_7 a10, struct G134_8 a11, int a12, struct G134_10 a13, signed char a14, struct G134_15 a15);
-void call_134(void)
+unsigned call_134(void)
 {
-  rec_134((signed char)28LL, 1, 3.765625f, (char)27ULL, (int)1189412647LL, (unsigned long)3951344099ULL, (unsigned char)240ULL, (struct G134_1){ .f0 = (unsigned long long)10101457193730635786ULL, .f1 = (signed char)75LL, .f2 = { .f0 = (int)(-30413749LL), .f1 = (char)124ULL, .f2 = { .f0 = (unsigned short)40869ULL, .f1 = (int)(-476629505LL) }, .f3 = { (short)24607LL, (short)2837LL }, .f4 = (long long)(-4311581111162056490LL) }, .f3 = { (unsigned)891323254ULL, (unsigned)3759890178ULL, (unsigned)2962287843ULL }, .f4 = (char)19ULL, .f5 = { .f0 = (long long)7681633346020776833LL, .f1 = { .m0 = (long long)558951841221540367LL }, .f2 = { .f0 = (int *)0x38ba5218, .f1 = (unsigned long long)15067725936228154398ULL, .f2 = (short)32142LL, .f3 = (unsigned char)160ULL, .f4 = (short)4215LL, .f5 = (char)52ULL } } }, (short)18290LL, (unsigned long long)6880908705960912593ULL, (struct G134_7){ .f0 = (int)(-692285240LL) }, (struct G134_8){ .f0 = 24.99566650390625, .f1 = (long long)3962971391090672381LL, .f2 = { .f0 = (char)71ULL }, .f3 = (unsigned char)142ULL, .f4 = (long long)(-3591780679740905039LL) }, (int)(-193901318LL), (struct G134_10){ .f0 = { .f0 = -0.6796875f, .f1 = (int)817945872LL, .f2 = (unsigned char)217ULL, .f3 = 1, .f4 = { .m0 = (short)(-31937LL) }, .f5 = { (short)25663LL, (short)25576LL, (short)26203LL, (short)(-3511LL) } }, .f1 = { .f0 = { .m1 = (unsigned short)32528ULL } }, .f2 = (short)10428LL, .f3 = (char)20ULL, .f4 = (unsigned long long)14565194614982437154ULL, .f5 = (signed char)(-45LL) }, (signed char)122LL, (struct G134_15){ .f0 = (unsigned)1417294849ULL, .f1 = { .f0 = (long long)4254677186744071596LL, .f1 = (long)(-1382839135LL), .f2 = 1, .f3 = (long)(-1101315073LL) }, .f2 = { .m0 = (unsigned)4022258490ULL } });
+  return rec_134((signed char)28LL, 1, 3.765625f, (char)27ULL, (int)1189412647LL, (unsigned long)3951344099ULL, (unsigned char)240ULL, (struct G134_1){ .f0 = (unsigned long long)10101457193730635786ULL, .f1 = (signed char)75LL, .f2 = { .f0 = (int)(-30413749LL), .f1 = (char)124ULL, .f2 = { .f0 = (unsigned short)40869ULL, .f1 = (int)(-476629505LL) }, .f3 = { (short)24607LL, (short)2837LL }, .f4 = (long long)(-4311581111162056490LL) }, .f3 = { (unsigned)891323254ULL, (unsigned)3759890178ULL, (unsigned)2962287843ULL }, .f4 = (char)19ULL, .f5 = { .f0 = (long long)7681633346020776833LL, .f1 = { .m0 = (long long)558951841221540367LL }, .f2 = { .f0 = (int *)0x38ba5218, .f1 = (unsigned long long)15067725936228154398ULL, .f2 = (short)32142LL, .f3 = (unsigned char)160ULL, .f4 = (short)4215LL, .f5 = (char)52ULL } } }, (short)18290LL, (unsigned long long)6880908705960912593ULL, (struct G134_7){ .f0 = (int)(-692285240LL) }, (struct G134_8){ .f0 = 24.99566650390625, .f1 = (long long)3962971391090672381LL, .f2 = { .f0 = (char)71ULL }, .f3 = (unsigned char)142ULL, .f4 = (long long)(-3591780679740905039LL) }, (int)(-193901318LL), (struct G134_10){ .f0 = { .f0 = -0.6796875f, .f1 = (int)817945872LL, .f2 = (unsigned char)217ULL, .f3 = 1, .f4 = { .m0 = (short)(-31937LL) }, .f5 = { (short)25663LL, (short)25576LL, (short)26203LL, (short)(-3511LL) } }, .f1 = { .f0 = { .m1 = (unsigned short)32528ULL } }, .f2 = (short)10428LL, .f3 = (char)20ULL, .f4 = (unsigned long long)14565194614982437154ULL, .f5 = (signed char)(-45LL) }, (signed char)122LL, (struct G134_15){ .f0 = (unsigned)1417294849ULL, .f1 = { .f0 = (long long)4254677186744071596LL, .f1 = (long)(-1382839135LL), .f2 = 1, .f3 = (long)(-1101315073LL) }, .f2 = { .m0 = (unsigned)4022258490ULL } });
 }
 
 extern unsigned rec_135(unsigned long a0, signed char a1, unsigned a2, struct G135_1 a3, float a4);
-void call_135(void)
+unsigned call_135(void)
 {
-  rec_135((unsigned long)383435488ULL, (signed char)104LL, (unsigned)1649393052ULL, (struct G135_1){ .f0 = (signed char)59LL, .f1 = 1 }, 119.25f);
+  return rec_135((unsigned long)383435488ULL, (signed char)104LL, (unsigned)1649393052ULL, (struct G135_1){ .f0 = (signed char)59LL, .f1 = 1 }, 119.25f);
 }
 
 extern unsigned rec_136(unsigned long long a0, struct G136_1 a1, struct G136_3 a2, struct G136_6 a3, char a4, struct G136_7 a5, union G136_8 a6, short a7, short a8);
-void call_136(void)
+unsigned call_136(void)
 {
-  rec_136((unsigned long long)2678841079532133445ULL, (struct G136_1){ .f0 = (int *)0x9400450, .f1 = { (unsigned long long)14913529807442015194ULL, (unsigned long long)11696180960184212807ULL, (unsigned long long)16742082532560431682ULL, (unsigned long long)10941745591757604995ULL }, .f2 = (unsigned)2193243273ULL, .f3 = { .f0 = (int)1057068917LL }, .f4 = { 4.046875f, -37.75f, 6.328125f }, .f5 = (unsigned long long)11153614717778781179ULL }, (struct G136_3){ .f0 = (unsigned char)255ULL, .f1 = (unsigned long long)10167420644734922746ULL, .f2 = { .m0 = -1.3096408843994140625 }, .f3 = { .f0 = (long long)4445361089726697792LL } }, (struct G136_6){ .f0 = (short)29528LL, .f1 = (int)1003864469LL, .f2 = (char)78ULL, .f3 = (signed char)(-51LL) }, (char)28ULL, (struct G136_7){ .f0 = (int)423637340LL, .f1 = (unsigned long)3082731794ULL, .f2 = (unsigned short)19424ULL, .f3 = 1, .f4 = { (signed char)48LL, (signed char)12LL, (signed char)80LL }, .f5 = (long)(-479509993LL) }, (union G136_8){ .m2 = (long)1891812606LL }, (short)(-25117LL), (short)16378LL);
+  return rec_136((unsigned long long)2678841079532133445ULL, (struct G136_1){ .f0 = (int *)0x9400450, .f1 = { (unsigned long long)14913529807442015194ULL, (unsigned long long)11696180960184212807ULL, (unsigned long long)16742082532560431682ULL, (unsigned long long)10941745591757604995ULL }, .f2 = (unsigned)2193243273ULL, .f3 = { .f0 = (int)1057068917LL }, .f4 = { 4.046875f, -37.75f, 6.328125f }, .f5 = (unsigned long long)11153614717778781179ULL }, (struct G136_3){ .f0 = (unsigned char)255ULL, .f1 = (unsigned long long)10167420644734922746ULL, .f2 = { .m0 = -1.3096408843994140625 }, .f3 = { .f0 = (long long)4445361089726697792LL } }, (struct G136_6){ .f0 = (short)29528LL, .f1 = (int)1003864469LL, .f2 = (char)78ULL, .f3 = (signed char)(-51LL) }, (char)28ULL, (struct G136_7){ .f0 = (int)423637340LL, .f1 = (unsigned long)3082731794ULL, .f2 = (unsigned short)19424ULL, .f3 = 1, .f4 = { (signed char)48LL, (signed char)12LL, (signed char)80LL }, .f5 = (long)(-479509993LL) }, (union G136_8){ .m2 = (long)1891812606LL }, (short)(-25117LL), (short)16378LL);
 }
 
 extern struct R136 rec_make_136(unsigned long long a0, struct G136_1 a1, struct G136_3 a2, struct G136_6 a3, char a4, struct G136_7 a5, union G136_8 a6, short a7, short a8);
-void callm_136(void)
+struct R136 callm_136(void)
 {
-  (void)rec_make_136((unsigned long long)2678841079532133445ULL, (struct G136_1){ .f0 = (int *)0x9400450, .f1 = { (unsigned long long)14913529807442015194ULL, (unsigned long long)11696180960184212807ULL, (unsigned long long)16742082532560431682ULL, (unsigned long long)10941745591757604995ULL }, .f2 = (unsigned)2193243273ULL, .f3 = { .f0 = (int)1057068917LL }, .f4 = { 4.046875f, -37.75f, 6.328125f }, .f5 = (unsigned long long)11153614717778781179ULL }, (struct G136_3){ .f0 = (unsigned char)255ULL, .f1 = (unsigned long long)10167420644734922746ULL, .f2 = { .m0 = -1.3096408843994140625 }, .f3 = { .f0 = (long long)4445361089726697792LL } }, (struct G136_6){ .f0 = (short)29528LL, .f1 = (int)1003864469LL, .f2 = (char)78ULL, .f3 = (signed char)(-51LL) }, (char)28ULL, (struct G136_7){ .f0 = (int)423637340LL, .f1 = (unsigned long)3082731794ULL, .f2 = (unsigned short)19424ULL, .f3 = 1, .f4 = { (signed char)48LL, (signed char)12LL, (signed char)80LL }, .f5 = (long)(-479509993LL) }, (union G136_8){ .m2 = (long)1891812606LL }, (short)(-25117LL), (short)16378LL);
+  return rec_make_136((unsigned long long)2678841079532133445ULL, (struct G136_1){ .f0 = (int *)0x9400450, .f1 = { (unsigned long long)14913529807442015194ULL, (unsigned long long)11696180960184212807ULL, (unsigned long long)16742082532560431682ULL, (unsigned long long)10941745591757604995ULL }, .f2 = (unsigned)2193243273ULL, .f3 = { .f0 = (int)1057068917LL }, .f4 = { 4.046875f, -37.75f, 6.328125f }, .f5 = (unsigned long long)11153614717778781179ULL }, (struct G136_3){ .f0 = (unsigned char)255ULL, .f1 = (unsigned long long)10167420644734922746ULL, .f2 = { .m0 = -1.3096408843994140625 }, .f3 = { .f0 = (long long)4445361089726697792LL } }, (struct G136_6){ .f0 = (short)29528LL, .f1 = (int)1003864469LL, .f2 = (char)78ULL, .f3 = (signed char)(-51LL) }, (char)28ULL, (struct G136_7){ .f0 = (int)423637340LL, .f1 = (unsigned long)3082731794ULL, .f2 = (unsigned short)19424ULL, .f3 = 1, .f4 = { (signed char)48LL, (signed char)12LL, (signed char)80LL }, .f5 = (long)(-479509993LL) }, (union G136_8){ .m2 = (long)1891812606LL }, (short)(-25117LL), (short)16378LL);
 }
 
 extern unsigned rec_137(long a0, struct G137_1 a1, long a2, struct G137_4 a3);
-void call_137(void)
+unsigned call_137(void)
 {
-  rec_137((long)947940235LL, (struct G137_1){ .f0 = (long)1180660286LL, .f1 = (long long)(-7048244608153640946LL), .f2 = { .f0 = { .f0 = (char)95ULL, .f1 = (unsigned)1285802833ULL, .f2 = { (long long)3427483150221147263LL, (long long)(-8000674453806156586LL) }, .f3 = (long)797745177LL, .f4 = 1 }, .f1 = 1, .f2 = (short)(-21232LL) } }, (long)1221092482LL, (struct G137_4){ .f0 = { .m2 = (unsigned char)130ULL }, .f1 = (long)1345832120LL });
+  return rec_137((long)947940235LL, (struct G137_1){ .f0 = (long)1180660286LL, .f1 = (long long)(-7048244608153640946LL), .f2 = { .f0 = { .f0 = (char)95ULL, .f1 = (unsigned)1285802833ULL, .f2 = { (long long)3427483150221147263LL, (long long)(-8000674453806156586LL) }, .f3 = (long)797745177LL, .f4 = 1 }, .f1 = 1, .f2 = (short)(-21232LL) } }, (long)1221092482LL, (struct G137_4){ .f0 = { .m2 = (unsigned char)130ULL }, .f1 = (long)1345832120LL });
 }
 
 extern struct R137 rec_make_137(long a0, struct G137_1 a1, long a2, struct G137_4 a3);
-void callm_137(void)
+struct R137 callm_137(void)
 {
-  (void)rec_make_137((long)947940235LL, (struct G137_1){ .f0 = (long)1180660286LL, .f1 = (long long)(-7048244608153640946LL), .f2 = { .f0 = { .f0 = (char)95ULL, .f1 = (unsigned)1285802833ULL, .f2 = { (long long)3427483150221147263LL, (long long)(-8000674453806156586LL) }, .f3 = (long)797745177LL, .f4 = 1 }, .f1 = 1, .f2 = (short)(-21232LL) } }, (long)1221092482LL, (struct G137_4){ .f0 = { .m2 = (unsigned char)130ULL }, .f1 = (long)1345832120LL });
+  return rec_make_137((long)947940235LL, (struct G137_1){ .f0 = (long)1180660286LL, .f1 = (long long)(-7048244608153640946LL), .f2 = { .f0 = { .f0 = (char)95ULL, .f1 = (unsigned)1285802833ULL, .f2 = { (long long)3427483150221147263LL, (long long)(-8000674453806156586LL) }, .f3 = (long)797745177LL, .f4 = 1 }, .f1 = 1, .f2 = (short)(-21232LL) } }, (long)1221092482LL, (struct G137_4){ .f0 = { .m2 = (unsigned char)130ULL }, .f1 = (long)1345832120LL });
 }
 
 extern unsigned rec_138(struct G138_1 a0, short a1, unsigned char a2, int *a3, struct G138_3 a4, struct G138_4 a5);
-void call_138(void)
+unsigned call_138(void)
 {
-  rec_138((struct G138_1){ .f0 = 0.271484375f, .f1 = (unsigned char)66ULL, .f2 = { .f0 = -2.677425384521484375, .f1 = -1272.138671875, .f2 = (short)(-25244LL), .f3 = 38379.25, .f4 = { (char)2ULL, (char)126ULL, (char)117ULL, (char)77ULL } }, .f3 = (unsigned short)1571ULL, .f4 = (int)1945379512LL }, (short)8900LL, (unsigned char)123ULL, (int *)0x75fdcae0, (struct G138_3){ .f0 = (long long)4300374093993295148LL, .f1 = (long)231592231LL, .f2 = 1 }, (struct G138_4){ .f0 = { .m0 = (long)1796820479LL }, .f1 = 24888.25, .f2 = (unsigned)1631238766ULL, .f3 = (char)45ULL });
+  return rec_138((struct G138_1){ .f0 = 0.271484375f, .f1 = (unsigned char)66ULL, .f2 = { .f0 = -2.677425384521484375, .f1 = -1272.138671875, .f2 = (short)(-25244LL), .f3 = 38379.25, .f4 = { (char)2ULL, (char)126ULL, (char)117ULL, (char)77ULL } }, .f3 = (unsigned short)1571ULL, .f4 = (int)1945379512LL }, (short)8900LL, (unsigned char)123ULL, (int *)0x75fdcae0, (struct G138_3){ .f0 = (long long)4300374093993295148LL, .f1 = (long)231592231LL, .f2 = 1 }, (struct G138_4){ .f0 = { .m0 = (long)1796820479LL }, .f1 = 24888.25, .f2 = (unsigned)1631238766ULL, .f3 = (char)45ULL });
 }
 
 extern struct R138 rec_make_138(struct G138_1 a0, short a1, unsigned char a2, int *a3, struct G138_3 a4, struct G138_4 a5);
-void callm_138(void)
+struct R138 callm_138(void)
 {
-  (void)rec_make_138((struct G138_1){ .f0 = 0.271484375f, .f1 = (unsigned char)66ULL, .f2 = { .f0 = -2.677425384521484375, .f1 = -1272.138671875, .f2 = (short)(-25244LL), .f3 = 38379.25, .f4 = { (char)2ULL, (char)126ULL, (char)117ULL, (char)77ULL } }, .f3 = (unsigned short)1571ULL, .f4 = (int)1945379512LL }, (short)8900LL, (unsigned char)123ULL, (int *)0x75fdcae0, (struct G138_3){ .f0 = (long long)4300374093993295148LL, .f1 = (long)231592231LL, .f2 = 1 }, (struct G138_4){ .f0 = { .m0 = (long)1796820479LL }, .f1 = 24888.25, .f2 = (unsigned)1631238766ULL, .f3 = (char)45ULL });
+  return rec_make_138((struct G138_1){ .f0 = 0.271484375f, .f1 = (unsigned char)66ULL, .f2 = { .f0 = -2.677425384521484375, .f1 = -1272.138671875, .f2 = (short)(-25244LL), .f3 = 38379.25, .f4 = { (char)2ULL, (char)126ULL, (char)117ULL, (char)77ULL } }, .f3 = (unsigned short)1571ULL, .f4 = (int)1945379512LL }, (short)8900LL, (unsigned char)123ULL, (int *)0x75fdcae0, (struct G138_3){ .f0 = (long long)4300374093993295148LL, .f1 = (long)231592231LL, .f2 = 1 }, (struct G138_4){ .f0 = { .m0 = (long)1796820479LL }, .f1 = 24888.25, .f2 = (unsigned)1631238766ULL, .f3 = (char)45ULL });
 }
 
 extern unsigned rec_139(struct G139_1 a0, struct G139_5 a1, long long a2, struct G139_11 a3, char a4, int a5);
-void call_139(void)
+unsigned call_139(void)
 {
-  rec_139((struct G139_1){ .f0 = (signed char)(-78LL), .f1 = { .f0 = (unsigned long)382874868ULL, .f1 = (short)31170LL, .f2 = { .f0 = { (char)102ULL, (char)29ULL, (char)92ULL, (char)59ULL } }, .f3 = { .f0 = (char)15ULL, .f1 = { (short)5816LL, (short)(-21549LL) } }, .f4 = (unsigned long long)13344403682822725980ULL }, .f2 = (unsigned short)47946ULL }, (struct G139_5){ .f0 = { .f0 = { -1.37890625f, 0.720703125f, 0.541015625f }, .f1 = { .f0 = (long)(-548670884LL) }, .f2 = { -6.71875f, 0.515625f, 0.2431640625f, 257.0f }, .f3 = (int)(-890825487LL) }, .f1 = 0.6171875f, .f2 = { 386.078125, -1.95153713226318359375 }, .f3 = { .m0 = (long)74398443LL }, .f4 = { .f0 = { .f0 = (int *)0x61f4aca8, .f1 = 0.29296875f, .f2 = (unsigned short)63544ULL, .f3 = { (long long)(-7383960491575820562LL), (long long)6501268943523498215LL } }, .f1 = (int *)0x55954afc }, .f5 = -47.125f }, (long long)(-3808556056316047496LL), (struct G139_11){ .f0 = (short)4021LL, .f1 = (unsigned long long)17589209848209467994ULL, .f2 = (long)151982749LL, .f3 = (int)(-2069603438LL) }, (char)117ULL, (int)(-1622015443LL));
+  return rec_139((struct G139_1){ .f0 = (signed char)(-78LL), .f1 = { .f0 = (unsigned long)382874868ULL, .f1 = (short)31170LL, .f2 = { .f0 = { (char)102ULL, (char)29ULL, (char)92ULL, (char)59ULL } }, .f3 = { .f0 = (char)15ULL, .f1 = { (short)5816LL, (short)(-21549LL) } }, .f4 = (unsigned long long)13344403682822725980ULL }, .f2 = (unsigned short)47946ULL }, (struct G139_5){ .f0 = { .f0 = { -1.37890625f, 0.720703125f, 0.541015625f }, .f1 = { .f0 = (long)(-548670884LL) }, .f2 = { -6.71875f, 0.515625f, 0.2431640625f, 257.0f }, .f3 = (int)(-890825487LL) }, .f1 = 0.6171875f, .f2 = { 386.078125, -1.95153713226318359375 }, .f3 = { .m0 = (long)74398443LL }, .f4 = { .f0 = { .f0 = (int *)0x61f4aca8, .f1 = 0.29296875f, .f2 = (unsigned short)63544ULL, .f3 = { (long long)(-7383960491575820562LL), (long long)6501268943523498215LL } }, .f1 = (int *)0x55954afc }, .f5 = -47.125f }, (long long)(-3808556056316047496LL), (struct G139_11){ .f0 = (short)4021LL, .f1 = (unsigned long long)17589209848209467994ULL, .f2 = (long)151982749LL, .f3 = (int)(-2069603438LL) }, (char)117ULL, (int)(-1622015443LL));
 }
 
 extern struct R139 rec_make_139(struct G139_1 a0, struct G139_5 a1, long long a2, struct G139_11 a3, char a4, int a5);
-void callm_139(void)
+struct R139 callm_139(void)
 {
-  (void)rec_make_139((struct G139_1){ .f0 = (signed char)(-78LL), .f1 = { .f0 = (unsigned long)382874868ULL, .f1 = (short)31170LL, .f2 = { .f0 = { (char)102ULL, (char)29ULL, (char)92ULL, (char)59ULL } }, .f3 = { .f0 = (char)15ULL, .f1 = { (short)5816LL, (short)(-21549LL) } }, .f4 = (unsigned long long)13344403682822725980ULL }, .f2 = (unsigned short)47946ULL }, (struct G139_5){ .f0 = { .f0 = { -1.37890625f, 0.720703125f, 0.541015625f }, .f1 = { .f0 = (long)(-548670884LL) }, .f2 = { -6.71875f, 0.515625f, 0.2431640625f, 257.0f }, .f3 = (int)(-890825487LL) }, .f1 = 0.6171875f, .f2 = { 386.078125, -1.95153713226318359375 }, .f3 = { .m0 = (long)74398443LL }, .f4 = { .f0 = { .f0 = (int *)0x61f4aca8, .f1 = 0.29296875f, .f2 = (unsigned short)63544ULL, .f3 = { (long long)(-7383960491575820562LL), (long long)6501268943523498215LL } }, .f1 = (int *)0x55954afc }, .f5 = -47.125f }, (long long)(-3808556056316047496LL), (struct G139_11){ .f0 = (short)4021LL, .f1 = (unsigned long long)17589209848209467994ULL, .f2 = (long)151982749LL, .f3 = (int)(-2069603438LL) }, (char)117ULL, (int)(-1622015443LL));
+  return rec_make_139((struct G139_1){ .f0 = (signed char)(-78LL), .f1 = { .f0 = (unsigned long)382874868ULL, .f1 = (short)31170LL, .f2 = { .f0 = { (char)102ULL, (char)29ULL, (char)92ULL, (char)59ULL } }, .f3 = { .f0 = (char)15ULL, .f1 = { (short)5816LL, (short)(-21549LL) } }, .f4 = (unsigned long long)13344403682822725980ULL }, .f2 = (unsigned short)47946ULL }, (struct G139_5){ .f0 = { .f0 = { -1.37890625f, 0.720703125f, 0.541015625f }, .f1 = { .f0 = (long)(-548670884LL) }, .f2 = { -6.71875f, 0.515625f, 0.2431640625f, 257.0f }, .f3 = (int)(-890825487LL) }, .f1 = 0.6171875f, .f2 = { 386.078125, -1.95153713226318359375 }, .f3 = { .m0 = (long)74398443LL }, .f4 = { .f0 = { .f0 = (int *)0x61f4aca8, .f1 = 0.29296875f, .f2 = (unsigned short)63544ULL, .f3 = { (long long)(-7383960491575820562LL), (long long)6501268943523498215LL } }, .f1 = (int *)0x55954afc }, .f5 = -47.125f }, (long long)(-3808556056316047496LL), (struct G139_11){ .f0 = (short)4021LL, .f1 = (unsigned long long)17589209848209467994ULL, .f2 = (long)151982749LL, .f3 = (int)(-2069603438LL) }, (char)117ULL, (int)(-1622015443LL));
 }
 
 extern unsigned rec_140(unsigned a0, signed char a1, float a2, unsigned a3, struct G140_1 a4, short a5, int *a6, unsigned char a7, int a8, long a9, struct G140_2 a10, short a11, signed char a12);
-void call_140(void)
+unsigned call_140(void)
 {
-  rec_140((unsigned)240347828ULL, (signed char)48LL, 107.75f, (unsigned)3867234615ULL, (struct G140_1){ .f0 = (unsigned long)3713158841ULL, .f1 = (int *)0x43e58c40 }, (short)12400LL, (int *)0x30390d48, (unsigned char)248ULL, (int)(-2059410624LL), (long)224118270LL, (struct G140_2){ .f0 = (int)(-1040655154LL), .f1 = { .m1 = (unsigned short)21534ULL }, .f2 = (unsigned short)15781ULL, .f3 = (signed char)(-29LL), .f4 = (unsigned long)641749976ULL }, (short)30662LL, (signed char)42LL);
+  return rec_140((unsigned)240347828ULL, (signed char)48LL, 107.75f, (unsigned)3867234615ULL, (struct G140_1){ .f0 = (unsigned long)3713158841ULL, .f1 = (int *)0x43e58c40 }, (short)12400LL, (int *)0x30390d48, (unsigned char)248ULL, (int)(-2059410624LL), (long)224118270LL, (struct G140_2){ .f0 = (int)(-1040655154LL), .f1 = { .m1 = (unsigned short)21534ULL }, .f2 = (unsigned short)15781ULL, .f3 = (signed char)(-29LL), .f4 = (unsigned long)641749976ULL }, (short)30662LL, (signed char)42LL);
 }
 
 extern unsigned rec_141(long a0, int a1, unsigned char a2, unsigned a3, int *a4, union G141_1 a5, struct G141_2 a6, char a7, struct G141_3 a8, struct G141_4 a9, short a10, struct G141_6 a11, struct G141_9 a12, int *a13, short a14);
-void call_141(void)
+unsigned call_141(void)
 {
-  rec_141((long)(-145730685LL), (int)(-1512343825LL), (unsigned char)163ULL, (unsigned)78959870ULL, (int *)0x4acaf740, (union G141_1){ .m0 = (unsigned char)220ULL }, (struct G141_2){ .f0 = (long)663656721LL, .f1 = { (unsigned char)221ULL, (unsigned char)35ULL, (unsigned char)216ULL, (unsigned char)175ULL }, .f2 = 0.128456592559814453125, .f3 = (int)1989099555LL, .f4 = (short)32135LL, .f5 = 1 }, (char)88ULL, (struct G141_3){ .f0 = (unsigned char)7ULL }, (struct G141_4){ .f0 = { .m1 = (unsigned)2353189848ULL }, .f1 = 0.0923216342926025390625, .f2 = (long)1432076363LL, .f3 = { (long long)(-8967104654092923181LL), (long long)5312052617483692244LL }, .f4 = (signed char)(-116LL), .f5 = { (int)(-1080619567LL), (int)(-1957059096LL), (int)63046843LL, (int)(-1895722489LL) } }, (short)(-27374LL), (struct G141_6){ .f0 = (short)18548LL, .f1 = { .f0 = { .m1 = (char)44ULL }, .f1 = (short)(-11968LL), .f2 = { (unsigned long)2975118830ULL, (unsigned long)179812267ULL, (unsigned long)1244731160ULL } }, .f2 = { (unsigned long)1550131436ULL, (unsigned long)1131874035ULL, (unsigned long)1239164862ULL, (unsigned long)4005388508ULL } }, (struct G141_9){ .f0 = (char)47ULL, .f1 = { .f0 = 9.40625f, .f1 = { .f0 = (unsigned short)20759ULL, .f1 = (unsigned long)1883142346ULL, .f2 = (unsigned short)52955ULL }, .f2 = (signed char)98LL } }, (int *)0x1c29da28, (short)(-19591LL));
+  return rec_141((long)(-145730685LL), (int)(-1512343825LL), (unsigned char)163ULL, (unsigned)78959870ULL, (int *)0x4acaf740, (union G141_1){ .m0 = (unsigned char)220ULL }, (struct G141_2){ .f0 = (long)663656721LL, .f1 = { (unsigned char)221ULL, (unsigned char)35ULL, (unsigned char)216ULL, (unsigned char)175ULL }, .f2 = 0.128456592559814453125, .f3 = (int)1989099555LL, .f4 = (short)32135LL, .f5 = 1 }, (char)88ULL, (struct G141_3){ .f0 = (unsigned char)7ULL }, (struct G141_4){ .f0 = { .m1 = (unsigned)2353189848ULL }, .f1 = 0.0923216342926025390625, .f2 = (long)1432076363LL, .f3 = { (long long)(-8967104654092923181LL), (long long)5312052617483692244LL }, .f4 = (signed char)(-116LL), .f5 = { (int)(-1080619567LL), (int)(-1957059096LL), (int)63046843LL, (int)(-1895722489LL) } }, (short)(-27374LL), (struct G141_6){ .f0 = (short)18548LL, .f1 = { .f0 = { .m1 = (char)44ULL }, .f1 = (short)(-11968LL), .f2 = { (unsigned long)2975118830ULL, (unsigned long)179812267ULL, (unsigned long)1244731160ULL } }, .f2 = { (unsigned long)1550131436ULL, (unsigned long)1131874035ULL, (unsigned long)1239164862ULL, (unsigned long)4005388508ULL } }, (struct G141_9){ .f0 = (char)47ULL, .f1 = { .f0 = 9.40625f, .f1 = { .f0 = (unsigned short)20759ULL, .f1 = (unsigned long)1883142346ULL, .f2 = (unsigned short)52955ULL }, .f2 = (signed char)98LL } }, (int *)0x1c29da28, (short)(-19591LL));
 }
 
 extern unsigned rec_142(unsigned a0, union G142_1 a1, long long a2, double a3, unsigned short a4, short a5, struct G142_2 a6, union G142_3 a7, long a8, short a9);
-void call_142(void)
+unsigned call_142(void)
 {
-  rec_142((unsigned)579377969ULL, (union G142_1){ .m1 = (char)10ULL }, (long long)1272898727177212689LL, -1.820957183837890625, (unsigned short)57865ULL, (short)(-21058LL), (struct G142_2){ .f0 = (char)55ULL, .f1 = { (unsigned long long)10549840455837802841ULL, (unsigned long long)8559228164000376216ULL, (unsigned long long)11552918040331280775ULL, (unsigned long long)11914114490503854210ULL }, .f2 = { -8.6707763671875, 0.476776599884033203125, 130.802978515625 } }, (union G142_3){ .m2 = (short)(-28047LL) }, (long)(-68152439LL), (short)30596LL);
+  return rec_142((unsigned)579377969ULL, (union G142_1){ .m1 = (char)10ULL }, (long long)1272898727177212689LL, -1.820957183837890625, (unsigned short)57865ULL, (short)(-21058LL), (struct G142_2){ .f0 = (char)55ULL, .f1 = { (unsigned long long)10549840455837802841ULL, (unsigned long long)8559228164000376216ULL, (unsigned long long)11552918040331280775ULL, (unsigned long long)11914114490503854210ULL }, .f2 = { -8.6707763671875, 0.476776599884033203125, 130.802978515625 } }, (union G142_3){ .m2 = (short)(-28047LL) }, (long)(-68152439LL), (short)30596LL);
 }
 
 extern unsigned rec_143(int *a0, long long a1, struct G143_1 a2, unsigned long a3, long a4, struct G143_2 a5, struct G143_3 a6, int a7, long a8, unsigned long long a9, int *a10, unsigned long a11, short a12, signed char a13, struct G143_4 a14);
-void call_143(void)
+unsigned call_143(void)
 {
-  rec_143((int *)0xa9ebc98, (long long)7563547796802076541LL, (struct G143_1){ .f0 = { (unsigned long long)17049929029215850528ULL, (unsigned long long)12610674312631671893ULL, (unsigned long long)7389710017274862179ULL, (unsigned long long)10035436537182813748ULL } }, (unsigned long)1608601936ULL, (long)(-62901083LL), (struct G143_2){ .f0 = (unsigned short)30110ULL, .f1 = (unsigned)3881225242ULL }, (struct G143_3){ .f0 = (signed char)58LL }, (int)1354697225LL, (long)1834611624LL, (unsigned long long)2290888782454748963ULL, (int *)0x6fdfd2c0, (unsigned long)2332618285ULL, (short)8389LL, (signed char)121LL, (struct G143_4){ .f0 = (unsigned)3108557352ULL, .f1 = (unsigned char)230ULL });
+  return rec_143((int *)0xa9ebc98, (long long)7563547796802076541LL, (struct G143_1){ .f0 = { (unsigned long long)17049929029215850528ULL, (unsigned long long)12610674312631671893ULL, (unsigned long long)7389710017274862179ULL, (unsigned long long)10035436537182813748ULL } }, (unsigned long)1608601936ULL, (long)(-62901083LL), (struct G143_2){ .f0 = (unsigned short)30110ULL, .f1 = (unsigned)3881225242ULL }, (struct G143_3){ .f0 = (signed char)58LL }, (int)1354697225LL, (long)1834611624LL, (unsigned long long)2290888782454748963ULL, (int *)0x6fdfd2c0, (unsigned long)2332618285ULL, (short)8389LL, (signed char)121LL, (struct G143_4){ .f0 = (unsigned)3108557352ULL, .f1 = (unsigned char)230ULL });
 }
 
 extern struct R143 rec_make_143(int *a0, long long a1, struct G143_1 a2, unsigned long a3, long a4, struct G143_2 a5, struct G143_3 a6, int a7, long a8, unsigned long long a9, int *a10, unsigned long a11, short a12, signed char a13, struct G143_4 a14);
-void callm_143(void)
+struct R143 callm_143(void)
 {
-  (void)rec_make_143((int *)0xa9ebc98, (long long)7563547796802076541LL, (struct G143_1){ .f0 = { (unsigned long long)17049929029215850528ULL, (unsigned long long)12610674312631671893ULL, (unsigned long long)7389710017274862179ULL, (unsigned long long)10035436537182813748ULL } }, (unsigned long)1608601936ULL, (long)(-62901083LL), (struct G143_2){ .f0 = (unsigned short)30110ULL, .f1 = (unsigned)3881225242ULL }, (struct G143_3){ .f0 = (signed char)58LL }, (int)1354697225LL, (long)1834611624LL, (unsigned long long)2290888782454748963ULL, (int *)0x6fdfd2c0, (unsigned long)2332618285ULL, (short)8389LL, (signed char)121LL, (struct G143_4){ .f0 = (unsigned)3108557352ULL, .f1 = (unsigned char)230ULL });
+  return rec_make_143((int *)0xa9ebc98, (long long)7563547796802076541LL, (struct G143_1){ .f0 = { (unsigned long long)17049929029215850528ULL, (unsigned long long)12610674312631671893ULL, (unsigned long long)7389710017274862179ULL, (unsigned long long)10035436537182813748ULL } }, (unsigned long)1608601936ULL, (long)(-62901083LL), (struct G143_2){ .f0 = (unsigned short)30110ULL, .f1 = (unsigned)3881225242ULL }, (struct G143_3){ .f0 = (signed char)58LL }, (int)1354697225LL, (long)1834611624LL, (unsigned long long)2290888782454748963ULL, (int *)0x6fdfd2c0, (unsigned long)2332618285ULL, (short)8389LL, (signed char)121LL, (struct G143_4){ .f0 = (unsigned)3108557352ULL, .f1 = (unsigned char)230ULL });
 }
 
 extern unsigned rec_144(float a0, struct G144_1 a1, struct G144_3 a2, float a3, double a4, unsigned long long a5, char a6, struct G144_4 a7, int a8, unsigned char a9, long a10, struct G144_7 a11);
-void call_144(void)
+unsigned call_144(void)
 {
-  rec_144(509.0f, (struct G144_1){ .f0 = (unsigned)2632896356ULL, .f1 = (long)(-203679323LL), .f2 = { (unsigned char)87ULL, (unsigned char)38ULL, (unsigned char)7ULL, (unsigned char)163ULL }, .f3 = { .f0 = (char)92ULL, .f1 = 1, .f2 = (long)(-1794496539LL), .f3 = 1 }, .f4 = (char)66ULL }, (struct G144_3){ .f0 = (int *)0x32024be8, .f1 = (unsigned long long)12186041561222492682ULL, .f2 = (char)34ULL, .f3 = (unsigned short)31683ULL, .f4 = 90805.5 }, 1.453125f, 2908.9921875, (unsigned long long)4111306602704918831ULL, (char)46ULL, (struct G144_4){ .f0 = (unsigned char)230ULL, .f1 = { .f0 = { .f0 = { (long long)3726487577806177115LL, (long long)(-8299169628407034537LL), (long long)(-2816135547296914365LL) }, .f1 = (short)32661LL, .f2 = (long)(-1862164186LL), .f3 = { 0.3642578125f, -524.0f, -38.5f }, .f4 = { (unsigned char)138ULL, (unsigned char)238ULL } } }, .f2 = 5.78125f }, (int)(-1984656643LL), (unsigned char)232ULL, (long)1821494368LL, (struct G144_7){ .f0 = (unsigned short)13269ULL });
+  return rec_144(509.0f, (struct G144_1){ .f0 = (unsigned)2632896356ULL, .f1 = (long)(-203679323LL), .f2 = { (unsigned char)87ULL, (unsigned char)38ULL, (unsigned char)7ULL, (unsigned char)163ULL }, .f3 = { .f0 = (char)92ULL, .f1 = 1, .f2 = (long)(-1794496539LL), .f3 = 1 }, .f4 = (char)66ULL }, (struct G144_3){ .f0 = (int *)0x32024be8, .f1 = (unsigned long long)12186041561222492682ULL, .f2 = (char)34ULL, .f3 = (unsigned short)31683ULL, .f4 = 90805.5 }, 1.453125f, 2908.9921875, (unsigned long long)4111306602704918831ULL, (char)46ULL, (struct G144_4){ .f0 = (unsigned char)230ULL, .f1 = { .f0 = { .f0 = { (long long)3726487577806177115LL, (long long)(-8299169628407034537LL), (long long)(-2816135547296914365LL) }, .f1 = (short)32661LL, .f2 = (long)(-1862164186LL), .f3 = { 0.3642578125f, -524.0f, -38.5f }, .f4 = { (unsigned char)138ULL, (unsigned char)238ULL } } }, .f2 = 5.78125f }, (int)(-1984656643LL), (unsigned char)232ULL, (long)1821494368LL, (struct G144_7){ .f0 = (unsigned short)13269ULL });
 }
 
 extern struct R144 rec_make_144(float a0, struct G144_1 a1, struct G144_3 a2, float a3, double a4, unsigned long long a5, char a6, struct G144_4 a7, int a8, unsigned char a9, long a10, struct G144_7 a11);
-void callm_144(void)
+struct R144 callm_144(void)
 {
-  (void)rec_make_144(509.0f, (struct G144_1){ .f0 = (unsigned)2632896356ULL, .f1 = (long)(-203679323LL), .f2 = { (unsigned char)87ULL, (unsigned char)38ULL, (unsigned char)7ULL, (unsigned char)163ULL }, .f3 = { .f0 = (char)92ULL, .f1 = 1, .f2 = (long)(-1794496539LL), .f3 = 1 }, .f4 = (char)66ULL }, (struct G144_3){ .f0 = (int *)0x32024be8, .f1 = (unsigned long long)12186041561222492682ULL, .f2 = (char)34ULL, .f3 = (unsigned short)31683ULL, .f4 = 90805.5 }, 1.453125f, 2908.9921875, (unsigned long long)4111306602704918831ULL, (char)46ULL, (struct G144_4){ .f0 = (unsigned char)230ULL, .f1 = { .f0 = { .f0 = { (long long)3726487577806177115LL, (long long)(-8299169628407034537LL), (long long)(-2816135547296914365LL) }, .f1 = (short)32661LL, .f2 = (long)(-1862164186LL), .f3 = { 0.3642578125f, -524.0f, -38.5f }, .f4 = { (unsigned char)138ULL, (unsigned char)238ULL } } }, .f2 = 5.78125f }, (int)(-1984656643LL), (unsigned char)232ULL, (long)1821494368LL, (struct G144_7){ .f0 = (unsigned short)13269ULL });
+  return rec_make_144(509.0f, (struct G144_1){ .f0 = (unsigned)2632896356ULL, .f1 = (long)(-203679323LL), .f2 = { (unsigned char)87ULL, (unsigned char)38ULL, (unsigned char)7ULL, (unsigned char)163ULL }, .f3 = { .f0 = (char)92ULL, .f1 = 1, .f2 = (long)(-1794496539LL), .f3 = 1 }, .f4 = (char)66ULL }, (struct G144_3){ .f0 = (int *)0x32024be8, .f1 = (unsigned long long)12186041561222492682ULL, .f2 = (char)34ULL, .f3 = (unsigned short)31683ULL, .f4 = 90805.5 }, 1.453125f, 2908.9921875, (unsigned long long)4111306602704918831ULL, (char)46ULL, (struct G144_4){ .f0 = (unsigned char)230ULL, .f1 = { .f0 = { .f0 = { (long long)3726487577806177115LL, (long long)(-8299169628407034537LL), (long long)(-2816135547296914365LL) }, .f1 = (short)32661LL, .f2 = (long)(-1862164186LL), .f3 = { 0.3642578125f, -524.0f, -38.5f }, .f4 = { (unsigned char)138ULL, (unsigned char)238ULL } } }, .f2 = 5.78125f }, (int)(-1984656643LL), (unsigned char)232ULL, (long)1821494368LL, (struct G144_7){ .f0 = (unsigned short)13269ULL });
 }
 
 extern unsigned rec_145(long a0, unsigned short a1, struct G145_1 a2, struct G145_2 a3);
-void call_145(void)
+unsigned call_145(void)
 {
-  rec_145((long)1435700321LL, (unsigned short)49319ULL, (struct G145_1){ .f0 = { (unsigned long long)17433115781521345736ULL, (unsigned long long)14156758001303602963ULL, (unsigned long long)11753054433932631151ULL, (unsigned long long)8348220520874922360ULL } }, (struct G145_2){ .f0 = 1, .f1 = -2.546875f });
+  return rec_145((long)1435700321LL, (unsigned short)49319ULL, (struct G145_1){ .f0 = { (unsigned long long)17433115781521345736ULL, (unsigned long long)14156758001303602963ULL, (unsigned long long)11753054433932631151ULL, (unsigned long long)8348220520874922360ULL } }, (struct G145_2){ .f0 = 1, .f1 = -2.546875f });
 }
 
 extern unsigned rec_146(unsigned long a0, struct G146_1 a1, struct G146_2 a2, struct G146_5 a3, struct G146_7 a4, unsigned short a5, struct G146_9 a6);
-void call_146(void)
+unsigned call_146(void)
 {
-  rec_146((unsigned long)2089846158ULL, (struct G146_1){ .f0 = { (short)32762LL, (short)27371LL }, .f1 = (int *)0x2968f264, .f2 = (unsigned long long)2987133697902991224ULL, .f3 = (unsigned short)64792ULL }, (struct G146_2){ .f0 = (unsigned char)79ULL, .f1 = { .f0 = { (signed char)73LL, (signed char)98LL, (signed char)83LL }, .f1 = (unsigned long long)6823065485719408336ULL, .f2 = (unsigned long long)6297548183907240619ULL, .f3 = { .m2 = 0.666015625f }, .f4 = (signed char)(-94LL), .f5 = (int)(-475019731LL) }, .f2 = 0.08251953125f, .f3 = (short)30229LL }, (struct G146_5){ .f0 = { (short)(-3938LL), (short)10520LL, (short)7516LL }, .f1 = (unsigned)1679652279ULL, .f2 = (short)32360LL, .f3 = { .m1 = (unsigned long)501993607ULL } }, (struct G146_7){ .f0 = { .m2 = (long long)4028309534542300450LL }, .f1 = (short)26331LL }, (unsigned short)45111ULL, (struct G146_9){ .f0 = (unsigned short)27871ULL });
+  return rec_146((unsigned long)2089846158ULL, (struct G146_1){ .f0 = { (short)32762LL, (short)27371LL }, .f1 = (int *)0x2968f264, .f2 = (unsigned long long)2987133697902991224ULL, .f3 = (unsigned short)64792ULL }, (struct G146_2){ .f0 = (unsigned char)79ULL, .f1 = { .f0 = { (signed char)73LL, (signed char)98LL, (signed char)83LL }, .f1 = (unsigned long long)6823065485719408336ULL, .f2 = (unsigned long long)6297548183907240619ULL, .f3 = { .m2 = 0.666015625f }, .f4 = (signed char)(-94LL), .f5 = (int)(-475019731LL) }, .f2 = 0.08251953125f, .f3 = (short)30229LL }, (struct G146_5){ .f0 = { (short)(-3938LL), (short)10520LL, (short)7516LL }, .f1 = (unsigned)1679652279ULL, .f2 = (short)32360LL, .f3 = { .m1 = (unsigned long)501993607ULL } }, (struct G146_7){ .f0 = { .m2 = (long long)4028309534542300450LL }, .f1 = (short)26331LL }, (unsigned short)45111ULL, (struct G146_9){ .f0 = (unsigned short)27871ULL });
 }
 
 extern struct R146 rec_make_146(unsigned long a0, struct G146_1 a1, struct G146_2 a2, struct G146_5 a3, struct G146_7 a4, unsigned short a5, struct G146_9 a6);
-void callm_146(void)
+struct R146 callm_146(void)
 {
-  (void)rec_make_146((unsigned long)2089846158ULL, (struct G146_1){ .f0 = { (short)32762LL, (short)27371LL }, .f1 = (int *)0x2968f264, .f2 = (unsigned long long)2987133697902991224ULL, .f3 = (unsigned short)64792ULL }, (struct G146_2){ .f0 = (unsigned char)79ULL, .f1 = { .f0 = { (signed char)73LL, (signed char)98LL, (signed char)83LL }, .f1 = (unsigned long long)6823065485719408336ULL, .f2 = (unsigned long long)6297548183907240619ULL, .f3 = { .m2 = 0.666015625f }, .f4 = (signed char)(-94LL), .f5 = (int)(-475019731LL) }, .f2 = 0.08251953125f, .f3 = (short)30229LL }, (struct G146_5){ .f0 = { (short)(-3938LL), (short)10520LL, (short)7516LL }, .f1 = (unsigned)1679652279ULL, .f2 = (short)32360LL, .f3 = { .m1 = (unsigned long)501993607ULL } }, (struct G146_7){ .f0 = { .m2 = (long long)4028309534542300450LL }, .f1 = (short)26331LL }, (unsigned short)45111ULL, (struct G146_9){ .f0 = (unsigned short)27871ULL });
+  return rec_make_146((unsigned long)2089846158ULL, (struct G146_1){ .f0 = { (short)32762LL, (short)27371LL }, .f1 = (int *)0x2968f264, .f2 = (unsigned long long)2987133697902991224ULL, .f3 = (unsigned short)64792ULL }, (struct G146_2){ .f0 = (unsigned char)79ULL, .f1 = { .f0 = { (signed char)73LL, (signed char)98LL, (signed char)83LL }, .f1 = (unsigned long long)6823065485719408336ULL, .f2 = (unsigned long long)6297548183907240619ULL, .f3 = { .m2 = 0.666015625f }, .f4 = (signed char)(-94LL), .f5 = (int)(-475019731LL) }, .f2 = 0.08251953125f, .f3 = (short)30229LL }, (struct G146_5){ .f0 = { (short)(-3938LL), (short)10520LL, (short)7516LL }, .f1 = (unsigned)1679652279ULL, .f2 = (short)32360LL, .f3 = { .m1 = (unsigned long)501993607ULL } }, (struct G146_7){ .f0 = { .m2 = (long long)4028309534542300450LL }, .f1 = (short)26331LL }, (unsigned short)45111ULL, (struct G146_9){ .f0 = (unsigned short)27871ULL });
 }
 
 extern unsigned rec_147(struct G147_1 a0, char a1, unsigned short a2, unsigned char a3, char a4, char a5, long long a6, unsigned long long a7, struct G147_3 a8);
-void call_147(void)
+unsigned call_147(void)
 {
-  rec_147((struct G147_1){ .f0 = (int *)0x374255c8, .f1 = { .m0 = (long)2143063128LL }, .f2 = 6.484375f, .f3 = -102.5f }, (char)18ULL, (unsigned short)21284ULL, (unsigned char)16ULL, (char)53ULL, (char)64ULL, (long long)(-9197238123271429500LL), (unsigned long long)5307073951594345829ULL, (struct G147_3){ .f0 = (unsigned)1869951633ULL, .f1 = { -15.46875f, 96.25f }, .f2 = 1, .f3 = (unsigned long)60267145ULL });
+  return rec_147((struct G147_1){ .f0 = (int *)0x374255c8, .f1 = { .m0 = (long)2143063128LL }, .f2 = 6.484375f, .f3 = -102.5f }, (char)18ULL, (unsigned short)21284ULL, (unsigned char)16ULL, (char)53ULL, (char)64ULL, (long long)(-9197238123271429500LL), (unsigned long long)5307073951594345829ULL, (struct G147_3){ .f0 = (unsigned)1869951633ULL, .f1 = { -15.46875f, 96.25f }, .f2 = 1, .f3 = (unsigned long)60267145ULL });
 }
 
 extern unsigned rec_148(int a0);
-void call_148(void)
+unsigned call_148(void)
 {
-  rec_148((int)(-1225109371LL));
+  return rec_148((int)(-1225109371LL));
 }
 
 extern unsigned rec_149(struct G149_1 a0, unsigned long long a1, _Bool a2, int a3, _Bool a4, unsigned a5, int a6, struct G149_2 a7, long long a8, int *a9, double a10, struct G149_4 a11, int a12);
-void call_149(void)
+unsigned call_149(void)
 {
-  rec_149((struct G149_1){ .f0 = 1, .f1 = (int *)0x5b551d6c, .f2 = (long long)2041264933532790833LL, .f3 = 29.8125f }, (unsigned long long)13261070288310235848ULL, 1, (int)829646546LL, 1, (unsigned)2349937952ULL, (int)1405041099LL, (struct G149_2){ .f0 = 1, .f1 = (unsigned short)58203ULL, .f2 = 1, .f3 = { .m0 = (unsigned long)2240087292ULL }, .f4 = (unsigned char)230ULL, .f5 = { (signed char)65LL, (signed char)56LL, (signed char)121LL } }, (long long)4357985880973318031LL, (int *)0xee24e4c, 27610.359375, (struct G149_4){ .f0 = (unsigned)3555175532ULL, .f1 = 2.6928920745849609375, .f2 = (unsigned long long)7070466418797219342ULL }, (int)1751268216LL);
+  return rec_149((struct G149_1){ .f0 = 1, .f1 = (int *)0x5b551d6c, .f2 = (long long)2041264933532790833LL, .f3 = 29.8125f }, (unsigned long long)13261070288310235848ULL, 1, (int)829646546LL, 1, (unsigned)2349937952ULL, (int)1405041099LL, (struct G149_2){ .f0 = 1, .f1 = (unsigned short)58203ULL, .f2 = 1, .f3 = { .m0 = (unsigned long)2240087292ULL }, .f4 = (unsigned char)230ULL, .f5 = { (signed char)65LL, (signed char)56LL, (signed char)121LL } }, (long long)4357985880973318031LL, (int *)0xee24e4c, 27610.359375, (struct G149_4){ .f0 = (unsigned)3555175532ULL, .f1 = 2.6928920745849609375, .f2 = (unsigned long long)7070466418797219342ULL }, (int)1751268216LL);
 }
 
 extern unsigned rec_150(struct G150_1 a0, struct G150_2 a1, ...);
-void call_150(void)
+unsigned call_150(void)
 {
-  rec_150((struct G150_1){ .f0 = (long)(-2065144182LL) }, (struct G150_2){ .f0 = (int *)0x3d95e04, .f1 = { (unsigned)1308591229ULL, (unsigned)607713661ULL, (unsigned)603963572ULL } }, (int)(-1286321105LL));
+  return rec_150((struct G150_1){ .f0 = (long)(-2065144182LL) }, (struct G150_2){ .f0 = (int *)0x3d95e04, .f1 = { (unsigned)1308591229ULL, (unsigned)607713661ULL, (unsigned)603963572ULL } }, (int)(-1286321105LL));
 }
