@@ -8,7 +8,7 @@ import type { CallingConvention } from '../abis/abi.ts';
 import { planCall, typeText, type FramePlan } from './frame.ts';
 import type { CType, Signature } from './ctypes.ts';
 import type { ThunkSource } from '../stubs/stub.ts';
-import { readIncoming, readIncomingResultPointer, type RegisterSource } from './incoming.ts';
+import { readIncoming, readIncomingResultPointer, storedRegisters, type RegisterSource } from './incoming.ts';
 import { encodeToBytes, ValueError, type JsValue } from './values.ts';
 import type { RegisterImage } from './register-image.ts';
 import { pointerBytes, writePiece, writeSlot } from './callout.ts';
@@ -48,15 +48,6 @@ export interface LoadedThunk {
   resume: number;
 }
 
-/** Reads registers saved in a thunk's block as little-endian register bytes (PPC stored them big-endian). */
-function blockRegisters(m: Machine, plan: FramePlan, block: number): RegisterSource {
-  return (reg) => {
-    const slot = plan.image.locate(reg, 'arg');
-    const bytes = m.read(block + slot.offset, slot.size);
-    return m.target.endian === 'little' ? bytes : bytes.slice().reverse();
-  };
-}
-
 /** Where the guest called the call-back from, for error chains. */
 function callerOf(m: Machine, entrySp: number): string {
   const ret = m.target.linkRegister ? m.readRegNumber(m.target.linkRegister) : m.readPointer(entrySp);
@@ -93,7 +84,7 @@ export function enterCallback(m: Machine, image: RegisterImage, thunk: LoadedThu
   if (!cb) throw new Error(`host trap from an unknown call-back id ${id}`);
   const describe = `call-back #${id} ${cb.signature.text} called from ${callerOf(m, entrySp)}`;
   if (cb.released) throw new CallbackError([describe], new CallbackReleasedError(id, cb.signature.text));
-  const regs = blockRegisters(m, cb.plan, block);
+  const regs = storedRegisters(m, cb.plan.image, block, 'arg');
   const args: (JsValue | VarArgs)[] = readIncoming(m, cb.plan, entrySp, regs).map((a) => a.value);
   let varargs: VarArgsReader | undefined;
   if (cb.signature.variadic) {

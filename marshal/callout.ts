@@ -7,7 +7,8 @@ import type { Machine, RunLimits } from '../emu/machine.ts';
 import { CANARY_BYTES, typeText, type FramePlan } from './frame.ts';
 import { decodeBytes, encodeValue, type CopyArea, type JsValue } from './values.ts';
 import { layoutOf } from './layout.ts';
-import { numberToX87, x87BytesToNumber } from '../emu/x87.ts';
+import { numberToX87 } from '../emu/x87.ts';
+import { readPiece, storedRegisters } from './incoming.ts';
 import { FrameStackExhaustedError } from './guest-thread.ts';
 
 const alignDown = (n: number, a: number) => Math.floor(n / a) * a;
@@ -261,34 +262,11 @@ function readResult(m: Machine, plan: FramePlan, image: number, temp: number): J
   if (res.kind === 'void') return null;
   const opts = { dm: plan.dataModel };
   if (res.kind === 'memory') return decodeBytes(res.type, m.read(temp, res.size), opts);
-  const endian = m.target.endian;
   const bytes = new Uint8Array(Math.max(res.size, 1));
-  const dv = new DataView(bytes.buffer);
+  const regs = storedRegisters(m, plan.image, image, 'result');
   for (const p of res.pieces) {
     if (p.kind !== 'reg') throw new Error('stack-returned results are not supported');
-    const slot = plan.image.locate(p.reg, 'result');
-    const raw = m.read(image + slot.offset, slot.size);
-    switch (p.format) {
-      case 'int': {
-        // The low `size` bytes of the register, laid out in target byte order.
-        const word = chunkToInt(raw, 0, slot.size, endian);
-        for (let i = 0; i < p.size; i++) {
-          const byte = Number((word >> BigInt(8 * i)) & 0xffn);
-          bytes[p.valueOffset + (endian === 'little' ? i : p.size - 1 - i)] = byte;
-        }
-        break;
-      }
-      case 'raw': bytes.set(raw.subarray(0, p.size), p.valueOffset); break;
-      case 'f32-as-f64': dv.setFloat32(p.valueOffset, new DataView(raw.slice().buffer).getFloat64(0, endian === 'little'), endian === 'little'); break;
-      case 'x87': {
-        const v = x87BytesToNumber(raw.subarray(0, 10));
-        if (p.size === 4) dv.setFloat32(p.valueOffset, v, true);
-        else if (p.size === 8) dv.setFloat64(p.valueOffset, v, true);
-        else bytes.set(raw.subarray(0, 10), p.valueOffset);
-        break;
-      }
-    }
+    readPiece(m, p, regs, 0, bytes);
   }
   return decodeBytes(res.type, bytes, opts);
 }
-

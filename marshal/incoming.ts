@@ -4,6 +4,7 @@
 import type { ArgPiece } from '../abis/abi.ts';
 import type { Machine } from '../emu/machine.ts';
 import type { FramePlan } from './frame.ts';
+import type { RegisterImage } from './register-image.ts';
 import { decodeBytes, type JsValue } from './values.ts';
 import { x87BytesToNumber } from '../emu/x87.ts';
 
@@ -36,8 +37,20 @@ export function liveRegisters(m: Machine): RegisterSource {
   };
 }
 
-/** Copies one piece of a value from where the caller put it into the value image. */
-function readPiece(m: Machine, p: ArgPiece, regs: RegisterSource, argBase: number, out: Uint8Array): string {
+/**
+ * Registers stored in a register image at `base` (a thunk's block, or a call-out's result
+ * slots), as little-endian register bytes: PPC stored them big-endian.
+ */
+export function storedRegisters(m: Machine, image: RegisterImage, base: number, role: 'arg' | 'result'): RegisterSource {
+  return (reg) => {
+    const slot = image.locate(reg, role);
+    const bytes = m.read(base + slot.offset, slot.size);
+    return m.target.endian === 'little' ? bytes : bytes.slice().reverse();
+  };
+}
+
+/** Copies one piece of a value from where it was passed (register or stack) into the value image. */
+export function readPiece(m: Machine, p: ArgPiece, regs: RegisterSource, argBase: number, out: Uint8Array): string {
   const endian = m.target.endian;
   if (p.kind === 'stack') {
     const at = argBase + p.offset + p.slotOffset;

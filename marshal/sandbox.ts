@@ -66,6 +66,12 @@ interface CallRequest {
 /** Call-back entry stubs: a few instructions each, in one reserved code region. */
 const ENTRY_BYTES = 32;
 const ENTRY_SLOTS = 8192;
+/**
+ * Finished temporary call-backs stay released this long (in later temporaries) before
+ * their entry is reused: C code that kept such a pointer gets CallbackReleasedError
+ * instead of silently reaching another function.
+ */
+const TEMPORARY_QUARANTINE = 1024;
 
 export class Library {
   constructor(private readonly sandbox: Sandbox, readonly files: string[]) {}
@@ -221,8 +227,8 @@ export class Sandbox {
   private temporaryCallback(value: unknown, type: CType, mine: CallbackRecord[]): number {
     const fn = value as (...args: (JsValue | VarArgs)[]) => unknown;
     const signature: Signature = { ...(type as FunctionType), text: typeText(type) };
-    // Reuse a spare entry stub: assembling and mapping one per call would dominate deep nesting.
-    const spare = this.spareTemporaries.pop();
+    // Reuse the oldest spare entry stub once enough are spare: assembling one per call would dominate deep nesting.
+    const spare = this.spareTemporaries.length > TEMPORARY_QUARANTINE ? this.spareTemporaries.shift() : undefined;
     const cb = spare ? Object.assign(spare, { fn, signature, plan: planCall(this.cc, signature), released: false })
       : (this.callback(signature, fn) as CallbackRecord);
     mine.push(cb);

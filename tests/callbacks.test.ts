@@ -203,6 +203,21 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     expect(sb.func('int apply_n(int (*f)(int), int n, int x)')((x: JsValue) => (x as number) * 2, 3, 1)).toBe(8);
   });
 
+  it('a plain JS function is a call-back for its call only: C code that kept the pointer gets a clear error', () => {
+    poison();
+    const keep = sb.func('void keep_cb(int (*f)(int))');
+    const callKept = sb.func('int call_kept(int x)');
+    keep((x: JsValue) => (x as number) + 1);
+    expect(() => callKept(1)).toThrow(/was called after release/);
+    // Later temporaries do not take over its entry at once.
+    for (let k = 0; k < 50; k++) expect(sb.func('int apply_n(int (*f)(int), int n, int x)')((x: JsValue) => (x as number) + k, 1, 0)).toBe(k);
+    expect(() => callKept(1)).toThrow(/was called after release/);
+    const kept = sb.callback('int (int)', (x) => (x as number) * 7);
+    keep(kept);
+    expect(callKept(3)).toBe(21);
+    balanced();
+  });
+
   it('a released call-back is a clear error in the caller\'s call-out, not a crash', () => {
     poison();
     const f = sb.callback('int (int)', (x) => (x as number) + 1);
