@@ -1,0 +1,63 @@
+// npm run bench: what a call costs on each convention, as a table. Each row is one
+// kind of work; "per" is the unit the time is divided by (a call-out, a call-back
+// round trip, a nesting level, a thread switch). Medians over tinybench samples.
+import { Bench, type Task } from 'tinybench';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Sandbox } from '../marshal/sandbox.ts';
+import { ABI_NAMES } from '../abis/index.ts';
+import { FIXTURE_DIRS, FIXTURES, fixtureObjects } from '../marshal/fixtures.ts';
+import type { JsValue } from '../marshal/values.ts';
+
+const types = (JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { types: string }).types;
+const time = Number(process.env.BENCH_MS ?? 300);
+const rows: Record<string, string | number>[] = [];
+
+for (const abi of ABI_NAMES) {
+  const sb = await Sandbox.open(abi);
+  sb.declare(types);
+  sb.load(...fixtureObjects(FIXTURE_DIRS[abi][0]));
+  const A = sb.thread('A');
+  const B = sb.thread('B');
+  const add = sb.func('int weigh_int2(int, int)');
+  const bump = sb.func('struct DblLong bump_dbllong(struct DblLong s)');
+  const apply = sb.func('int apply_n(int (*f)(int), int n, int x)');
+  const nested = sb.func('int call_nested(int (*f)(int depth), int depth)');
+  const inc = sb.callback('int (int)', (x) => (x as number) + 1);
+  const deep = (d: JsValue): number => ((d as number) <= 0 ? 0 : (nested(deep, (d as number) - 1) as number) + 1);
+  const pingPong = async () => {
+    const step = async (x: JsValue) => { await Promise.resolve(); return (x as number) + 1; };
+    await Promise.all([apply.on(A).async(step, 50, 0), apply.on(B).async(step, 50, 0)]);
+  };
+
+  const bench = new Bench({ time, warmup: true });
+  const per = new Map<string, [number, string]>();
+  const task = (name: string, units: number, unit: string, fn: () => unknown) => {
+    per.set(name, [units, unit]);
+    bench.add(name, fn);
+  };
+  task('call-out int (int, int)', 1, 'call', () => add(2, 3));
+  task('call-out struct {double; long} by value, returned', 1, 'call', () => bump({ d: 1.5, l: 7 }));
+  task('call-backs from one call-out (apply_n x100)', 100, 'call-back', () => apply(inc, 100, 0));
+  task('nesting call-out -> call-back, depth 100', 100, 'level', () => nested(deep, 99));
+  task('two threads, async call-backs interleaved (2 x 50)', 100, 'switch', pingPong);
+  await bench.run();
+  for (const t of bench.tasks as Task[]) {
+    const r = t.result;
+    if (r.state !== 'completed') {
+      rows.push({ convention: abi, work: t.name, 'µs per unit': r.state === 'errored' ? `error: ${r.error.message}` : r.state });
+      continue;
+    }
+    const [units, unit] = per.get(t.name)!;
+    rows.push({
+      convention: abi,
+      work: t.name,
+      'µs per unit': Number((r.latency.p50 * 1000 / units).toFixed(1)),
+      unit,
+      samples: r.latency.samplesCount,
+    });
+  }
+  sb.close();
+}
+
+console.table(rows);
