@@ -1,6 +1,7 @@
 // `abiscope demo`: a few fixture calls on every convention, with where each argument went.
 import pc from 'picocolors';
 import { Sandbox } from '../marshal/sandbox.ts';
+import type { CallbackContext } from '../marshal/callback.ts';
 import { ABI_NAMES } from '../abis/index.ts';
 import { FIXTURE_DIRS, fixtureObjects } from '../marshal/fixtures.ts';
 import { toJson } from './json.ts';
@@ -33,6 +34,12 @@ export async function runDemo(): Promise<void> {
           process.stdout.write(`      ${a.name.padEnd(6)} ${a.type.padEnd(18)} -> ${where.padEnd(22)} ${pc.dim(`@0x${a.address.toString(16)}`)}\n`);
         }
       }
+      // A GCC-compiled caller calling back into JS: where its arguments arrived.
+      let seen: CallbackContext | undefined;
+      const mixed = sb.func('double call_mixed(double (*f)(int, double, float, long long, struct Mixed), int i, double d, float fl, long long ll, struct Mixed m)');
+      const r = mixed(function (this: CallbackContext, ...xs: unknown[]) { seen = this; return (xs[1] as number) * 2; }, -7, 2.5, 0.75, 1n << 40n, { i: 1, f: 0.5, d: 4 });
+      process.stdout.write(`  call_mixed(f, ...) calls back f(-7, 2.5, 0.75, 2^40, {i:1, f:0.5, d:4}) = ${pc.yellow(String(r))}\n`);
+      for (const a of seen?.args ?? []) process.stdout.write(`      ${a.name.padEnd(6)} ${a.type.padEnd(18)} <- ${a.from.join(' + ')}\n`);
     } finally {
       sb.close();
     }

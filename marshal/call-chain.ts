@@ -105,7 +105,7 @@ function* callbackSteps(env: ChainEnv, thread: GuestThread): Generator<CallbackS
   try {
     let value: unknown;
     try {
-      value = yield { invoke: () => env.invoke(level, () => entered.record.fn(...entered.args)) };
+      value = yield { invoke: () => env.invoke(level, () => entered.record.fn.apply(entered.context, entered.args)) };
     } catch (e) {
       throw wrapCallbackFailure(entered, e);
     }

@@ -38,7 +38,7 @@ export interface Callback {
 
 export interface CallbackRecord extends Callback {
   plan: FramePlan;
-  fn: (...args: (JsValue | VarArgs)[]) => unknown;
+  fn: (this: CallbackContext, ...args: (JsValue | VarArgs)[]) => unknown;
 }
 
 /** A thunk as loaded: its save and resume addresses. */
@@ -54,11 +54,23 @@ function callerOf(m: Machine, entrySp: number): string {
   return m.symbolize(ret);
 }
 
+/** What a call-back's JS function finds in `this` (a non-arrow function): where its arguments arrived. */
+export interface CallbackContext {
+  /** 'call-back #3 int (int) called from apply_n+0x21 (0x1431b1)'. */
+  describe: string;
+  /** Stack pointer at the call-back's entry. */
+  entrySp: number;
+  /** Fixed arguments: register names or guest addresses each piece was read from. */
+  args: { name: string; type: string; from: string[] }[];
+}
+
 /** A call-back the guest has entered: its arguments decoded, the CPU registers saved. */
 export interface EnteredCallback {
   record: CallbackRecord;
   /** Fixed arguments, then a VarArgs reader for a variadic call-back. */
   args: (JsValue | VarArgs)[];
+  /** `this` of the JS function. */
+  context: CallbackContext;
   describe: string;
   /** Stack pointer at the trap: the thunk's block is above it, nested frames go below. */
   trapSp: number;
@@ -85,13 +97,19 @@ export function enterCallback(m: Machine, image: RegisterImage, thunk: LoadedThu
   const describe = `call-back #${id} ${cb.signature.text} called from ${callerOf(m, entrySp)}`;
   if (cb.released) throw new CallbackError([describe], new CallbackReleasedError(id, cb.signature.text));
   const regs = storedRegisters(m, cb.plan.image, block, 'arg');
-  const args: (JsValue | VarArgs)[] = readIncoming(m, cb.plan, entrySp, regs).map((a) => a.value);
+  const incoming = readIncoming(m, cb.plan, entrySp, regs);
+  const args: (JsValue | VarArgs)[] = incoming.map((a) => a.value);
   let varargs: VarArgsReader | undefined;
   if (cb.signature.variadic) {
     varargs = new VarArgsReader(m, types, cb.signature, entrySp, regs);
     args.push(varargs);
   }
-  return { record: cb, args, describe, trapSp, block, entrySp, regs, saved: m.saveRegisters(), varargs };
+  const context: CallbackContext = {
+    describe,
+    entrySp,
+    args: incoming.map((a, i) => ({ name: a.name, type: typeText(cb.plan.arrangement.args[i].type), from: a.from })),
+  };
+  return { record: cb, args, context, describe, trapSp, block, entrySp, regs, saved: m.saveRegisters(), varargs };
 }
 
 /** Adds this call-back's level to the chain of an exception thrown by its JS function. */

@@ -14,7 +14,7 @@ import { callOutSteps, runAsync, runSync, type CallOutResult, type ChainEnv } fr
 import { decodeBytes, encodeToBytes, type JsValue, type MovableObject } from './values.ts';
 import { layoutOf } from './layout.ts';
 import type { CType, FunctionType, Signature } from './ctypes.ts';
-import type { Callback, CallbackRecord, LoadedThunk, VarArgs } from './callback.ts';
+import type { Callback, CallbackContext, CallbackRecord, LoadedThunk, VarArgs } from './callback.ts';
 import { registerImage } from './register-image.ts';
 import { GuestThread, type FrameLevel } from './guest-thread.ts';
 
@@ -191,9 +191,10 @@ export class Sandbox {
   /**
    * A guest function pointer that runs `fn`. `prototype` is a function type, with or
    * without a name: 'int (const void *a, const void *b)' or 'int cmp(const void *, const void *)'.
-   * A variadic call-back gets a VarArgs reader after its fixed arguments.
+   * A variadic call-back gets a VarArgs reader after its fixed arguments; a non-arrow
+   * function finds where its arguments arrived in `this` (CallbackContext).
    */
-  callback(prototype: string | FunctionType, fn: (...args: (JsValue | VarArgs)[]) => unknown): Callback {
+  callback(prototype: string | FunctionType, fn: (this: CallbackContext, ...args: (JsValue | VarArgs)[]) => unknown): Callback {
     let type: FunctionType;
     if (typeof prototype !== 'string') type = prototype;
     else if (/^[^(]*\b[A-Za-z_]\w*\s*\(/.test(prototype) && /\w\s+\**\s*[A-Za-z_]\w*\s*\(/.test(prototype)) {
@@ -225,7 +226,7 @@ export class Sandbox {
 
   /** A plain JS function passed where a function pointer is expected: a call-back for this call only. */
   private temporaryCallback(value: unknown, type: CType, mine: CallbackRecord[]): number {
-    const fn = value as (...args: (JsValue | VarArgs)[]) => unknown;
+    const fn = value as (this: CallbackContext, ...args: (JsValue | VarArgs)[]) => unknown;
     const signature: Signature = { ...(type as FunctionType), text: typeText(type) };
     // Reuse the oldest spare entry stub once enough are spare: assembling one per call would dominate deep nesting.
     const spare = this.spareTemporaries.length > TEMPORARY_QUARANTINE ? this.spareTemporaries.shift() : undefined;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Sandbox } from '../marshal/sandbox.ts';
 import { ABI_NAMES } from '../abis/index.ts';
 import { FIXTURE_DIRS, FIXTURES, fixtureObjects } from '../marshal/fixtures.ts';
-import { CallbackError } from '../marshal/callback.ts';
+import { CallbackError, type CallbackContext } from '../marshal/callback.ts';
 import type { JsValue } from '../marshal/values.ts';
 
 const types = (JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { types: string }).types;
@@ -60,7 +60,26 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     const r = sb.func('double call_mixed(double (*f)(int, double, float, long long, struct Mixed), int i, double d, float fl, long long ll, struct Mixed m)')(
       (...xs: JsValue[]) => { got = xs; return -1.25; }, -7, 2.5, 3.75, -(2n ** 40n), { i: 9, f: 0.5, d: 1e100 });
     expect(got).toEqual([-7, 2.5, 3.75, -(2n ** 40n), { i: 9, f: 0.5, d: 1e100 }]);
-    expect(typeof r).toBe('number');
+    expect(r).toBe(-1.25);
+  });
+
+  it('tells a call-back where its arguments arrived (this), as the convention places them', () => {
+    poison();
+    let ctx: CallbackContext | undefined;
+    sb.func('double call_mixed(double (*f)(int, double, float, long long, struct Mixed), int i, double d, float fl, long long ll, struct Mixed m)')(
+      function (this: CallbackContext) { ctx = this; return 0; }, 1, 2, 3, 4n, { i: 5, f: 6, d: 7 });
+    const plan = sb.func('double f(int, double, float, long long, struct Mixed)', { symbol: 'call_mixed' }).plan();
+    expect(ctx!.describe).toMatch(/^call-back #\d+ double \(int, double, float, long long, struct Mixed\) called from /);
+    expect(ctx!.args.map((a) => a.type)).toEqual(['int', 'double', 'float', 'long long', 'struct Mixed']);
+    ctx!.args.forEach((a, i) => {
+      const pieces = plan.args[i].pieces;
+      // Register pieces are named as the plan names them; stack pieces at the plan's offset above the entry sp (and return address).
+      expect(a.from.length).toBeGreaterThanOrEqual(pieces.length);
+      pieces.forEach((p, k) => {
+        if (p.kind === 'reg') expect(a.from[k]).toBe(p.reg);
+        else expect(Number(a.from[k])).toBe(ctx!.entrySp + (sb.machine.target.linkRegister ? 0 : sb.machine.target.pointerSize) + p.offset + p.slotOffset);
+      });
+    });
   });
 
   it('returns a struct from a call-back', () => {
