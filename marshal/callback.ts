@@ -118,13 +118,11 @@ export function wrapCallbackFailure(entered: EnteredCallback, e: unknown): Callb
 }
 
 /**
- * Returns from a call-back: restores the registers saved at the trap, writes the JS
- * result into the block (or the caller's struct-return buffer) and gives the pc of the
- * thunk's restore part, where the guest resumes.
+ * Returns from a call-back: writes the JS result into the block (or the caller's
+ * struct-return buffer) and gives the pc of the thunk's restore part, where the guest
+ * resumes once the caller has restored the registers saved at the trap.
  */
 export function returnFromCallback(m: Machine, thunk: LoadedThunk, entered: EnteredCallback, value: unknown): number {
-  entered.saved.restore();
-  entered.varargs?.close();
   try {
     writeCallbackResult(m, entered.record.plan, entered.block, entered.entrySp, entered.regs, value);
   } catch (e) {
