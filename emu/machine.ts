@@ -346,7 +346,11 @@ export class Machine {
     }
     const hex = `0x${address.toString(16)}`;
     if (a >= LAYOUT.trapBase && a < LAYOUT.trapBase + PAGE) return `host-trap slot ${Math.floor((a - LAYOUT.trapBase) / LAYOUT.trapSlotBytes)} (${hex})`;
-    if (!best) return hex;
+    if (!best) {
+      // Code without a symbol (abiscope's call stub, thunk, entries; an ELF page): its region.
+      const region = this.regionAt(a);
+      return region?.kind === 'code' ? `${region.name}+0x${(a - region.start).toString(16)} (${hex})` : hex;
+    }
     const off = a - this.codeAddress(best.address);
     return off ? `${best.name}+0x${off.toString(16)} (${hex})` : `${best.name} (${hex})`;
   }
