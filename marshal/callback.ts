@@ -23,9 +23,21 @@ export class CallbackReleasedError extends Error {
 /** Where a JS exception thrown inside a call-back passed through, innermost first. */
 export class CallbackError extends Error {
   constructor(readonly chain: string[], readonly original: unknown) {
-    super(`${original instanceof Error ? original.message : String(original)}\n  through: ${chain.join(' <- ')}`);
+    super(`${original instanceof Error ? original.message : String(original)}${hint(original, chain.length)}\n  through: ${shortChain(chain)}`);
     this.name = 'CallbackError';
   }
+}
+
+/** A deep chain shows its ends; `chain` keeps every level. */
+function shortChain(chain: string[]): string {
+  if (chain.length <= 12) return chain.join(' <- ');
+  return [...chain.slice(0, 6), `... ${chain.length - 12} more levels ...`, ...chain.slice(-6)].join(' <- ');
+}
+
+/** Each nesting level costs a dozen JS frames: say what to do when the JS stack runs out. */
+function hint(original: unknown, depth: number): string {
+  const overflow = original instanceof RangeError && /call stack/i.test(original.message);
+  return overflow ? ` (the JS stack ran out at call-back nesting depth ${depth}: run node with a larger stack, e.g. node --stack-size=4000)` : '';
 }
 
 export interface Callback {

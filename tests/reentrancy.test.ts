@@ -9,7 +9,7 @@ import { Sandbox } from '../marshal/sandbox.ts';
 import { ABI_NAMES } from '../abis/index.ts';
 import { FIXTURE_DIRS, FIXTURES, fixtureObjects } from '../marshal/fixtures.ts';
 import { CallbackError, type VarArgs } from '../marshal/callback.ts';
-import { ReturnOrderError, type GuestThread } from '../marshal/guest-thread.ts';
+import { FrameStackExhaustedError, ReturnOrderError, type GuestThread } from '../marshal/guest-thread.ts';
 import { FrameCorruptedError } from '../marshal/callout.ts';
 import { MovingObjectHeap, EVACUATED } from '../marshal/object-heap.ts';
 import { ValueError, type JsValue } from '../marshal/values.ts';
@@ -33,13 +33,13 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     sb = await Sandbox.open(abi, { poison: 0xa5, checkFrames: 'all' });
     sb.declare(types);
     sb.load(...fixtureObjects(dir));
-    A = sb.thread('A', { stackSize: 256 * 1024 });
+    A = sb.thread('A', { stackSize: 1024 * 1024 });
     B = sb.thread('B', { stackSize: 256 * 1024 });
   });
   afterAll(() => sb.close());
   const poison = () => {
     sb.machine.poisonRegisters(0x5a);
-    for (const t of sb.threads) sb.machine.poisonMemory(t.stack.top, 64 * 1024, 0x5a);
+    for (const t of sb.threads) sb.machine.poisonMemory(t.stack.top, Math.min(64 * 1024, t.stack.top - t.stack.bottom), 0x5a);
   };
   const allIdle = () => sb.threads.every((t) => t.idle);
   const apply = () => sb.func('int apply_n(int (*f)(int), int n, int x)');
@@ -176,6 +176,55 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
       openB();
       expect(await b).toBe(101);
       expect(order).toEqual(['B in', 'A in', 'A out', 'A in', 'A out', 'B out']);
+      expect(allIdle()).toBe(true);
+    });
+
+    it('nests async call-backs to depth 1000 on thread A while thread B keeps calling out', async () => {
+      poison();
+      const nested = sb.func('int call_nested(int (*f)(int depth), int depth)');
+      const onA = nested.on(A);
+      let bCalls = 0;
+      const lows: number[] = [];
+      const cb = async (d: JsValue): Promise<number> => {
+        lows.push(A.levels[A.levels.length - 1].low);
+        if (num(d) % 100 === 0) {
+          // Another thread's work between levels: its frames never touch A's stack.
+          expect(apply().on(B)((x: JsValue) => num(x) + 1, 2, num(d))).toBe(num(d) + 2);
+          bCalls++;
+          await new Promise((r) => setTimeout(r, 0));
+        }
+        return num(d) <= 0 ? 0 : 1 + num(await onA.async(cb, num(d) - 1));
+      };
+      const r = await onA.async(cb, 1000);
+      // call_nested returns f(depth) + depth, so each level adds 1 + (its depth - 1)
+      expect(r).toBe(1000 + 1000 * 1001 / 2);
+      expect(bCalls).toBe(11);
+      expect(lows.length).toBe(1001);
+      for (let i = 1; i < lows.length; i++) expect(lows[i]).toBeLessThan(lows[i - 1]);
+      expect(lows[lows.length - 1]).toBeGreaterThan(A.stack.bottom);
+      expect(allIdle()).toBe(true);
+    });
+
+    it('a thread whose stack cannot hold another frame reports it, and stays usable', () => {
+      poison();
+      const small = sb.thread('small', { stackSize: 16 * 1024 });
+      const nested = sb.func('int call_nested(int (*f)(int depth), int depth)').on(small);
+      const cb = (d: JsValue): number => (num(d) <= 0 ? 0 : 1 + num(nested(cb, num(d) - 1)));
+      let err: unknown;
+      try { nested(cb, 500); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(CallbackError);
+      expect((err as CallbackError).original).toBeInstanceOf(FrameStackExhaustedError);
+      expect((err as Error).message).toMatch(/thread 'small': a call frame down to 0x[0-9a-f]+ does not fit above the stack bottom/);
+      expect(small.idle).toBe(true);
+      expect(nested(cb, 3)).toBe(3 + 3 + 2 + 1);
+    });
+
+    it('a call-back released while it runs finishes its call; the next call through it is an error', () => {
+      poison();
+      const self = sb.callback('int (int)', (x) => { self.release(); return num(x) + 1; });
+      const call = apply();
+      expect(call(self, 1, 1)).toBe(2);
+      expect(() => call(self, 1, 1)).toThrow(/was called after release/);
       expect(allIdle()).toBe(true);
     });
 
