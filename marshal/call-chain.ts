@@ -31,6 +31,8 @@ export interface ChainEnv {
   invoke(level: FrameLevel, fn: () => unknown): unknown;
   /** Checks canaries when a level returns: its own, or every active frame of every thread. */
   verifyFrames(returning: FrameLevel): void;
+  /** A call-back returning while deeper levels of its thread are live: report it, or wait for them. */
+  outOfOrderReturn: 'error' | 'wait';
 }
 
 export interface CallOutRequest {
@@ -47,10 +49,13 @@ export interface CallOutResult {
   record: CallRecord;
 }
 
-/** A call-back whose JS function is to be run; the generator resumes with its result. */
-export interface CallbackStep {
-  invoke(): unknown;
-}
+/**
+ * What the driver must do: run a call-back's JS function (the generator resumes with its
+ * result), or wait until a call-back may return (deeper levels of its thread are live).
+ */
+export type CallbackStep =
+  | { kind: 'invoke'; invoke(): unknown }
+  | { kind: 'wait'; until: Promise<void> };
 
 /** The guest reached the sentinel with a stack pointer the callee should not have left. */
 export class StackImbalanceError extends Error {
@@ -105,10 +110,11 @@ function* callbackSteps(env: ChainEnv, thread: GuestThread): Generator<CallbackS
   try {
     let value: unknown;
     try {
-      value = yield { invoke: () => env.invoke(level, () => entered.record.fn.apply(entered.context, entered.args)) };
+      value = yield { kind: 'invoke', invoke: () => env.invoke(level, () => entered.record.fn.apply(entered.context, entered.args)) };
     } catch (e) {
       throw wrapCallbackFailure(entered, e);
     }
+    if (env.outOfOrderReturn === 'wait' && thread.deeperThan(level).length) yield { kind: 'wait', until: thread.whenInnermost(level) };
     thread.checkReturn(level);
     env.verifyFrames(level);
     return returnFromCallback(m, env.thunk, entered, value);
@@ -125,13 +131,18 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
 
-/** Runs a call-out's steps, calling each call-back's JS function inline. */
+/** Runs a call-out's steps, calling each call-back's JS function inline (it cannot wait: a wait ends in ReturnOrderError). */
 export function runSync<T>(steps: Generator<CallbackStep, T, unknown>): T {
   let next = steps.next();
   while (!next.done) {
+    const step = next.value;
+    if (step.kind === 'wait') {
+      next = steps.next();
+      continue;
+    }
     let value: unknown;
     try {
-      value = next.value.invoke();
+      value = step.invoke();
       if (isThenable(value)) {
         throw new TypeError('the call-back returned a Promise, but this call-out is synchronous: call the function with .async(...) to let call-backs await');
       }
@@ -148,9 +159,15 @@ export function runSync<T>(steps: Generator<CallbackStep, T, unknown>): T {
 export async function runAsync<T>(steps: Generator<CallbackStep, T, unknown>): Promise<T> {
   let next = steps.next();
   while (!next.done) {
+    const step = next.value;
+    if (step.kind === 'wait') {
+      await step.until;
+      next = steps.next();
+      continue;
+    }
     let value: unknown;
     try {
-      value = await next.value.invoke();
+      value = await step.invoke();
     } catch (e) {
       next = steps.throw(e);
       continue;

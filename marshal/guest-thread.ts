@@ -42,6 +42,8 @@ export class FrameStackExhaustedError extends Error {
 export class GuestThread {
   /** Active levels, outermost first. */
   readonly levels: FrameLevel[] = [];
+  /** Levels waiting to return until the deeper ones have (the 'wait' policy). */
+  private readonly waiting: { level: FrameLevel; resume(): void }[] = [];
 
   constructor(readonly name: string, readonly stack: GuestStack) {}
 
@@ -74,6 +76,12 @@ export class GuestThread {
     if (live.length) throw new ReturnOrderError(level.describe, live.map((l) => l.describe).reverse(), this.name);
   }
 
+  /** Resolves when no live level is deeper than `level`. */
+  whenInnermost(level: FrameLevel): Promise<void> {
+    if (!this.deeperThan(level).length) return Promise.resolve();
+    return new Promise((resume) => this.waiting.push({ level, resume }));
+  }
+
   /**
    * Removes `level`. A level that still has live levels below it (it was unwound out
    * of order) stays in the chain as abandoned, holding its stack space, until those return.
@@ -87,5 +95,9 @@ export class GuestThread {
     }
     this.levels.splice(i);
     while (this.levels.length && this.levels[this.levels.length - 1].abandoned) this.levels.pop();
+    for (const w of this.waiting.filter((x) => !this.deeperThan(x.level).length)) {
+      this.waiting.splice(this.waiting.indexOf(w), 1);
+      w.resume();
+    }
   }
 }

@@ -26,6 +26,12 @@ export interface SandboxOptions extends RunLimits {
    * active frame on every thread: catches a write into an outer frame at once).
    */
   checkFrames?: 'own' | 'all';
+  /**
+   * An async call-back that returns while deeper call-outs of its thread are still live:
+   * 'error' (default) rejects its call-out with ReturnOrderError; 'wait' holds the return
+   * until those have returned (it hangs if they wait for it).
+   */
+  outOfOrderReturn?: 'error' | 'wait';
 }
 
 /** Where a call-out's struct result goes besides being returned. */
@@ -135,6 +141,7 @@ export class Sandbox {
       types: { cc: this.cc, parseType: (t) => parseType(t, this.scope) },
       invoke: (level, fn) => this.context.run(level, fn),
       verifyFrames: (returning) => this.verifyFrames(returning),
+      outOfOrderReturn: options.outOfOrderReturn ?? 'error',
     };
   }
 

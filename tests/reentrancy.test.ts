@@ -251,6 +251,35 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
       expect(onA((x: JsValue) => num(x) + 1, 3, 0)).toBe(3);
     });
 
+    it('with outOfOrderReturn "wait", holds such a return until the deeper call has returned', async () => {
+      const sw = await Sandbox.open(abi, { poison: 0xa5, checkFrames: 'all', outOfOrderReturn: 'wait' });
+      try {
+        sw.load(...fixtureObjects(dir));
+        const T = sw.thread('T');
+        const onT = sw.func('int apply_n(int (*f)(int), int n, int x)').on(T);
+        let openInner!: () => void;
+        const gate = new Promise<void>((r) => { openInner = r; });
+        const order: string[] = [];
+        let inner: Promise<JsValue> | undefined;
+        const outer = onT.async(async (x: JsValue) => {
+          inner = onT.async(async (y: JsValue) => { await gate; return num(y) + 1; }, 1, 1).then((v) => { order.push('inner'); return v; });
+          await Promise.resolve();
+          order.push('outer call-back returns');
+          return num(x) + 1;
+        }, 1, 10).then((v) => { order.push('outer'); return v; });
+        await new Promise((r) => setTimeout(r, 5));
+        expect(order).toEqual(['outer call-back returns']);
+        expect(T.levels.length).toBe(4);
+        openInner();
+        expect(await outer).toBe(11);
+        expect(await inner).toBe(2);
+        expect(order).toEqual(['outer call-back returns', 'inner', 'outer']);
+        expect(T.idle).toBe(true);
+      } finally {
+        sw.close();
+      }
+    });
+
     it('reports a guest longjmp that returns from an outer call-out while an inner one is active', () => {
       poison();
       const escapeNow = sb.func('void escape_now(void)');
