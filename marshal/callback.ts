@@ -10,6 +10,7 @@ import type { CType, Signature } from './ctypes.ts';
 import type { ThunkSource } from '../stubs/stub.ts';
 import { readIncoming, readIncomingResultPointer, storedRegisters, type RegisterSource } from './incoming.ts';
 import { encodeToBytes, ValueError, type JsValue } from './values.ts';
+import { enumScalar } from './layout.ts';
 import type { RegisterImage } from './register-image.ts';
 import { pointerBytes, writePiece, writeSlot } from './callout.ts';
 
@@ -209,9 +210,8 @@ function writeCallbackResult(m: Machine, plan: FramePlan, block: number, entrySp
     return;
   }
   // Callers on ARM and PPC use the whole register: extend sub-word integers (seen in GCC's code).
-  const t = res.type;
-  const extend = t.kind === 'enum' ? 'sign' : t.kind === 'scalar' && t.name !== 'float' && t.name !== 'double' && t.name !== 'long double'
-    ? (isSigned(t.name, plan) ? 'sign' : 'zero') : undefined;
+  const scalar = res.type.kind === 'enum' ? enumScalar(res.type) : res.type.kind === 'scalar' ? res.type.name : undefined;
+  const extend = scalar && scalar !== 'float' && scalar !== 'double' && scalar !== 'long double' ? (isSigned(scalar, plan) ? 'sign' : 'zero') : undefined;
   for (const p of res.pieces) writePiece(m, plan, p.kind === 'reg' && p.format === 'int' && extend ? { ...p, extend } : p, bytes, 0, block, 'result');
 }
 

@@ -253,7 +253,7 @@ function charLiteral(src: string, at: number, fail: (r: string, at: number) => n
     let m: RegExpExecArray | null;
     if ((m = /^x([0-9a-fA-F]{1,2})/.exec(src.slice(i + 1)))) { value = parseInt(m[1], 16); i += 1 + m[0].length; }
     else if ((m = /^[0-7]{1,3}/.exec(src.slice(i + 1)))) { value = parseInt(m[0], 8); i += 1 + m[0].length; }
-    else if (e in simple) { value = simple[e]; i += 2; }
+    else if (Object.hasOwn(simple, e)) { value = simple[e]; i += 2; }
     else return fail(`unknown escape sequence '\\${e}'`, i);
   } else if (src[i] !== undefined && src[i] !== '\'' && src[i] !== '\n' && src.charCodeAt(i) < 128) {
     value = src.charCodeAt(i);
@@ -463,7 +463,7 @@ class Parser {
         isTypedef = true; this.next(); continue;
       }
       if (w === '__attribute__' || w === '__attribute') { attrs = mergeAttrs(attrs, this.attributes()); continue; }
-      if (w in UNSUPPORTED_TYPES) this.fail(UNSUPPORTED_TYPES[w]);
+      if (Object.hasOwn(UNSUPPORTED_TYPES, w)) this.fail(UNSUPPORTED_TYPES[w]);
       if (w === 'struct' || w === 'union' || w === 'enum') {
         if (other || words.length) this.twoTypes(other?.type, definesTag);
         const r = w === 'enum' ? this.enumSpecifier() : this.recordSpecifier(w);
@@ -506,7 +506,7 @@ class Parser {
       if (t.kind === 'scalar') return { type: { kind: 'scalar', name: t.name, spelling: name }, isConst };
       return { type: t, isConst };
     }
-    const b = BUILTIN_TYPEDEFS[name];
+    const b = Object.hasOwn(BUILTIN_TYPEDEFS, name) ? BUILTIN_TYPEDEFS[name] : undefined; // not Object.prototype's names
     if (b === undefined) return undefined;
     return { type: b === name ? { kind: 'scalar', name: b } : { kind: 'scalar', name: b, spelling: name }, isConst: false };
   }

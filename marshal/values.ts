@@ -3,7 +3,7 @@
 // pointer) are placed by the caller-supplied `CopyArea` (region 1 of the frame).
 import type { CType, RecordType, ScalarName } from './ctypes.ts';
 import type { DataModel } from '../abis/datamodel.ts';
-import { layoutOf } from './layout.ts';
+import { enumScalar, layoutOf } from './layout.ts';
 import { typeText } from './frame.ts';
 import { numberToX87, x87BytesToNumber } from '../emu/x87.ts';
 
@@ -16,6 +16,7 @@ export class ValueError extends Error {
 }
 
 function describe(v: unknown): string {
+  if (v === undefined) return 'undefined';
   if (typeof v === 'bigint') return `${v}n`;
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
   if (v === null) return 'null';
@@ -143,7 +144,12 @@ function decodeLongDouble(dv: DataView, off: number, dm: DataModel): number {
   const le = dm.endian === 'little';
   switch (dm.longDoubleFormat) {
     case 'binary64': return dv.getFloat64(off, le);
-    case 'ibm-double-double': return dv.getFloat64(off, le) + dv.getFloat64(off + 8, le);
+    case 'ibm-double-double': {
+      // hi + lo, except that -0.0L is {-0, +0} and -0 + +0 is +0 in IEEE arithmetic
+      const hi = dv.getFloat64(off, le);
+      const lo = dv.getFloat64(off + 8, le);
+      return lo === 0 ? hi : hi + lo;
+    }
     case 'x87-80': return x87BytesToNumber(new Uint8Array(dv.buffer, dv.byteOffset + off, 10));
     case 'binary128': {
       const b = new Uint8Array(16);
@@ -213,7 +219,9 @@ export function encodeValue(type: CType, value: unknown, dv: DataView, off: numb
         if (!m) throw new ValueError(path, `a member of enum ${type.tag ?? ''} (${type.members.map((x) => x.name).join(', ')}) or an int`, value);
         v = m.value;
       }
-      writeInt(dv, off, 4, toInteger(v, { bytes: 4, signed: true }, path, `enum ${type.tag ?? ''}`.trim()), le);
+      // The enum's integer type as GCC gives it (layout.ts): unsigned int, int, or 64-bit for wide values.
+      const info = intInfo(enumScalar(type), dm)!;
+      writeInt(dv, off, info.bytes, toInteger(v, info, path, `enum ${type.tag ?? ''}`.trim()), le);
       return;
     }
     case 'scalar': return encodeScalar(type.name, type.spelling ?? type.name, value, dv, off, path, dm);
@@ -239,9 +247,8 @@ function encodeScalar(name: ScalarName, spelling: string, value: unknown, dv: Da
   const info = intInfo(name, dm)!;
   if (name === '_Bool') {
     if (typeof value === 'boolean') return dv.setUint8(off, value ? 1 : 0);
-    const n = toInteger(value, { bytes: 1, signed: false }, path, '_Bool (true/false, 0 or 1)');
-    if (n > 1n) throw new ValueError(path, '_Bool (true/false, 0 or 1)', value);
-    return dv.setUint8(off, Number(n));
+    if (value === 0 || value === 1 || value === 0n || value === 1n) return dv.setUint8(off, Number(value));
+    throw new ValueError(path, '_Bool (true/false, 0 or 1)', value);
   }
   let v = value;
   // A one-character string is accepted for char types.
@@ -285,7 +292,7 @@ function encodeRecord(type: RecordType, value: unknown, dv: DataView, off: numbe
     return;
   }
   for (const f of fields) {
-    if (!(f.name in obj)) throw new ValueError(`${path}.${f.name}`, `a value for field '${f.name}' (${typeText(f.type)}) of ${name}`, undefined);
+    if (!Object.hasOwn(obj, f.name)) throw new ValueError(`${path}.${f.name}`, `a value for field '${f.name}' (${typeText(f.type)}) of ${name}`, undefined);
     encodeValue(f.type, obj[f.name], dv, off + f.offset, `${path}.${f.name}`, opts);
   }
 }
@@ -380,7 +387,11 @@ export function decodeValue(type: CType, dv: DataView, off: number, opts: Decode
   switch (type.kind) {
     case 'void': return null;
     case 'function': throw new Error('cannot read a function by value');
-    case 'enum': return Number(readInt(dv, off, { bytes: 4, signed: true }, le));
+    case 'enum': {
+      const info = intInfo(enumScalar(type), dm)!;
+      const n = readInt(dv, off, info, le);
+      return info.bytes === 8 ? n : Number(n);
+    }
     case 'pointer': return Number(readInt(dv, off, { bytes: dm.pointerSize, signed: false }, le));
     case 'scalar': {
       const name = type.name;
@@ -398,7 +409,10 @@ export function decodeValue(type: CType, dv: DataView, off: number, opts: Decode
     }
     case 'struct': case 'union': {
       const out: { [k: string]: JsValue } = {};
-      for (const f of layoutOf(type, dm).fields ?? []) out[f.name] = decodeValue(f.type, dv, off + f.offset, opts);
+      // An own property even for a field named __proto__ (plain assignment would set the prototype).
+      for (const f of layoutOf(type, dm).fields ?? []) {
+        Object.defineProperty(out, f.name, { value: decodeValue(f.type, dv, off + f.offset, opts), enumerable: true, writable: true, configurable: true });
+      }
       return out;
     }
   }

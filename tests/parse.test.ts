@@ -47,6 +47,13 @@ describe('parseSignature: what users write', () => {
     expect(sig.text).toBe('double dot(struct V { float x, y; } a, struct V b)');
   });
 
+  it('names that Object.prototype also has are ordinary identifiers', () => {
+    const sig = parseSignature('int f(struct O { int constructor; char toString; double __proto__; } o, int hasOwnProperty)');
+    expect(record(sig.params[0].type).fields.map((f) => f.name)).toEqual(['constructor', 'toString', '__proto__']);
+    expect(sig.params[1]).toEqual({ name: 'hasOwnProperty', type: int });
+    expect(() => parseSignature('constructor f(void)')).toThrow(/^unknown type name 'constructor' at column 1/);
+  });
+
   it('variadic with a const char pointer', () => {
     expect(parseSignature('int printf(const char *, ...)')).toEqual({
       kind: 'function', name: 'printf', result: int, variadic: true, text: 'int printf(const char *, ...)',
