@@ -10,7 +10,7 @@
 import type { Machine } from '../emu/machine.ts';
 import type { RegisterImage } from './register-image.ts';
 import type { FramePlan } from './frame.ts';
-import { finishCallOut, prepareCallOut, type CallOutOptions, type CallRecord, type CallSite } from './callout.ts';
+import { finishCallOut, prepareCallOut, type CallOutOptions, type CallRecord, type CallSite, type PreparedCallOut } from './callout.ts';
 import {
   enterCallback, returnFromCallback, wrapCallbackFailure,
   type CallbackRecord, type LoadedThunk, type TypeContext,
@@ -70,7 +70,16 @@ export class StackImbalanceError extends Error {
 export function* callOutSteps(env: ChainEnv, req: CallOutRequest): Generator<CallbackStep, CallOutResult, unknown> {
   const m = env.site.machine;
   const { thread } = req;
-  const call = prepareCallOut(env.site, req.plan, req.fn, req.args, thread.sp, { ...req.options, stack: { thread: thread.name, bottom: thread.stack.bottom } });
+  // A call that begins a chain leaves the CPU as it found it, also when an exception unwinds it
+  // (inner call-outs need not: the call-back level around them restores its own registers).
+  const before = thread.idle ? m.saveRegisters() : undefined;
+  let call: PreparedCallOut;
+  try {
+    call = prepareCallOut(env.site, req.plan, req.fn, req.args, thread.sp, { ...req.options, stack: { thread: thread.name, bottom: thread.stack.bottom } });
+  } catch (e) {
+    before?.free();
+    throw e;
+  }
   const level = thread.enter('call-out', req.describe, call.base, call.frameTop);
   level.canary = call.canary;
   try {
@@ -86,6 +95,8 @@ export function* callOutSteps(env: ChainEnv, req: CallOutRequest): Generator<Cal
     return finishCallOut(m, call);
   } finally {
     m.sp = call.spBefore; // the frame is given back, also when an exception unwinds it
+    before?.restore();
+    before?.free();
     thread.leave(level);
   }
 }

@@ -113,6 +113,7 @@ export class Sandbox {
   private constructor(readonly machine: Machine, readonly abi: AbiName, private readonly options: SandboxOptions) {
     this.cc = convention(abi);
     this.mainThread = new GuestThread('main', machine.mainStack);
+    machine.sp = machine.mainStack.top; // between calls the CPU rests here: every call-out puts back the registers it found
     const stubs = STUBS[abi];
     const probe = planCall(this.cc, parseDeclarations('void abiscope_probe(void)').signature!);
     const source = stubs.callStub(probe.image, machine.returnSentinel);

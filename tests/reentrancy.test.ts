@@ -300,6 +300,23 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
       expect(apply()((x: JsValue) => num(x) + 5, 2, 0)).toBe(10);
     });
 
+    it('leaves every register as it found it: after a result, and after an exception from depth 5', () => {
+      poison();
+      const regs = Object.entries(sb.machine.target.registers).filter(([, r]) => r.kind === 'int' || r.kind === 'fp' || r.kind === 'vec').map(([n]) => n);
+      const snapshot = () => Object.fromEntries(regs.map((r) => [r, Array.from(sb.machine.readRegBytes(r)).join(' ')]));
+      const before = snapshot();
+      expect(apply()((x: JsValue) => num(x) * 2, 3, 1)).toBe(8);
+      expect(snapshot()).toEqual(before);
+      const nested = sb.func('int call_nested(int (*f)(int depth), int depth)');
+      const cb = (d: JsValue): number => {
+        if (num(d) === 0) throw new Error('at the bottom');
+        return num(nested(cb, num(d) - 1));
+      };
+      expect(() => nested(cb, 5)).toThrow(/at the bottom/);
+      expect(snapshot()).toEqual(before);
+      expect(allIdle()).toBe(true);
+    });
+
     it('a write into an outer frame is caught at the next return (canaries of every frame checked)', () => {
       poison();
       const onMain = apply();
