@@ -1,8 +1,9 @@
 // Call-backs: a guest function pointer whose body is a JS function. Its entry stub
 // jumps to the convention's thunk, which saves the argument registers into a block on
-// the guest stack and traps. The host decodes the arguments with the callee's view of
-// the frame plan, runs the JS function (which may call out again, to any depth, below
-// that block), writes the result into the block and resumes the thunk, which returns.
+// the guest stack and traps. Here: decoding the arguments with the callee's view of the
+// frame plan, and encoding the result into the block (or the caller's struct-return
+// buffer). Running the JS function between emulator runs, which may call out again to
+// any depth below the block, is call-chain.ts.
 import type { Machine } from '../emu/machine.ts';
 import type { CallingConvention } from '../abis/abi.ts';
 import { planCall, typeText, type FramePlan } from './frame.ts';
