@@ -2,7 +2,7 @@
 export { Sandbox, Library, type ForeignFunction, type SandboxOptions, type ResultTarget } from './marshal/sandbox.ts';
 export { Machine, type RunLimits } from './emu/machine.ts';
 export * from './emu/faults.ts';
-export { UnicornMissingError } from './emu/unicorn.ts';
+export { UnicornMissingError, UnicornClosedError } from './emu/unicorn.ts';
 export { planCall, type FramePlan } from './marshal/frame.ts';
 export { ValueError } from './marshal/values.ts';
 export { SignatureError, parseSignature, parseType } from './marshal/parse.ts';

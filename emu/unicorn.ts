@@ -20,6 +20,14 @@ export class UnicornMissingError extends Error {
 }
 
 /** A Unicorn API call returned an error code. */
+/** A call on an engine after close(): e.g. an async call-out still awaiting when its sandbox closed. */
+export class UnicornClosedError extends Error {
+  constructor() {
+    super('this emulated machine was closed (close() was called); open a new one');
+    this.name = 'UnicornClosedError';
+  }
+}
+
 export class UnicornError extends Error {
   constructor(readonly call: string, readonly code: number, message: string) {
     super(`${call}: ${message} (uc_err ${code})`);
@@ -141,6 +149,12 @@ export class Unicorn {
     this.handle = out[0];
   }
 
+  /** The engine handle; after close() every call is a clear error, never a call into freed memory. */
+  private live(): Ptr {
+    if (this.handle === null) throw new UnicornClosedError();
+    return this.handle;
+  }
+
   private check(call: string, code: number): void {
     if (code !== C.err.UC_ERR_OK) throw new UnicornError(call, code, this.api.uc_strerror(code));
   }
@@ -150,59 +164,59 @@ export class Unicorn {
   }
 
   memMap(address: number, size: number, perms: number): void {
-    this.check('uc_mem_map', this.api.uc_mem_map(this.handle, BigInt(address), size, perms));
+    this.check('uc_mem_map', this.api.uc_mem_map(this.live(), BigInt(address), size, perms));
   }
   memProtect(address: number, size: number, perms: number): void {
-    this.check('uc_mem_protect', this.api.uc_mem_protect(this.handle, BigInt(address), size, perms));
+    this.check('uc_mem_protect', this.api.uc_mem_protect(this.live(), BigInt(address), size, perms));
   }
   memWrite(address: number, bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    this.check('uc_mem_write', this.api.uc_mem_write(this.handle, BigInt(address), bytes, bytes.length));
+    this.check('uc_mem_write', this.api.uc_mem_write(this.live(), BigInt(address), bytes, bytes.length));
   }
   memRead(address: number, size: number): Uint8Array {
     const out = new Uint8Array(size);
-    if (size > 0) this.check('uc_mem_read', this.api.uc_mem_read(this.handle, BigInt(address), out, size));
+    if (size > 0) this.check('uc_mem_read', this.api.uc_mem_read(this.live(), BigInt(address), out, size));
     return out;
   }
   /** `bytes` is the register's width in bytes (little-endian host order). */
   regRead(reg: number, bytes: number): Uint8Array {
     const out = new Uint8Array(Math.max(bytes, 8));
-    this.check('uc_reg_read', this.api.uc_reg_read(this.handle, reg, out));
+    this.check('uc_reg_read', this.api.uc_reg_read(this.live(), reg, out));
     return out.subarray(0, bytes);
   }
   regWrite(reg: number, value: Uint8Array): void {
     const buf = new Uint8Array(Math.max(value.length, 8));
     buf.set(value);
-    this.check('uc_reg_write', this.api.uc_reg_write(this.handle, reg, buf));
+    this.check('uc_reg_write', this.api.uc_reg_write(this.live(), reg, buf));
   }
   /** Runs until `until`, a fault, the instruction count or the timeout; returns the uc_err code. */
   emuStart(begin: number, until: number, timeoutUs: number, count: number): number {
-    return this.api.uc_emu_start(this.handle, BigInt(begin), BigInt(until), BigInt(timeoutUs), count);
+    return this.api.uc_emu_start(this.live(), BigInt(begin), BigInt(until), BigInt(timeoutUs), count);
   }
   emuStop(): void {
-    this.check('uc_emu_stop', this.api.uc_emu_stop(this.handle));
+    this.check('uc_emu_stop', this.api.uc_emu_stop(this.live()));
   }
   /** Saves every CPU register; the returned handle restores them and must be freed. */
   saveContext(): { restore(): void; free(): void } {
     const out: Ptr[] = [null];
-    this.check('uc_context_alloc', this.api.uc_context_alloc(this.handle, out));
+    this.check('uc_context_alloc', this.api.uc_context_alloc(this.live(), out));
     const ctx = out[0];
-    this.check('uc_context_save', this.api.uc_context_save(this.handle, ctx));
+    this.check('uc_context_save', this.api.uc_context_save(this.live(), ctx));
     return {
-      restore: () => this.check('uc_context_restore', this.api.uc_context_restore(this.handle, ctx)),
+      restore: () => this.check('uc_context_restore', this.api.uc_context_restore(this.live(), ctx)),
       free: () => void this.api.uc_context_free(ctx),
     };
   }
   setCpuModel(model: number): void {
     const ctl = C.controlType.UC_CTL_CPU_MODEL | (1 << 26) | (1 << 30);
-    this.check('uc_ctl(CPU_MODEL)', this.api.uc_ctl_int(this.handle, ctl, model));
+    this.check('uc_ctl(CPU_MODEL)', this.api.uc_ctl_int(this.live(), ctl, model));
   }
   /** Code hook on [begin, end]; the callback must only record and stop (never start a nested emulation). */
   hookCode(begin: number, end: number, fn: HookCode): void {
     const cb = koffi.register((_uc: Ptr, address: bigint, size: number) => fn(address, size), koffi.pointer(this.api.HookCodeProto));
     this.callbacks.push(cb);
     const out = [0n];
-    this.check('uc_hook_add(CODE)', this.api.uc_hook_code(this.handle, out, C.hookType.UC_HOOK_CODE, cb, null, BigInt(begin), BigInt(end)));
+    this.check('uc_hook_add(CODE)', this.api.uc_hook_code(this.live(), out, C.hookType.UC_HOOK_CODE, cb, null, BigInt(begin), BigInt(end)));
   }
   hookMemInvalid(fn: HookMemInvalid): void {
     const cb = koffi.register(
@@ -214,7 +228,7 @@ export class Unicorn {
     const type =
       C.hookType.UC_HOOK_MEM_READ_UNMAPPED | C.hookType.UC_HOOK_MEM_WRITE_UNMAPPED | C.hookType.UC_HOOK_MEM_FETCH_UNMAPPED |
       C.hookType.UC_HOOK_MEM_READ_PROT | C.hookType.UC_HOOK_MEM_WRITE_PROT | C.hookType.UC_HOOK_MEM_FETCH_PROT;
-    this.check('uc_hook_add(MEM_INVALID)', this.api.uc_hook_mem(this.handle, out, type, cb, null, 1n, 0n));
+    this.check('uc_hook_add(MEM_INVALID)', this.api.uc_hook_mem(this.live(), out, type, cb, null, 1n, 0n));
   }
   close(): void {
     if (this.handle === null) return;

@@ -29,7 +29,7 @@ export interface ChainEnv {
   types: TypeContext;
   /** Runs a call-back's JS function with `level` as its context: call-outs it makes go below it. */
   invoke(level: FrameLevel, fn: () => unknown): unknown;
-  /** Checks canaries when a level returns: its own, or every active frame of every thread. */
+  /** Checks, when a level returns, more frames than its own (checkFrames 'all'). */
   verifyFrames(returning: FrameLevel): void;
   /** A call-back returning while deeper levels of its thread are live: report it, or wait for them. */
   outOfOrderReturn: 'error' | 'wait';

@@ -180,7 +180,7 @@ export function prepareCallOut(site: CallSite, plan: FramePlan, fn: number, args
 }
 
 /** Whether the canary above a call-out's frame is intact. */
-export function canaryIntact(m: Machine, canary: number): boolean {
+function canaryIntact(m: Machine, canary: number): boolean {
   const bytes = m.read(canary, CANARY_BYTES);
   return bytes.every((b, i) => b === CANARY[i]);
 }

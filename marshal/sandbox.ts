@@ -9,7 +9,8 @@ import { convention } from '../abis/index.ts';
 import { STUBS } from '../stubs/index.ts';
 import { parseDeclarations, parseType, emptyScope, type TypeScope } from './parse.ts';
 import { planCall, typeText, type FramePlan } from './frame.ts';
-import { canaryIntact, FrameCorruptedError, type CallRecord, type CallSite } from './callout.ts';
+import { CANARY, FrameCorruptedError, type CallRecord, type CallSite } from './callout.ts';
+import { CANARY_BYTES } from './frame.ts';
 import { callOutSteps, runAsync, runSync, type CallOutResult, type ChainEnv } from './call-chain.ts';
 import { decodeBytes, encodeToBytes, type JsValue, type MovableObject } from './values.ts';
 import { layoutOf } from './layout.ts';
@@ -188,11 +189,22 @@ export class Sandbox {
     return this.context.getStore()?.thread ?? this.mainThread;
   }
 
-  /** Canaries above call-out frames, checked whenever a level returns. */
+  /**
+   * checkFrames 'all': the canary of every active frame of every thread, whenever a level
+   * returns (a call-out's own canary is always checked as it returns: finishCallOut).
+   */
   private verifyFrames(returning: FrameLevel): void {
-    const levels = this.options.checkFrames === 'all' ? this.threads.flatMap((t) => t.levels) : [returning];
-    for (const l of levels) {
-      if (l.canary !== undefined && !canaryIntact(this.machine, l.canary)) throw new FrameCorruptedError(l.high, `${l.describe} (checked when ${returning.describe} returned)`);
+    if (this.options.checkFrames !== 'all') return;
+    // One read per thread's active span, not one per frame.
+    for (const t of this.threads) {
+      const framed = t.levels.filter((l) => l.canary !== undefined);
+      if (!framed.length) continue;
+      const low = Math.min(...framed.map((l) => l.canary!));
+      const span = this.machine.read(low, Math.max(...framed.map((l) => l.canary!)) + CANARY_BYTES - low);
+      for (const l of framed) {
+        const at = l.canary! - low;
+        if (!CANARY.every((b, i) => span[at + i] === b)) throw new FrameCorruptedError(l.high, `${l.describe} (checked when ${returning.describe} returned)`);
+      }
     }
   }
 

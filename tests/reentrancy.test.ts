@@ -14,6 +14,7 @@ import { FrameCorruptedError } from '../marshal/callout.ts';
 import { MovingObjectHeap, EVACUATED } from '../marshal/object-heap.ts';
 import { ValueError, type JsValue } from '../marshal/values.ts';
 import { ArgumentCountError } from '../marshal/callout.ts';
+import { UnicornClosedError } from '../emu/unicorn.ts';
 
 const types = (JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { types: string }).types;
 const num = (v: JsValue | VarArgs) => v as number;
@@ -278,6 +279,18 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
       } finally {
         sw.close();
       }
+    });
+
+    it('closing the sandbox while an async call-back awaits ends that call with a clear error, not a crash', async () => {
+      const sc = await Sandbox.open(abi);
+      sc.load(...fixtureObjects(dir));
+      let open!: () => void;
+      const gate = new Promise<void>((r) => { open = r; });
+      const pending = sc.func('int apply_n(int (*f)(int), int n, int x)').async(async (x: JsValue) => { await gate; return num(x) + 1; }, 1, 1);
+      sc.close();
+      open();
+      await expect(pending).rejects.toThrow(UnicornClosedError);
+      expect(() => sc.func('int apply_n(int (*f)(int), int n, int x)')((x: JsValue) => x, 1, 1)).toThrow(UnicornClosedError);
     });
 
     it('reports a guest longjmp that returns from an outer call-out while an inner one is active', () => {
