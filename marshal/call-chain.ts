@@ -33,6 +33,14 @@ export interface ChainEnv {
   verifyFrames(returning: FrameLevel): void;
   /** A call-back returning while deeper levels of its thread are live: report it, or wait for them. */
   outOfOrderReturn: 'error' | 'wait';
+  /**
+   * A call-out begins a chain on an idle thread; the chain ends when the thread is idle again.
+   * When the first chain on any thread
+   * begins, the CPU registers are saved; when the last one ends, also by an exception, they are
+   * put back. Inner levels need not: each call-back level restores the registers it trapped with.
+   */
+  chainBegins(): void;
+  chainEnds(): void;
 }
 
 export interface CallOutRequest {
@@ -70,14 +78,13 @@ export class StackImbalanceError extends Error {
 export function* callOutSteps(env: ChainEnv, req: CallOutRequest): Generator<CallbackStep, CallOutResult, unknown> {
   const m = env.site.machine;
   const { thread } = req;
-  // A call that begins a chain leaves the CPU as it found it, also when an exception unwinds it
-  // (inner call-outs need not: the call-back level around them restores its own registers).
-  const before = thread.idle ? m.saveRegisters() : undefined;
+  const begins = thread.idle;
+  if (begins) env.chainBegins(); // before the frame is written: that sets sp and the image register
   let call: PreparedCallOut;
   try {
     call = prepareCallOut(env.site, req.plan, req.fn, req.args, thread.sp, { ...req.options, stack: { thread: thread.name, bottom: thread.stack.bottom } });
   } catch (e) {
-    before?.free();
+    if (begins) env.chainEnds();
     throw e;
   }
   const level = thread.enter('call-out', req.describe, call.base, call.frameTop);
@@ -95,9 +102,9 @@ export function* callOutSteps(env: ChainEnv, req: CallOutRequest): Generator<Cal
     return finishCallOut(m, call);
   } finally {
     m.sp = call.spBefore; // the frame is given back, also when an exception unwinds it
-    before?.restore();
-    before?.free();
     thread.leave(level);
+    // The thread's chain ends when its last live level returns (not necessarily this one: see leave).
+    if (thread.idle) env.chainEnds();
   }
 }
 

@@ -108,13 +108,16 @@ export class Sandbox {
   private readonly entryArena: number;
   /** Symbols later loads resolve to call-backs or addresses (see provide). */
   private readonly provided = new Map<string, number>();
+  /** Chains of call-outs in progress on all threads, and the CPU registers from before the first began. */
+  private chains = 0;
+  private idleRegisters: { restore(): void; free(): void } | undefined;
   /** Entry stubs of finished temporary call-backs, reused by later calls. */
   private readonly spareTemporaries: CallbackRecord[] = [];
 
   private constructor(readonly machine: Machine, readonly abi: AbiName, private readonly options: SandboxOptions) {
     this.cc = convention(abi);
     this.mainThread = new GuestThread('main', machine.mainStack);
-    machine.sp = machine.mainStack.top; // between calls the CPU rests here: every call-out puts back the registers it found
+    machine.sp = machine.mainStack.top; // between calls the CPU rests here (see chainBegins)
     const stubs = STUBS[abi];
     const probe = planCall(this.cc, parseDeclarations('void abiscope_probe(void)').signature!);
     const source = stubs.callStub(probe.image, machine.returnSentinel);
@@ -144,6 +147,15 @@ export class Sandbox {
       invoke: (level, fn) => this.context.run(level, fn),
       verifyFrames: (returning) => this.verifyFrames(returning),
       outOfOrderReturn: options.outOfOrderReturn ?? 'error',
+      chainBegins: () => {
+        if (this.chains++ === 0) this.idleRegisters = machine.saveRegisters();
+      },
+      chainEnds: () => {
+        if (--this.chains > 0) return;
+        this.idleRegisters?.restore();
+        this.idleRegisters?.free();
+        this.idleRegisters = undefined;
+      },
     };
   }
 

@@ -195,6 +195,7 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
         const results = await s.waitFor(Promise.all(trees.map((t) => outcome(runAsync(t)))));
         expect(results).toEqual(trees.map(expected));
         for (const th of threads) expect(th.idle).toBe(true);
+        expect(sb.machine.sp).toBe(sb.mainThread.stack.top);
       }),
       { numRuns: 25, seed: 0xa5 + abi.length + dir.length },
     );

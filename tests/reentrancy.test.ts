@@ -2,7 +2,7 @@
 // guest threads (synchronous nesting across threads, and async interleaving), returns
 // out of LIFO order, the moving-object hazard with a naive variant that must fail,
 // and bad input leaving the sandbox usable. Registers and stacks are poisoned first.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox } from '../marshal/sandbox.ts';
@@ -38,6 +38,11 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     B = sb.thread('B', { stackSize: 256 * 1024 });
   });
   afterAll(() => sb.close());
+  // Every test ends balanced: no level left on any thread, the CPU back on the main stack's top.
+  afterEach(() => {
+    expect(sb.threads.every((t) => t.idle)).toBe(true);
+    expect(sb.machine.sp).toBe(sb.mainThread.stack.top);
+  });
   const poison = () => {
     sb.machine.poisonRegisters(0x5a);
     for (const t of sb.threads) sb.machine.poisonMemory(t.stack.top, Math.min(64 * 1024, t.stack.top - t.stack.bottom), 0x5a);
