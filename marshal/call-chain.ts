@@ -18,7 +18,7 @@ import {
 import { ReturnOrderError, type FrameLevel, type GuestThread } from './guest-thread.ts';
 import type { JsValue } from './values.ts';
 
-/** Everything a call-out needs from its sandbox; shared, read-only during calls. */
+/** Everything a call-out needs from its sandbox. */
 export interface ChainEnv {
   site: CallSite;
   thunk: LoadedThunk;
@@ -35,9 +35,9 @@ export interface ChainEnv {
   outOfOrderReturn: 'error' | 'wait';
   /**
    * A call-out begins a chain on an idle thread; the chain ends when the thread is idle again.
-   * When the first chain on any thread
-   * begins, the CPU registers are saved; when the last one ends, also by an exception, they are
-   * put back. Inner levels need not: each call-back level restores the registers it trapped with.
+   * When the first chain on any thread begins, the CPU registers are saved; when the last one
+   * ends, also by an exception, they are put back. Inner levels need not: each call-back level
+   * restores the registers it trapped with.
    */
   chainBegins(): void;
   chainEnds(): void;
