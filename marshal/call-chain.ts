@@ -87,7 +87,7 @@ export function* callOutSteps(env: ChainEnv, req: CallOutRequest): Generator<Cal
     if (begins) env.chainEnds();
     throw e;
   }
-  const level = thread.enter('call-out', req.describe, call.base, call.frameTop);
+  const level = thread.enter('call-out', () => req.describe, call.base, call.frameTop);
   level.canary = call.canary;
   try {
     let pc = env.site.stubAddress;
@@ -101,7 +101,8 @@ export function* callOutSteps(env: ChainEnv, req: CallOutRequest): Generator<Cal
     env.verifyFrames(level);
     return finishCallOut(m, call);
   } finally {
-    m.sp = call.spBefore; // the frame is given back, also when an exception unwinds it
+    // The frame is given back by leaving the level: the thread's next frame starts above it again,
+    // and the registers are put back by the call-back level around this call or at the chain's end.
     thread.leave(level);
     // The thread's chain ends when its last live level returns (not necessarily this one: see leave).
     if (thread.idle) env.chainEnds();
@@ -124,7 +125,7 @@ function checkReturnSp(m: Machine, thread: GuestThread, level: FrameLevel, expec
 function* callbackSteps(env: ChainEnv, thread: GuestThread): Generator<CallbackStep, number, unknown> {
   const m = env.site.machine;
   const entered = enterCallback(m, env.image, env.thunk, env.lookup, env.types);
-  const level = thread.enter('call-back', entered.describe, entered.trapSp, entered.entrySp);
+  const level = thread.enter('call-back', () => entered.describe, entered.trapSp, entered.entrySp);
   try {
     let value: unknown;
     try {

@@ -62,16 +62,15 @@ export interface LoadedThunk {
   resume: number;
 }
 
-/** Where the guest called the call-back from, for error chains. */
-function callerOf(m: Machine, entrySp: number): string {
-  const ret = m.target.linkRegister ? m.readRegNumber(m.target.linkRegister) : m.readPointer(entrySp);
-  return m.symbolize(ret);
+/** The return address of a call-back's caller, as it was at entry. */
+function callerOf(m: Machine, entrySp: number): number {
+  return m.target.linkRegister ? m.readRegNumber(m.target.linkRegister) : m.readPointer(entrySp);
 }
 
 /** What a call-back's JS function finds in `this` (a non-arrow function): where its arguments arrived. */
 export interface CallbackContext {
   /** 'call-back #3 int (int) called from apply_n+0x21 (0x1431b1)'. */
-  describe: string;
+  readonly describe: string;
   /** Stack pointer at the call-back's entry. */
   entrySp: number;
   /** Fixed arguments: register names or guest addresses each piece was read from. */
@@ -85,7 +84,8 @@ export interface EnteredCallback {
   args: (JsValue | VarArgs)[];
   /** `this` of the JS function. */
   context: CallbackContext;
-  describe: string;
+  /** For chains and errors; symbolized only when read (a scan of every symbol). */
+  readonly describe: string;
   /** Stack pointer at the trap: the thunk's block is above it, nested frames go below. */
   trapSp: number;
   block: number;
@@ -108,8 +108,10 @@ export function enterCallback(m: Machine, image: RegisterImage, thunk: LoadedThu
   const id = m.target.pointerSize === 8 ? Number(m.readU64(idSlot)) : m.readU32(idSlot);
   const cb = lookup(id);
   if (!cb) throw new Error(`host trap from an unknown call-back id ${id}`);
-  const describe = `call-back #${id} ${cb.signature.text} called from ${callerOf(m, entrySp)}`;
-  if (cb.released) throw new CallbackError([describe], new CallbackReleasedError(id, cb.signature.text));
+  const caller = callerOf(m, entrySp);
+  let text: string | undefined;
+  const describe = () => (text ??= `call-back #${id} ${cb.signature.text} called from ${m.symbolize(caller)}`);
+  if (cb.released) throw new CallbackError([describe()], new CallbackReleasedError(id, cb.signature.text));
   const regs = storedRegisters(m, cb.plan.image, block, 'arg');
   const incoming = readIncoming(m, cb.plan, entrySp, regs);
   const args: (JsValue | VarArgs)[] = incoming.map((a) => a.value);
@@ -119,11 +121,11 @@ export function enterCallback(m: Machine, image: RegisterImage, thunk: LoadedThu
     args.push(varargs);
   }
   const context: CallbackContext = {
-    describe,
+    get describe() { return describe(); },
     entrySp,
-    args: incoming.map((a, i) => ({ name: a.name, type: typeText(cb.plan.arrangement.args[i].type), from: a.from })),
+    args: incoming.map((a, i) => ({ name: a.name, type: cb.plan.args[i].type, from: a.from })),
   };
-  return { record: cb, args, context, describe, trapSp, block, entrySp, regs, saved: m.saveRegisters(), varargs };
+  return { record: cb, args, context, get describe() { return describe(); }, trapSp, block, entrySp, regs, saved: m.saveRegisters(), varargs };
 }
 
 /** Adds this call-back's level to the chain of an exception thrown by its JS function. */

@@ -58,8 +58,9 @@ export class GuestThread {
     return this.levels.length === 0;
   }
 
-  enter(kind: LevelKind, describe: string, low: number, high: number): FrameLevel {
-    const level: FrameLevel = { kind, thread: this, describe, low, high, abandoned: false };
+  /** `describe` is called only when a chain or an error needs the text. */
+  enter(kind: LevelKind, describe: () => string, low: number, high: number): FrameLevel {
+    const level: FrameLevel = { kind, thread: this, get describe() { return describe(); }, low, high, abandoned: false };
     this.levels.push(level);
     return level;
   }
