@@ -179,15 +179,14 @@ export function prepareCallOut(site: CallSite, plan: FramePlan, fn: number, args
   return { plan, base, canary, frameTop, spBefore: sp, image, resultAddress, spAtReturn, placed, after };
 }
 
-/** Whether the canary above a call-out's frame is intact. */
-function canaryIntact(m: Machine, canary: number): boolean {
-  const bytes = m.read(canary, CANARY_BYTES);
-  return bytes.every((b, i) => b === CANARY[i]);
+/** Whether `bytes` hold the canary at `offset` (guest memory read once, checked here). */
+export function canaryIntact(bytes: Uint8Array, offset = 0): boolean {
+  return CANARY.every((b, i) => bytes[offset + i] === b);
 }
 
 /** After the stub reached the sentinel: check the canary, read the result, run copy-backs. */
 export function finishCallOut(m: Machine, call: PreparedCallOut): { value: JsValue; record: CallRecord } {
-  if (!canaryIntact(m, call.canary)) throw new FrameCorruptedError(call.frameTop, call.plan.arrangement.signature.text);
+  if (!canaryIntact(m.read(call.canary, CANARY_BYTES))) throw new FrameCorruptedError(call.frameTop, call.plan.arrangement.signature.text);
   const value = readResult(m, call.plan, call.image, call.resultAddress);
   for (const f of call.after) f();
   const resultAddress = call.plan.arrangement.result.kind === 'memory' ? call.resultAddress : undefined;

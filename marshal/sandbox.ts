@@ -9,7 +9,7 @@ import { convention } from '../abis/index.ts';
 import { STUBS } from '../stubs/index.ts';
 import { parseDeclarations, parseType, emptyScope, type TypeScope } from './parse.ts';
 import { planCall, typeText, type FramePlan } from './frame.ts';
-import { CANARY, FrameCorruptedError, type CallRecord, type CallSite } from './callout.ts';
+import { canaryIntact, FrameCorruptedError, type CallRecord, type CallSite } from './callout.ts';
 import { CANARY_BYTES } from './frame.ts';
 import { callOutSteps, runAsync, runSync, type CallOutResult, type ChainEnv } from './call-chain.ts';
 import { decodeBytes, encodeToBytes, type JsValue, type MovableObject } from './values.ts';
@@ -211,11 +211,11 @@ export class Sandbox {
     for (const t of this.threads) {
       const framed = t.levels.filter((l) => l.canary !== undefined);
       if (!framed.length) continue;
-      const low = Math.min(...framed.map((l) => l.canary!));
-      const span = this.machine.read(low, Math.max(...framed.map((l) => l.canary!)) + CANARY_BYTES - low);
+      // Levels are outermost first, each below the last: the span runs from the innermost canary up.
+      const low = framed[framed.length - 1].canary!;
+      const span = this.machine.read(low, framed[0].canary! + CANARY_BYTES - low);
       for (const l of framed) {
-        const at = l.canary! - low;
-        if (!CANARY.every((b, i) => span[at + i] === b)) throw new FrameCorruptedError(l.high, `${l.describe} (checked when ${returning.describe} returned)`);
+        if (!canaryIntact(span, l.canary! - low)) throw new FrameCorruptedError(l.high, `${l.describe} (checked when ${returning.describe} returned)`);
       }
     }
   }
