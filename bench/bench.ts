@@ -2,14 +2,12 @@
 // kind of work; "per" is the unit the time is divided by (a call-out, a call-back
 // round trip, a nesting level, a thread switch). Medians over tinybench samples.
 import { Bench, type Task } from 'tinybench';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Sandbox } from '../marshal/sandbox.ts';
 import { ABI_NAMES } from '../abis/index.ts';
-import { FIXTURE_DIRS, FIXTURES, fixtureObjects } from '../marshal/fixtures.ts';
+import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
 import type { JsValue } from '../marshal/values.ts';
 
-const types = (JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { types: string }).types;
+const types = fixtureTypes();
 const time = Number(process.env.BENCH_MS ?? 300);
 const rows: Record<string, string | number>[] = [];
 

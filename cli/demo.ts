@@ -3,11 +3,8 @@ import pc from 'picocolors';
 import { Sandbox } from '../marshal/sandbox.ts';
 import type { CallbackContext } from '../marshal/callback.ts';
 import { ABI_NAMES } from '../abis/index.ts';
-import { FIXTURE_DIRS, fixtureObjects } from '../marshal/fixtures.ts';
+import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
 import { toJson } from './json.ts';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { FIXTURES } from '../marshal/fixtures.ts';
 
 const CALLS: { proto: string; args: unknown[] }[] = [
   { proto: 'double int_double_float(int i, double d, float f)', args: [7, 2.5, 0.25] },
@@ -18,7 +15,7 @@ const CALLS: { proto: string; args: unknown[] }[] = [
 ];
 
 export async function runDemo(): Promise<void> {
-  const types = (JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { types: string }).types;
+  const types = fixtureTypes();
   for (const abi of ABI_NAMES) {
     const sb = await Sandbox.open(abi);
     try {

@@ -1,5 +1,5 @@
 // Where the committed GCC fixtures live, per convention (used by the demo and the tests).
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AbiName } from '../abis/abi.ts';
@@ -19,4 +19,9 @@ export const FIXTURE_DIRS: Record<AbiName, string[]> = {
 export function fixtureObjects(dir: string): string[] {
   const d = join(FIXTURES, 'obj', dir);
   return readdirSync(d).filter((f) => f.endsWith('.o') && f !== 'start.o' && f !== 'gen_callers.o').sort().map((f) => join(d, f));
+}
+
+/** The C declarations of the fixtures' types (fixture.h, as manifest.json records it), for Sandbox.declare. */
+export function fixtureTypes(): string {
+  return (JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { types: string }).types;
 }

@@ -5,17 +5,16 @@
 // callee-side decoding (variadic arguments through VarArgs), the result written back
 // through registers or the caller's hidden pointer, the caller returning it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox } from '../marshal/sandbox.ts';
-import { FIXTURE_DIRS, FIXTURES, fixtureObjects } from '../marshal/fixtures.ts';
+import { FIXTURE_DIRS, FIXTURES, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
 import type { AbiName } from '../abis/abi.ts';
 import type { VarArgs } from '../marshal/callback.ts';
 import type { JsValue } from '../marshal/values.ts';
 import { diffValues, loadGenCases, show, type GenCase } from './gen/cases.ts';
 
 const GEN = loadGenCases();
-const MANIFEST = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { types: string };
+const FIXTURE_TYPES = fixtureTypes();
 const TARGETS = (Object.keys(FIXTURE_DIRS) as AbiName[]).flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, dir })));
 
 /** C's default argument promotions: what va_arg must read. */
@@ -42,7 +41,7 @@ describe.each(TARGETS)('call-backs called by GCC callers on $abi ($dir)', ({ abi
 
   beforeAll(async () => {
     sb = await Sandbox.open(abi, { poison: 0xa5 });
-    sb.declare(MANIFEST.types + GEN.types);
+    sb.declare(FIXTURE_TYPES + GEN.types);
     for (const c of GEN.cases) {
       sb.provide(`rec_${c.id}`, sb.callback(c.recorder, recorder(c.id, c, resultOf(c.id))));
       if (c.result) sb.provide(`rec_make_${c.id}`, sb.callback(c.result.recorder, recorder(`make${c.id}`, c, c.result.expected)));

@@ -2,15 +2,13 @@
 // and results, nested call-outs from call-backs to depth 1000, exceptions unwinding
 // through guest frames, released call-backs. Stack and registers poisoned first.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Sandbox } from '../marshal/sandbox.ts';
 import { ABI_NAMES } from '../abis/index.ts';
-import { FIXTURE_DIRS, FIXTURES, fixtureObjects } from '../marshal/fixtures.ts';
+import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
 import { CallbackError, type CallbackContext } from '../marshal/callback.ts';
 import type { JsValue } from '../marshal/values.ts';
 
-const types = (JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { types: string }).types;
+const types = fixtureTypes();
 
 describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, dir }))))('call-backs on $abi ($dir)', ({ abi, dir }) => {
   let sb: Sandbox;

@@ -4,17 +4,15 @@
 // ones. make_<id> returns a struct computed from the arguments. Registers and the
 // stack are poisoned before each call; the stack bookkeeping is checked after it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Sandbox } from '../marshal/sandbox.ts';
-import { FIXTURE_DIRS, FIXTURES, fixtureObjects } from '../marshal/fixtures.ts';
+import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
 import type { AbiName } from '../abis/abi.ts';
 import type { JsValue } from '../marshal/values.ts';
 import { diffValues, loadGenCases, show, type GenCase } from './gen/cases.ts';
 
 const POISON = 0xa5;
 const GEN = loadGenCases();
-const MANIFEST = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { types: string };
+const FIXTURE_TYPES = fixtureTypes();
 
 const TARGETS: { abi: AbiName; dir: string }[] = (Object.keys(FIXTURE_DIRS) as AbiName[]).flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, dir })));
 
@@ -48,7 +46,7 @@ describe.each(TARGETS)('conformance $abi ($dir)', ({ abi, dir }) => {
   let sb: Sandbox;
   beforeAll(async () => {
     sb = await Sandbox.open(abi, { poison: POISON });
-    sb.declare(MANIFEST.types);
+    sb.declare(FIXTURE_TYPES);
     sb.declare(GEN.types);
     sb.load(...fixtureObjects(dir));
   });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Machine } from '../emu/machine.ts';
-import { FIXTURE_DIRS, FIXTURES, fixtureObjects } from '../marshal/fixtures.ts';
+import { FIXTURE_DIRS, FIXTURES, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
 import { convention } from '../abis/index.ts';
 import type { AbiName, ArgPiece } from '../abis/abi.ts';
 import { parseDeclarations, parseType, type TypeScope } from '../marshal/parse.ts';
@@ -17,7 +17,7 @@ import { diffValues, loadGenCases, show, type GenCase } from './gen/cases.ts';
 
 const POISON = 0xa5;
 const GEN = loadGenCases();
-const MANIFEST = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { types: string };
+const FIXTURE_TYPES = fixtureTypes();
 const TARGETS: { abi: AbiName; dir: string }[] = (Object.keys(FIXTURE_DIRS) as AbiName[]).flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, dir })));
 
 /** One recorded call: the caller function, the recorder symbol and what it must receive. */
@@ -45,7 +45,7 @@ describe.each(TARGETS)('differential $abi ($dir)', ({ abi, dir }) => {
   const where = new Map<string, { m: Machine; slot: number }>();
 
   beforeAll(async () => {
-    scope = parseDeclarations(MANIFEST.types + GEN.types).scope;
+    scope = parseDeclarations(FIXTURE_TYPES + GEN.types).scope;
     const objects = [...fixtureObjects(dir), join(FIXTURES, 'obj', dir, 'gen_callers.o')].map((f) => ({ bytes: readFileSync(f), file: f }));
     for (let start = 0; start < PROBES.length; start += PER_MACHINE) {
       const chunk = PROBES.slice(start, start + PER_MACHINE);

@@ -7,16 +7,14 @@
 // async call-backs, in orders a fast-check scheduler picks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Sandbox, type ForeignFunction } from '../marshal/sandbox.ts';
 import { ABI_NAMES } from '../abis/index.ts';
-import { FIXTURE_DIRS, FIXTURES, fixtureObjects } from '../marshal/fixtures.ts';
+import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
 import { CallbackError } from '../marshal/callback.ts';
 import type { GuestThread } from '../marshal/guest-thread.ts';
 import type { JsValue } from '../marshal/values.ts';
 
-const types = (JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { types: string }).types;
+const types = fixtureTypes();
 
 type Driver = 'apply' | 'compose' | 'pair' | 'nested';
 interface Tree {

@@ -3,11 +3,9 @@
 // out of LIFO order, the moving-object hazard with a naive variant that must fail,
 // and bad input leaving the sandbox usable. Registers and stacks are poisoned first.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Sandbox } from '../marshal/sandbox.ts';
 import { ABI_NAMES } from '../abis/index.ts';
-import { FIXTURE_DIRS, FIXTURES, fixtureObjects } from '../marshal/fixtures.ts';
+import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
 import { CallbackError, type VarArgs } from '../marshal/callback.ts';
 import { FrameStackExhaustedError, ReturnOrderError, type GuestThread } from '../marshal/guest-thread.ts';
 import { FrameCorruptedError } from '../marshal/callout.ts';
@@ -16,7 +14,7 @@ import { ValueError, type JsValue } from '../marshal/values.ts';
 import { ArgumentCountError } from '../marshal/callout.ts';
 import { UnicornClosedError } from '../emu/unicorn.ts';
 
-const types = (JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8')) as { types: string }).types;
+const types = fixtureTypes();
 const num = (v: JsValue | VarArgs) => v as number;
 
 /** djb2 as checksum_after_cb computes it, in 32-bit unsigned arithmetic. */
