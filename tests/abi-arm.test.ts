@@ -5,22 +5,10 @@
 // properties at the end hold for any signature.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { AbiError, type ArgAssignment, type ArgPiece, type CallArrangement, type CallingConvention } from '../abis/abi.ts';
+import { AbiError, type ArgPiece, type CallArrangement } from '../abis/abi.ts';
 import { armAapcs } from '../abis/arm-aapcs.ts';
 import { armAapcsVfp } from '../abis/arm-aapcs-vfp.ts';
-import { parseDeclarations, parseType } from '../marshal/parse.ts';
-
-function arrange(cc: CallingConvention, text: string, variadic: string[] = []): CallArrangement {
-  const { scope, signature } = parseDeclarations(text);
-  if (!signature) throw new Error(`no prototype in ${text}`);
-  return cc.arrange(signature, variadic.map((t) => parseType(t, scope)));
-}
-
-/** Compact locations of one argument: 'r0', 's2', 'd1', 'sp+8'. */
-function where(a: ArgAssignment | { pieces: ArgPiece[] }): string[] {
-  return a.pieces.map((p) => (p.kind === 'reg' ? p.reg : `sp+${p.offset}`));
-}
-const places = (a: CallArrangement) => a.args.map(where);
+import { arrange, build, callShape, places, where, type RecShape, type Shape } from './abi-helpers.ts';
 
 describe('arm-aapcs (base standard, armel soft-float)', () => {
   const cc = armAapcs;
@@ -361,8 +349,6 @@ const SCALARS = [
   'long long', 'unsigned long long', 'float', 'double', 'long double', '_Bool', 'void *', 'enum E',
 ];
 
-interface RecShape { kind: 'struct' | 'union'; fields: { t: Shape; n: number | null; aligned: boolean }[]; attr: '' | 'packed' | 'aligned' }
-type Shape = string | RecShape;
 
 const shape: fc.Arbitrary<Shape> = fc.letrec<{ t: Shape; rec: RecShape }>((tie) => ({
   t: fc.oneof({ maxDepth: 2, depthIdentifier: 'shape' },
@@ -379,32 +365,7 @@ const shape: fc.Arbitrary<Shape> = fc.letrec<{ t: Shape; rec: RecShape }>((tie) 
   }),
 })).t;
 
-function render(s: Shape, defs: string[]): string {
-  if (typeof s === 'string') return s;
-  const tag = `T${defs.length}`;
-  const slot = defs.push('') - 1;
-  const fields = s.fields.map((f, i) => `${render(f.t, defs)} m${i}${f.n ? `[${f.n}]` : ''}${f.aligned ? ' __attribute__((aligned(8)))' : ''};`).join(' ');
-  const attr = s.attr === 'packed' ? ' __attribute__((packed))' : s.attr === 'aligned' ? ' __attribute__((aligned(8)))' : '';
-  defs[slot] = `${s.kind} ${tag} { ${fields} }${attr};`;
-  return `${s.kind} ${tag}`;
-}
-
-const callShape = fc.record({
-  result: fc.oneof(fc.constant<Shape>('void'), shape),
-  params: fc.array(shape, { maxLength: 12 }),
-  variadic: fc.boolean(),
-  extra: fc.array(shape, { maxLength: 6 }),
-});
-
-function build(c: typeof callShape extends fc.Arbitrary<infer T> ? T : never): { text: string; variadic: string[] } {
-  const defs: string[] = [];
-  const result = render(c.result, defs);
-  const params = c.params.map((p) => render(p, defs));
-  const extra = c.variadic ? c.extra.map((p) => render(p, defs)) : [];
-  if (c.variadic && params.length === 0) params.push('int');
-  const text = `enum E { EA = 1 }; ${[...defs].reverse().join(' ')} ${result} f(${params.join(', ') || 'void'}${c.variadic ? ', ...' : ''});`;
-  return { text, variadic: extra };
-}
+const armCall = callShape(shape, 12);
 
 /** s2k / s2k+1 are halves of dk: both reduce to the s registers a piece occupies. */
 function regUnits(reg: string): string[] {
@@ -459,21 +420,21 @@ describe('properties over random signatures', () => {
   const params = { numRuns: 300 };
 
   it('base standard: pieces never overlap, every byte is covered once, the stack area covers every slot', () => {
-    fc.assert(fc.property(callShape, (c) => {
+    fc.assert(fc.property(armCall, (c) => {
       const { text, variadic } = build(c);
       checkInvariants(arrange(armAapcs, text, variadic));
     }), params);
   });
 
   it('VFP variant: the same invariants, with s/d aliasing', () => {
-    fc.assert(fc.property(callShape, (c) => {
+    fc.assert(fc.property(armCall, (c) => {
       const { text, variadic } = build(c);
       checkInvariants(arrange(armAapcsVfp, text, variadic));
     }), params);
   });
 
   it('core registers are allocated in order, 8-aligned values start at an even register or 8-aligned slot, nothing returns to core registers after the stack', () => {
-    fc.assert(fc.property(callShape, fc.boolean(), (c, vfp) => {
+    fc.assert(fc.property(armCall, fc.boolean(), (c, vfp) => {
       const { text, variadic } = build(c);
       const a = arrange(vfp ? armAapcsVfp : armAapcs, text, variadic);
       let lastCore = a.result.kind === 'memory' ? 0 : -1;
@@ -501,7 +462,7 @@ describe('properties over random signatures', () => {
   });
 
   it('VFP: once a candidate went to the stack no later argument uses a VFP register; doubles use ascending d registers', () => {
-    fc.assert(fc.property(callShape, (c) => {
+    fc.assert(fc.property(armCall, (c) => {
       const { text, variadic } = build(c);
       const a = arrange(armAapcsVfp, text, variadic);
       let cprcOnStack = false;
@@ -524,7 +485,7 @@ describe('properties over random signatures', () => {
   });
 
   it('a variadic call on armhf is arranged exactly as on armel; without floating point the two agree anyway', () => {
-    fc.assert(fc.property(callShape, (c) => {
+    fc.assert(fc.property(armCall, (c) => {
       const { text, variadic } = build(c);
       const hf = arrange(armAapcsVfp, text, variadic);
       const el = arrange(armAapcs, text, variadic);

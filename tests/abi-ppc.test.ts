@@ -5,19 +5,10 @@
 // each case); the properties at the end hold for any signature.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { AbiError, type ArgAssignment, type ArgPiece, type CallArrangement, type CallingConvention } from '../abis/abi.ts';
+import { AbiError, type ArgPiece } from '../abis/abi.ts';
 import { ppc32Sysv, ppc32SysvSvr4StructReturn } from '../abis/ppc32-sysv.ts';
-import { parseDeclarations, parseType } from '../marshal/parse.ts';
+import { arrange, build, callShape, places, type RecShape, type Shape } from './abi-helpers.ts';
 
-function arrange(cc: CallingConvention, text: string, variadic: string[] = []): CallArrangement {
-  const { scope, signature } = parseDeclarations(text);
-  if (!signature) throw new Error(`no prototype in ${text}`);
-  return cc.arrange(signature, variadic.map((t) => parseType(t, scope)));
-}
-function where(a: ArgAssignment | { pieces: ArgPiece[] }): string[] {
-  return a.pieces.map((p) => (p.kind === 'reg' ? p.reg : `sp+${p.offset}`));
-}
-const places = (a: CallArrangement) => a.args.map(where);
 const ints = (n: number) => Array.from({ length: n }, () => 'int').join(', ');
 const doubles = (n: number) => Array.from({ length: n }, () => 'double').join(', ');
 
@@ -242,37 +233,17 @@ const SCALARS = [
   'char', 'signed char', 'unsigned char', 'short', 'unsigned short', 'int', 'unsigned int', 'long',
   'long long', 'unsigned long long', 'float', 'double', 'long double', '_Bool', 'void *', 'enum E',
 ];
-interface RecShape { kind: 'struct' | 'union'; fields: Shape[] }
-type Shape = string | RecShape;
+// Plain members only (no arrays, attributes or homogeneous runs): PPC passes every record by reference.
 const shape: fc.Arbitrary<Shape> = fc.letrec<{ t: Shape; rec: RecShape }>((tie) => ({
   t: fc.oneof({ maxDepth: 2, depthIdentifier: 'ppc-shape' },
     fc.constantFrom(...SCALARS), fc.constantFrom('float', 'double', 'long long'), tie('rec')),
   rec: fc.record({
     kind: fc.constantFrom<'struct' | 'union'>('struct', 'struct', 'union'),
-    fields: fc.array(tie('t'), { minLength: 0, maxLength: 4 }),
+    fields: fc.array(tie('t'), { minLength: 0, maxLength: 4 }).map((ts) => ts.map((t) => ({ t, n: null, aligned: false }))),
+    attr: fc.constant<''>(''),
   }),
 })).t;
-function render(s: Shape, defs: string[]): string {
-  if (typeof s === 'string') return s;
-  const tag = `T${defs.length}`;
-  const slot = defs.push('') - 1;
-  defs[slot] = `${s.kind} ${tag} { ${s.fields.map((f, i) => `${render(f, defs)} m${i};`).join(' ')} };`;
-  return `${s.kind} ${tag}`;
-}
-const callShape = fc.record({
-  result: fc.oneof(fc.constant<Shape>('void'), shape),
-  params: fc.array(shape, { maxLength: 14 }),
-  variadic: fc.boolean(),
-  extra: fc.array(shape, { maxLength: 6 }),
-});
-function build(c: typeof callShape extends fc.Arbitrary<infer T> ? T : never): { text: string; variadic: string[] } {
-  const defs: string[] = [];
-  const result = render(c.result, defs);
-  const params = c.params.map((p) => render(p, defs));
-  const extra = c.variadic ? c.extra.map((p) => render(p, defs)) : [];
-  if (c.variadic && params.length === 0) params.push('int');
-  return { text: `enum E { EA = 1 }; ${[...defs].reverse().join(' ')} ${result} f(${params.join(', ') || 'void'}${c.variadic ? ', ...' : ''});`, variadic: extra };
-}
+const ppcCall = callShape(shape, 14);
 
 describe('properties over random signatures', () => {
   const params = { numRuns: 400 };
@@ -280,7 +251,7 @@ describe('properties over random signatures', () => {
     (p.kind === 'reg' && p.reg.startsWith(prefix) ? Number(p.reg.slice(1)) : undefined);
 
   it('pieces never overlap, every byte (or the pointer to the copy) is covered once, the stack area covers every slot', () => {
-    fc.assert(fc.property(callShape, fc.boolean(), (c, svr4) => {
+    fc.assert(fc.property(ppcCall, fc.boolean(), (c, svr4) => {
       const { text, variadic } = build(c);
       const a = arrange(svr4 ? ppc32SysvSvr4StructReturn : ppc32Sysv, text, variadic);
       const regs = new Set<string>();
@@ -316,7 +287,7 @@ describe('properties over random signatures', () => {
   });
 
   it('GPRs and FPRs are allocated in ascending order, long longs in odd-even pairs, nothing returns to a GPR after a long long went to the stack', () => {
-    fc.assert(fc.property(callShape, (c) => {
+    fc.assert(fc.property(ppcCall, (c) => {
       const { text, variadic } = build(c);
       const a = arrange(ppc32Sysv, text, variadic);
       let lastR = a.result.kind === 'memory' ? 3 : 2;

@@ -5,25 +5,16 @@
 // to the implementation). The properties at the end hold for any signature.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { AbiError, type ArgAssignment, type ArgPiece, type CallArrangement, type CallingConvention } from '../abis/abi.ts';
+import { AbiError, type ArgPiece, type CallArrangement, type CallingConvention } from '../abis/abi.ts';
 import { i386Sysv, i386SysvRegStructs } from '../abis/i386-sysv.ts';
 import { classify, mergeClasses, x86_64Sysv, type EightbyteClass } from '../abis/x86_64-sysv.ts';
-import { parseDeclarations, parseType } from '../marshal/parse.ts';
+import { parseType } from '../marshal/parse.ts';
+import { arrange, places, where } from './abi-helpers.ts';
 import type { CType, Field, RecordType, ScalarName, Signature } from '../marshal/ctypes.ts';
 import { DATA_MODELS } from '../abis/datamodel.ts';
 import { LayoutCache } from '../marshal/layout.ts';
 
-function arrange(cc: CallingConvention, text: string, variadic: string[] = []): CallArrangement {
-  const { scope, signature } = parseDeclarations(text);
-  if (!signature) throw new Error(`no prototype in ${text}`);
-  return cc.arrange(signature, variadic.map((t) => parseType(t, scope)));
-}
 
-/** Compact locations of one argument: 'rdi', 'xmm0', 'sp+8'. */
-function where(a: ArgAssignment | { pieces: ArgPiece[] }): string[] {
-  return a.pieces.map((p) => (p.kind === 'reg' ? p.reg : `sp+${p.offset}`));
-}
-const places = (a: CallArrangement) => a.args.map(where);
 const resultRegs = (a: CallArrangement) => (a.result.kind === 'registers' ? where(a.result) : a.result.kind);
 
 function classesOf(text: string): EightbyteClass[] | 'MEMORY' {
