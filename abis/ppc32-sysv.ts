@@ -316,26 +316,21 @@ const REGISTERS = {
 
 export type Ppc32Convention = CallingConvention & { readonly structReturn: StructReturn };
 
+function makePpc32Sysv(structReturn: StructReturn): Ppc32Convention {
+  return {
+    name: 'ppc32-sysv',
+    target: 'ppc32',
+    dataModel: DM,
+    registers: REGISTERS,
+    structReturn,
+    arrange(signature: Signature, variadicArgs?: CType[]): CallArrangement {
+      return arrangePpc(signature, variadicArgs, structReturn);
+    },
+  };
+}
+
 /** PowerPC 32-bit SysV as Debian's powerpc-linux-gnu-gcc compiles it: every struct/union result in memory. */
-export const ppc32Sysv: Ppc32Convention = {
-  name: 'ppc32-sysv',
-  target: 'ppc32',
-  dataModel: DM,
-  registers: REGISTERS,
-  structReturn: 'memory',
-  arrange(signature: Signature, variadicArgs?: CType[]): CallArrangement {
-    return arrangePpc(signature, variadicArgs, 'memory');
-  },
-};
+export const ppc32Sysv: Ppc32Convention = makePpc32Sysv('memory');
 
 /** The same with GCC's -msvr4-struct-return: structs and unions of 8 bytes or less returned in r3:r4. */
-export const ppc32SysvSvr4StructReturn: Ppc32Convention = {
-  name: 'ppc32-sysv',
-  target: 'ppc32',
-  dataModel: DM,
-  registers: REGISTERS,
-  structReturn: 'svr4-registers',
-  arrange(signature: Signature, variadicArgs?: CType[]): CallArrangement {
-    return arrangePpc(signature, variadicArgs, 'svr4-registers');
-  },
-};
+export const ppc32SysvSvr4StructReturn: Ppc32Convention = makePpc32Sysv('svr4-registers');
