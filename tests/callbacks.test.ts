@@ -1,7 +1,7 @@
 // Call-backs on every convention, called by GCC-compiled C callers: struct arguments
 // and results, nested call-outs from call-backs to depth 1000, exceptions unwinding
 // through guest frames, released call-backs. Stack and registers poisoned first.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../marshal/sandbox.ts';
 import { ABI_NAMES } from '../abis/index.ts';
 import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
@@ -27,6 +27,7 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     expect(sb.machine.sp).toBe(sb.mainThread.stack.top);
     expect(sb.mainThread.idle).toBe(true);
   };
+  afterEach(balanced);
 
   it('sorts through a C comparator call-back', () => {
     poison();
@@ -35,7 +36,6 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     sb.func('void sort_ints(int *v, int n, int (*cmp)(const void *, const void *))')(v, v.length, cmp);
     expect(Array.from(v)).toEqual([-3, 0, 1, 5, 7, 9]);
     expect(cmp.address).toBeGreaterThan(0);
-    balanced();
   });
 
   it('receives structs by value from a visitor', () => {
@@ -49,7 +49,6 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     let acc = 0;
     pts.forEach((p, k) => { acc = (acc * 31 + p.x + 7 * k) | 0; });
     expect(r).toBe(acc);
-    balanced();
   });
 
   it('receives mixed int/double/float/long long/struct arguments and returns a double', () => {
@@ -103,7 +102,6 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
       (...xs: JsValue[]) => { got = xs; return -(2n ** 35n) + BigInt(xs.reduce<number>((s, x) => s + (x as number), 0)); }, 100);
     expect(got).toEqual(Array.from({ length: 10 }, (_, k) => 100 + k));
     expect(r).toBe((-(2n ** 35n) + 1045n) * 2n);
-    balanced();
   });
 
   it('receives float, double, float (armhf back-fills s1) and returns a float', () => {
@@ -135,7 +133,6 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     const r = sb.func('double call_ret_s24_cb(struct S24 (*f)(int), int x)')(
       (x: JsValue) => ({ a: BigInt(x as number) * 3n, b: -7, c: 300, d: 9, e: 10, f: 0.5 }), 11);
     expect(r).toBe(33 * 2 + -7 * 3 + 300 * 5 + 9 * 7 + 10 * 11 + 0.5 * 13);
-    balanced();
   });
 
   it('composes two different call-backs', () => {
@@ -167,7 +164,6 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     const r = sb.func('long double call_ldouble_cb(long double (*f)(long double), long double x)')((x: JsValue) => { got = x; return (x as number) + 0.5; }, 1.25);
     expect(got).toBe(1.25);
     expect(r).toBe(3.5);
-    balanced();
   });
 
   it('takes call-backs in struct fields, by value and behind a pointer', () => {
@@ -175,7 +171,6 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     const mul = sb.callback('int (int, int)', (a, b) => (a as number) * (b as number));
     expect(sb.func('int run_ops(struct Ops ops, int a, int b)')({ combine: mul, bias: 5 }, 6, 7)).toBe(47);
     expect(sb.func('int run_ops_ptr(const struct Ops *ops, int a, int b)')({ combine: (a: JsValue, b: JsValue) => (a as number) - (b as number), bias: 100 }, 50, 8)).toBe(134);
-    balanced();
   });
 
   it('nests call-outs inside call-backs to depth 1000, each frame below the previous', () => {
@@ -232,7 +227,6 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, 
     const kept = sb.callback('int (int)', (x) => (x as number) * 7);
     keep(kept);
     expect(callKept(3)).toBe(21);
-    balanced();
   });
 
   it('a released call-back is a clear error in the caller\'s call-out, not a crash', () => {
