@@ -5,7 +5,8 @@ export * from './emu/faults.ts';
 export { UnicornMissingError, UnicornClosedError } from './emu/unicorn.ts';
 export { planCall, type FramePlan } from './marshal/frame.ts';
 export { ValueError } from './marshal/values.ts';
-export { SignatureError, parseSignature, parseType } from './marshal/parse.ts';
+export { SignatureError, parsePrototype, parseSignature, parseType, type ParsedPrototype } from './marshal/parse.ts';
+export { VariadicArgumentError } from './marshal/variadic.ts';
 export { CONVENTIONS, ABI_NAMES, convention } from './abis/index.ts';
 export type { AbiName, CallArrangement, ArgPiece } from './abis/abi.ts';
 export { CallbackError, CallbackReleasedError, type Callback, type CallbackContext, type VarArgs } from './marshal/callback.ts';
@@ -13,4 +14,8 @@ export { GuestThread, ReturnOrderError, FrameStackExhaustedError, type FrameLeve
 export { StackImbalanceError } from './marshal/call-chain.ts';
 export { FrameCorruptedError, ArgumentCountError, type CallRecord } from './marshal/callout.ts';
 export { MovingObjectHeap, HostObject, ObjectHeapFullError } from './marshal/object-heap.ts';
+export { GuestTermination, GuestExit, GuestAbort } from './marshal/termination.ts';
+export type { GuestOutput } from './marshal/guest-thread.ts';
+export { ElfError, type LinkedImage, type ElfSymbol } from './emu/elf.ts';
+export { HeapError } from './emu/heap.ts';
 export type { MovableObject, JsValue } from './marshal/values.ts';

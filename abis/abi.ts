@@ -105,10 +105,21 @@ export interface RegisterFile {
   special?: string[];
 }
 
+/** How users build code for a convention on Debian or Ubuntu, and the runtime build that goes with it. */
+export interface Toolchain {
+  /** The compiler: 'arm-linux-gnueabihf-gcc'. */
+  gcc: string;
+  /** The Debian package that installs it: 'gcc-arm-linux-gnueabihf'. */
+  package: string;
+  /** abiscope's guest C runtime built with that compiler: runtime/lib/<runtimeDir>. */
+  runtimeDir: string;
+}
+
 export interface CallingConvention {
   name: AbiName;
   target: TargetName;
   dataModel: DataModel;
+  toolchain: Toolchain;
   registers: RegisterFile;
   /**
    * Caller's view: where each argument and the result go. For a variadic signature,

@@ -147,6 +147,7 @@ export const VFP_CLASS: CoprocessorClass<VfpCandidate> = {
 export const armAapcsVfp: CallingConvention = {
   name: 'arm-aapcs-vfp',
   target: 'arm',
+  toolchain: { gcc: 'arm-linux-gnueabihf-gcc', package: 'gcc-arm-linux-gnueabihf', runtimeDir: 'armhf' },
   dataModel: ARM_DATA_MODEL,
   registers: {
     intArgs: [...CORE_ARG_REGS],

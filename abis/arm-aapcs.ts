@@ -321,6 +321,7 @@ export function arrangeAapcs<C>(
 export const armAapcs: CallingConvention = {
   name: 'arm-aapcs',
   target: 'arm',
+  toolchain: { gcc: 'arm-linux-gnueabi-gcc', package: 'gcc-arm-linux-gnueabi', runtimeDir: 'armel' },
   dataModel: ARM_DATA_MODEL,
   registers: { intArgs: [...CORE_ARG_REGS], fpArgs: [], results: ['r0', 'r1'] },
   arrange(signature: Signature, variadicArgs?: CType[]): CallArrangement {

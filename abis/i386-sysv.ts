@@ -186,6 +186,7 @@ export function makeI386Sysv(opts: I386Options): CallingConvention {
   return {
     name: ABI,
     target: 'x86',
+    toolchain: { gcc: 'i686-linux-gnu-gcc', package: 'gcc-i686-linux-gnu', runtimeDir: 'i386' },
     dataModel: DM,
     // No argument registers; the register image still needs the result registers.
     registers: { intArgs: [], fpArgs: [], results: ['eax', 'edx', 'st0'] },

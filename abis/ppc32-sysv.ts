@@ -320,6 +320,7 @@ function makePpc32Sysv(structReturn: StructReturn): Ppc32Convention {
   return {
     name: 'ppc32-sysv',
     target: 'ppc32',
+    toolchain: { gcc: 'powerpc-linux-gnu-gcc', package: 'gcc-powerpc-linux-gnu', runtimeDir: 'ppc32' },
     dataModel: DM,
     registers: REGISTERS,
     structReturn,

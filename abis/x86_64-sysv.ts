@@ -376,6 +376,7 @@ function arrange(signature: Signature, variadicArgs: CType[] = []): CallArrangem
 export const x86_64Sysv: CallingConvention = {
   name: ABI,
   target: 'x86_64',
+  toolchain: { gcc: 'gcc', package: 'gcc', runtimeDir: 'x86_64' },
   dataModel: DM,
   registers: {
     intArgs: [...INT_ARG_REGS],

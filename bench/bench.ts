@@ -1,6 +1,9 @@
 // npm run bench: what a call costs on each convention, as a table. Each row is one
 // kind of work; "per" is the unit the time is divided by (a call-out, a call-back
 // round trip, a nesting level, a thread switch). Medians over tinybench samples.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Bench, type Task } from 'tinybench';
 import { Sandbox } from '../marshal/sandbox.ts';
 import { ABI_NAMES } from '../abis/index.ts';
@@ -59,3 +62,38 @@ for (const abi of ABI_NAMES) {
 }
 
 console.table(rows);
+
+// Command-line wall time: a whole `node bin/abiscope.js ...` process (the compiled CLI in
+// dist/, which `npm run bench` builds first), against a bare `node -e 0` measured in the
+// same rounds. Median of BENCH_CLI_RUNS runs (default 10), the commands interleaved.
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const cli = join(repo, 'bin', 'abiscope.js');
+const scalars = join(repo, 'tests', 'fixtures', 'obj', 'x86_64', 'scalars.o');
+const commands: { name: string; args: string[]; expect: RegExp }[] = [
+  { name: 'node -e 0', args: ['-e', '0'], expect: /^$/ },
+  { name: "abiscope explain --abi x86_64-sysv 'int f(int, double)'", args: [cli, 'explain', '--abi', 'x86_64-sysv', 'int f(int, double)'], expect: /xmm0/ },
+  {
+    name: "abiscope call --abi x86_64-sysv --elf scalars.o --sig 'int weigh_int2(int, int)' --args '[5, 7]'",
+    args: [cli, 'call', '--abi', 'x86_64-sysv', '--elf', scalars, '--sig', 'int weigh_int2(int, int)', '--args', '[5, 7]'],
+    expect: /"result":31/,
+  },
+];
+const runs = Number(process.env.BENCH_CLI_RUNS ?? 10);
+const times = commands.map(() => [] as number[]);
+const failures = commands.map(() => '');
+for (let r = 0; r < runs; r++) {
+  commands.forEach((c, i) => {
+    const started = performance.now();
+    const p = spawnSync(process.execPath, c.args, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    times[i].push(performance.now() - started);
+    if (p.status !== 0 || !c.expect.test(p.stdout.trim())) failures[i] ||= `exit ${p.status}: ${(p.stderr || p.stdout).trim().split('\n')[0]}`;
+  });
+}
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const base = median(times[0]);
+console.table(commands.map((c, i) => failures[i]
+  ? { command: c.name, 'ms (median)': `error: ${failures[i]}` }
+  : { command: c.name, 'ms (median)': Number(median(times[i]).toFixed(1)), 'x node -e 0': Number((median(times[i]) / base).toFixed(2)), runs }));

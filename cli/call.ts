@@ -4,10 +4,94 @@ import { convention } from '../abis/index.ts';
 import type { AbiName } from '../abis/abi.ts';
 import { fromJsonArg, toJson } from './json.ts';
 import { GuestFault } from '../emu/faults.ts';
+import { GuestAbort, GuestExit } from '../marshal/termination.ts';
 import { UnicornMissingError } from '../emu/unicorn.ts';
+import { parsePrototype, parseType, SignatureError, type TypeScope } from '../marshal/parse.ts';
+import { VariadicArgumentError, variadicTypeProblem } from '../marshal/variadic.ts';
+import type { Signature } from '../marshal/ctypes.ts';
 
-export async function runCall(o: { abi: string; elf: string[]; sig: string; args: string; symbol?: string }): Promise<number> {
+export interface CallOptions {
+  abi: string;
+  elf: string[];
+  sig: string;
+  args: string;
+  symbol?: string;
+  /** Comma-separated C types of the JSON arguments after the fixed ones, for a variadic function. */
+  varargs?: string;
+}
+
+/** A command-line option that does not fit the call. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Splits `--varargs` at the commas outside parentheses, brackets and braces: 'int,int (*)(int, int)' is two types. */
+export function splitTypeList(text: string): string[] {
+  if (text.trim() === '') return [];
+  const out: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
+    else if (c === ',' && depth === 0) {
+      out.push(text.slice(from, i).trim());
+      from = i + 1;
+    }
+  }
+  out.push(text.slice(from).trim());
+  return out;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** `--varargs 'int,double,const char *'` with as many types as there are variadic arguments. */
+function varargsExample(count: number): string {
+  const some = ['int', 'double', 'const char *'];
+  return `--varargs '${Array.from({ length: Math.max(count, 1) }, (_, i) => some[i % some.length]).join(',')}'`;
+}
+
+/**
+ * The arguments of the call in the library's typed form (each variadic value after its C
+ * type), from the JSON values and `--varargs`. Nothing is guessed: a variadic call needs
+ * one type per JSON argument after the fixed ones, and only a variadic call takes types.
+ */
+export function typedArguments(signature: Signature, scope: TypeScope, values: unknown[], varargs: string | undefined): unknown[] {
+  const fixed = signature.params.length;
+  if (!signature.variadic) {
+    if (varargs !== undefined) throw new UsageError(`--varargs is given, but ${signature.text} is not variadic: drop --varargs`);
+    return values;
+  }
+  const extra = values.length - fixed;
+  if (extra < 0) return values; // too few for the fixed parameters: the call reports it
+  if (varargs === undefined) {
+    if (extra === 0) return values;
+    throw new UsageError(`${signature.text} is variadic: --args has ${plural(extra, 'argument')} after its ${plural(fixed, 'fixed one')}, and each needs its C type in --varargs, e.g. ${varargsExample(extra)}`);
+  }
+  const types = splitTypeList(varargs);
+  if (types.length !== extra) {
+    throw new UsageError(`--varargs gives ${plural(types.length, 'type')}, but --args has ${plural(extra, 'argument')} after the ${plural(fixed, 'fixed one')} of ${signature.text}: give one type per variadic argument, e.g. ${varargsExample(extra)}`);
+  }
+  // Types are checked here to report them in the command line's terms; the call parses them again.
+  types.forEach((text, i) => {
+    const path = `--varargs type ${i + 1} (for argument ${fixed + i + 1} of --args)`;
+    if (text === '') throw new VariadicArgumentError(path, 'a C type', text, i + 1, fixed + i);
+    let problem: string | undefined;
+    try {
+      problem = variadicTypeProblem(parseType(text, scope));
+    } catch (e) {
+      if (!(e instanceof SignatureError)) throw e;
+      problem = `a C type (${e.reason})`;
+    }
+    if (problem) throw new VariadicArgumentError(path, problem, text, i + 1, fixed + i);
+  });
+  return [...values.slice(0, fixed), ...types.flatMap((t, i) => [t, values[fixed + i]])];
+}
+
+export async function runCall(o: CallOptions): Promise<number> {
   let sb: Sandbox | undefined;
+  const printed: Record<1 | 2, string> = { 1: '', 2: '' };
   try {
     convention(o.abi);
     let args: unknown;
@@ -17,17 +101,32 @@ export async function runCall(o: { abi: string; elf: string[]; sig: string; args
       throw new Error(`--args is not valid JSON: ${(e as Error).message}`);
     }
     if (!Array.isArray(args)) throw new Error('--args must be a JSON array');
-    sb = await Sandbox.open(o.abi as AbiName);
+    const { signature, scope, offset } = parsePrototype(o.sig);
+    if (signature.name === undefined && o.symbol === undefined) {
+      throw new SignatureError('the prototype has no function name: name the function, or give --symbol', o.sig, offset);
+    }
+    const typed = typedArguments(signature, scope, args.map(fromJsonArg), o.varargs);
+    // What the guest prints goes to stderr as it happens, and into the JSON.
+    sb = await Sandbox.open(o.abi as AbiName, {
+      onOutput: (fd, text) => {
+        printed[fd] += text;
+        process.stderr.write(text);
+      },
+    });
     sb.load(...o.elf);
     const f = sb.func(o.sig, { symbol: o.symbol });
-    const result = f(...(args.map(fromJsonArg)));
-    process.stdout.write(`${JSON.stringify({ result: toJson(result) })}\n`);
+    const result = f(...typed);
+    process.stdout.write(`${JSON.stringify({ result: toJson(result), stdout: printed[1], stderr: printed[2] })}\n`);
     return 0;
   } catch (e) {
     if (e instanceof UnicornMissingError) throw e;
     const err = e as Error;
-    const extra = e instanceof GuestFault ? { pc: e.pc, instruction: e.instruction, callChain: e.callChain } : {};
-    process.stderr.write(`${JSON.stringify({ error: { type: err.name, message: err.message, ...extra } })}\n`);
+    const extra = e instanceof GuestFault ? { pc: e.pc, instruction: e.instruction, callChain: e.callChain }
+      : e instanceof GuestExit ? { status: e.status, calledFrom: e.calledFrom }
+      : e instanceof GuestAbort ? { calledFrom: e.calledFrom, ...(e.assertion ? { assertion: e.assertion } : {}) }
+      : {};
+    const output = printed[1] || printed[2] ? { stdout: printed[1], stderr: printed[2] } : {};
+    process.stderr.write(`${JSON.stringify({ error: { type: err.name, message: err.message, ...extra }, ...output })}\n`);
     return 1;
   } finally {
     sb?.close();

@@ -2,14 +2,13 @@
 import pc from 'picocolors';
 import type { ArgPiece } from '../abis/abi.ts';
 import { convention } from '../abis/index.ts';
-import { parseDeclarations, parseType, emptyScope } from '../marshal/parse.ts';
+import { parsePrototype, parseType } from '../marshal/parse.ts';
 import { planCall, typeText, type FramePlan } from '../marshal/frame.ts';
 
 export function planFor(abi: string, text: string, varargs: string[] = []): FramePlan {
   const cc = convention(abi);
-  const scope = emptyScope();
-  const { signature } = parseDeclarations(text, scope);
-  if (!signature) throw new Error(`'${text}' declares no function`);
+  // The variadic types may use the declarations before the prototype.
+  const { signature, scope } = parsePrototype(text);
   return planCall(cc, signature, varargs.map((t) => parseType(t, scope)));
 }
 

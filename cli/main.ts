@@ -6,7 +6,9 @@ import { UnicornMissingError } from '../emu/unicorn.ts';
 import { parseElf } from '../emu/elf.ts';
 import { targetProfile, type TargetName } from '../emu/targets.ts';
 import { explainText, explainJson } from './explain.ts';
-import { runCall } from './call.ts';
+import { runCall, splitTypeList, type CallOptions } from './call.ts';
+import { readInput } from '../marshal/loader.ts';
+import { isArchive, readArchive } from '../emu/elf-archive.ts';
 import { runDemo } from './demo.ts';
 import { Disassembler } from '../emu/asm.ts';
 
@@ -32,21 +34,30 @@ export async function main(argv: string[]): Promise<number> {
   const info = program.command('info').description('inspect files');
   info
     .command('elf <file>')
-    .description("list an ELF file's target, type and symbols")
+    .description("list an ELF file's target, type and symbols (an archive: each member's)")
     .option('--json', 'print JSON')
     .action((file: string, o: { json?: boolean }) => {
-      const elf = parseElf(readFileSync(file), file);
-      const syms = elf.symbols.filter((s) => s.name && s.kind !== 'section' && s.kind !== 'file');
+      const bytes = readInput(file);
+      const members = isArchive(bytes)
+        ? readArchive(bytes, file).members.map((m) => ({ name: `${file}(${m.name})`, elf: parseElf(m.bytes, `${file}(${m.name})`) }))
+        : [{ name: file, elf: parseElf(bytes, file) }];
+      const described = members.map(({ name, elf }) => ({
+        file: name, class: elf.class, endian: elf.endian, machine: elf.machine, type: elf.type, entry: elf.entry,
+        symbols: elf.symbols.filter((s) => s.name && s.kind !== 'section' && s.kind !== 'file'),
+      }));
       if (o.json) {
-        process.stdout.write(`${JSON.stringify({ file, class: elf.class, endian: elf.endian, machine: elf.machine, type: elf.type, entry: elf.entry, symbols: syms }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(isArchive(bytes) ? { file, members: described } : described[0], null, 2)}\n`);
         return;
       }
-      process.stdout.write(`${file}: ELF${elf.class} ${elf.endian}-endian ${elf.machine} ${elf.type === 'rel' ? 'relocatable object' : elf.type === 'exec' ? 'static executable' : elf.type}\n`);
-      process.stdout.write(`${'address'.padEnd(12)}${'size'.padStart(8)}  ${'kind'.padEnd(8)}${'bind'.padEnd(8)}name\n`);
-      for (const s of syms) {
-        const addr = s.defined ? `0x${s.address.toString(16).padStart(8, '0')}` : 'UND';
-        const thumb = s.thumb ? pc.cyan(' [thumb]') : '';
-        process.stdout.write(`${addr.padEnd(12)}${String(s.size).padStart(8)}  ${s.kind.padEnd(8)}${s.binding.padEnd(8)}${s.name}${thumb}${s.section && s.defined ? pc.dim(`  (${s.section})`) : ''}\n`);
+      const kinds: Record<string, string> = { rel: 'relocatable object', exec: 'static executable', dyn: 'shared object' };
+      for (const d of described) {
+        process.stdout.write(`${d.file}: ELF${d.class} ${d.endian}-endian ${d.machine} ${kinds[d.type] ?? d.type}\n`);
+        process.stdout.write(`${'address'.padEnd(12)}${'size'.padStart(8)}  ${'kind'.padEnd(8)}${'bind'.padEnd(8)}name\n`);
+        for (const s of d.symbols) {
+          const addr = s.defined ? `0x${s.address.toString(16).padStart(8, '0')}` : 'UND';
+          const thumb = s.thumb ? pc.cyan(' [thumb]') : '';
+          process.stdout.write(`${addr.padEnd(12)}${String(s.size).padStart(8)}  ${s.kind.padEnd(8)}${s.binding.padEnd(8)}${s.name}${thumb}${s.section && s.defined ? pc.dim(`  (${s.section})`) : ''}\n`);
+        }
       }
     });
 
@@ -66,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
       // In an object, symbol values are section offsets; in an executable, addresses.
       const start = (sym.address & ~(sym.thumb ? 1 : 0)) - (elf.type === 'rel' ? 0 : sec.addr);
       const code = bytes.subarray(sec.offset + start, sec.offset + start + Math.max(sym.size, 4));
-      const dis = await Disassembler.create(sym.thumb ? 'thumb' : target.isa);
+      const dis = Disassembler.for(sym.thumb ? 'thumb' : target.isa);
       const base = sym.address & ~1;
       process.stdout.write(`${symbol}${sym.thumb ? ' (thumb)' : ''}:\n`);
       for (const i of dis.disassemble(code, base)) {
@@ -82,7 +93,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print the plan as JSON (docs/plan-json.md)')
     .option('--varargs <types>', 'comma-separated types of the arguments passed for ...')
     .action((signature: string, o: { abi: string; json?: boolean; varargs?: string }) => {
-      const varargs = o.varargs ? o.varargs.split(',').map((s) => s.trim()) : [];
+      const varargs = o.varargs ? splitTypeList(o.varargs) : [];
       process.stdout.write(o.json ? `${JSON.stringify(explainJson(o.abi, signature, varargs), null, 2)}\n` : explainText(o.abi, signature, varargs));
     });
 
@@ -91,10 +102,11 @@ export async function main(argv: string[]): Promise<number> {
     .description('call a function in an ELF file and print {"result": ...} as JSON')
     .requiredOption('--abi <abi>', 'calling convention')
     .requiredOption('--elf <file...>', 'ELF objects or static executables (repeatable)')
-    .requiredOption('--sig <prototype>', 'C prototype, optionally preceded by struct definitions')
+    .requiredOption('--sig <prototype>', 'C prototype (unnamed: give --symbol), optionally after the struct/union/enum/typedef declarations it uses')
     .option('--args <json>', 'JSON array of arguments', '[]')
     .option('--symbol <name>', 'symbol to call, if not the prototype name')
-    .action(async (o: { abi: string; elf: string[]; sig: string; args: string; symbol?: string }) => {
+    .option('--varargs <types>', "variadic functions: comma-separated C types of the --args after the fixed ones, e.g. 'int,double,long long'")
+    .action(async (o: CallOptions) => {
       code = await runCall(o);
     });
 

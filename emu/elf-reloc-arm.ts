@@ -1,7 +1,10 @@
 // ARM and Thumb relocations ("ELF for the Arm Architecture", AAELF32). GCC emits REL sections on
 // ARM: the addend is encoded in the instruction or word at the place, so each handler decodes it.
 // Notation: S has the Thumb bit set for Thumb functions (S == S' | T); branch handlers clear it.
-// Branches change state (BL <-> BLX) only when the target's state is known (site.thumb defined).
+// Branches change state (BL <-> BLX) only when the target's state is known (site.thumb defined);
+// a branch that cannot change state (B, BL<cond>, B.W, B<cond>.W) goes through an interworking
+// veneer the linker makes (site.veneer()). GOT notation: GOT_ORG is _GLOBAL_OFFSET_TABLE_
+// (site.GOT), GOT(S) the address of the symbol's GOT entry (site.G).
 
 import { alignDown, checkRange, signExtend, type RelocArch, type RelocSite } from './elf-reloc.ts';
 import { ARM_RELOC_NAMES } from './elf-reloc-names.ts';
@@ -9,12 +12,18 @@ import { ARM_RELOC_NAMES } from './elf-reloc-names.ts';
 const R_ARM_NONE = 0;
 const R_ARM_ABS32 = 2;
 const R_ARM_REL32 = 3;
+const R_ARM_GOTOFF32 = 24;
+const R_ARM_BASE_PREL = 25;
+const R_ARM_GOT_BREL = 26;
+const R_ARM_PLT32 = 27; // deprecated call relocation: B/BL/BL<cond>
 const R_ARM_THM_CALL = 10;
 const R_ARM_CALL = 28;
 const R_ARM_JUMP24 = 29;
 const R_ARM_THM_JUMP24 = 30;
+const R_ARM_BASE_ABS = 31;
 const R_ARM_TARGET1 = 38; // ABS32 on Linux (.init_array)
 const R_ARM_V4BX = 40; // marks "bx rN" for ARMv4 patching: nothing to do on v4T and later
+const R_ARM_TARGET2 = 41; // GOT_PREL on Linux (exception tables)
 const R_ARM_PREL31 = 42;
 const R_ARM_MOVW_ABS_NC = 43;
 const R_ARM_MOVT_ABS = 44;
@@ -25,11 +34,7 @@ const R_ARM_THM_MOVT_ABS = 48;
 const R_ARM_THM_MOVW_PREL_NC = 49;
 const R_ARM_THM_MOVT_PREL = 50;
 const R_ARM_THM_JUMP19 = 51;
-
-function veneerNeeded(s: RelocSite, from: 'ARM' | 'Thumb'): never {
-  const to = from === 'ARM' ? 'Thumb' : 'ARM';
-  s.fail(`${s.name} from ${from} code to ${to} function \`${s.symbol}\` needs an interworking veneer, which abiscope does not generate`);
-}
+const R_ARM_GOT_PREL = 96;
 
 // --- data -------------------------------------------------------------------------------
 
@@ -41,6 +46,33 @@ function abs32(s: RelocSite): void {
 function rel32(s: RelocSite): void {
   const A = s.rela ? s.A : s.place.readS32();
   s.place.write32(s.S + A - s.P); // ((S + A) | T) - P
+}
+
+/** REL addend of a data word. */
+function dataAddend(s: RelocSite): number {
+  return s.rela ? s.A : s.place.readS32();
+}
+
+// --- position-independent code: the GOT and its origin -----------------------------------
+
+/** GOT_BREL: GOT(S) + A - GOT_ORG, the entry's offset from the GOT pointer. */
+function gotBrel(s: RelocSite): void {
+  s.place.write32(s.G + dataAddend(s) - s.GOT);
+}
+/** GOT_PREL (and TARGET2 on Linux): GOT(S) + A - P. */
+function gotPrel(s: RelocSite): void {
+  s.place.write32(s.G + dataAddend(s) - s.P);
+}
+/** GOTOFF32: ((S + A) | T) - GOT_ORG. */
+function gotOff(s: RelocSite): void {
+  s.place.write32(s.S + dataAddend(s) - s.GOT);
+}
+/**
+ * BASE_PREL: B(S) + A - P and BASE_ABS: B(S) + A, B(S) being the origin of the segment of S.
+ * GCC uses them only with S = _GLOBAL_OFFSET_TABLE_, whose origin is itself.
+ */
+function basePrel(s: RelocSite): void {
+  s.place.write32(s.S + dataAddend(s) - (s.type === R_ARM_BASE_PREL ? s.P : 0));
 }
 
 /** PREL31 (exception tables): 31-bit place-relative offset, bit 31 of the word is preserved. */
@@ -64,10 +96,16 @@ function armBranch24(s: RelocSite): void {
   const insn = s.place.read32();
   const isBlx = insn >>> 28 === 0xf;
   const A = s.rela ? s.A : signExtend(insn & 0xffffff, 24) * 4 + (isBlx ? ((insn >>> 24) & 1) * 2 : 0);
-  const toThumb = !s.weakUndef && (s.thumb ?? isBlx);
-  if (toThumb && (s.type !== R_ARM_CALL || (!isBlx && insn >>> 28 !== 0xe))) veneerNeeded(s, 'ARM');
+  let toThumb = !s.weakUndef && (s.thumb ?? isBlx);
+  // Only an unconditional BL can become BLX; B and BL<cond> reach Thumb code through a veneer.
+  const call = s.type === R_ARM_CALL || (s.type === R_ARM_PLT32 && (insn & 0x01000000) !== 0);
+  let S = s.S;
+  if (toThumb && !(call && (isBlx || insn >>> 28 === 0xe))) {
+    S = s.veneer(); // ARM code that loads the Thumb address into pc
+    toThumb = false;
+  }
   // Undefined weak: branch to the next instruction (P + 4 = P + 8 - 4).
-  const offset = s.weakUndef ? -4 : (toThumb ? alignDown(s.S, 2) : s.S) + A - s.P;
+  const offset = s.weakUndef ? -4 : (toThumb ? alignDown(S, 2) : S) + A - s.P;
   checkRange(s, offset, 26, 'signed');
   if (toThumb) {
     if (offset & 1) s.fail(`${s.name} against \`${s.symbol}\`: odd branch offset ${offset}`);
@@ -108,12 +146,16 @@ function thumbBranch24(s: RelocSite): void {
   const hi = s.place.read16(0), lo = s.place.read16(2);
   const A = s.rela ? s.A : decodeThumbBranch24(hi, lo);
   const isBlx = (lo & 0x1000) === 0 && s.type === R_ARM_THM_CALL;
-  const toArm = !s.weakUndef && (s.thumb === undefined ? isBlx : !s.thumb);
-  if (toArm && s.type !== R_ARM_THM_CALL) veneerNeeded(s, 'Thumb');
+  let toArm = !s.weakUndef && (s.thumb === undefined ? isBlx : !s.thumb);
+  let S = s.S;
+  if (toArm && s.type !== R_ARM_THM_CALL) {
+    S = s.veneer(); // B.W cannot switch state: Thumb code that loads the ARM address into pc
+    toArm = false;
+  }
   let offset: number;
   if (s.weakUndef) offset = 0; // next instruction: P + 4
-  else if (toArm) offset = alignDown(s.S + A + 4, 4) - alignDown(s.P + 4, 4);
-  else offset = alignDown(s.S, 2) + A - s.P; // a Thumb target: drop the Thumb bit
+  else if (toArm) offset = alignDown(S + A + 4, 4) - alignDown(s.P + 4, 4);
+  else offset = alignDown(S, 2) + A - s.P; // a Thumb target: drop the Thumb bit
   checkRange(s, offset, 25, 'signed');
   if (offset & 1) s.fail(`${s.name} against \`${s.symbol}\`: odd branch offset ${offset}`);
   writeThumbBranch24(s, hi, (lo & ~0x1000) | (toArm ? 0 : 0x1000), offset); // BLX : BL or B.W
@@ -124,8 +166,8 @@ function thumbJump19(s: RelocSite): void {
   const hi = s.place.read16(0), lo = s.place.read16(2);
   const A = s.rela ? s.A : signExtend(((hi >> 10) & 1) << 20 | ((lo >> 11) & 1) << 19 | ((lo >> 13) & 1) << 18
     | (hi & 0x3f) << 12 | (lo & 0x7ff) << 1, 21);
-  if (s.thumb === false && !s.weakUndef) veneerNeeded(s, 'Thumb');
-  const offset = s.weakUndef ? 0 : alignDown(s.S, 2) + A - s.P;
+  const S = s.thumb === false && !s.weakUndef ? s.veneer() : s.S;
+  const offset = s.weakUndef ? 0 : alignDown(S, 2) + A - s.P;
   checkRange(s, offset, 21, 'signed');
   if (offset & 1) s.fail(`${s.name} against \`${s.symbol}\`: odd branch offset ${offset}`);
   s.place.write16((hi & 0xfbc0) | (((offset >> 20) & 1) << 10) | ((offset >> 12) & 0x3f), 0);
@@ -170,6 +212,13 @@ export const ARM_RELOCS: RelocArch = {
     [R_ARM_ABS32, abs32],
     [R_ARM_TARGET1, abs32],
     [R_ARM_REL32, rel32],
+    [R_ARM_GOT_BREL, gotBrel],
+    [R_ARM_GOT_PREL, gotPrel],
+    [R_ARM_TARGET2, gotPrel],
+    [R_ARM_GOTOFF32, gotOff],
+    [R_ARM_BASE_PREL, basePrel],
+    [R_ARM_BASE_ABS, basePrel],
+    [R_ARM_PLT32, armBranch24],
     [R_ARM_PREL31, prel31],
     [R_ARM_CALL, armBranch24],
     [R_ARM_JUMP24, armBranch24],
@@ -185,4 +234,46 @@ export const ARM_RELOCS: RelocArch = {
     [R_ARM_THM_MOVW_PREL_NC, thumbMov],
     [R_ARM_THM_MOVT_PREL, thumbMov],
   ]),
+  gotTypes: new Set([R_ARM_GOT_BREL, R_ARM_GOT_PREL, R_ARM_TARGET2]),
+  // Dynamic: ABS32, REL32, GLOB_DAT (21), JUMP_SLOT (22), RELATIVE (23).
+  dynamic: new Map([
+    [R_ARM_NONE, { kind: 'none', bits: 32 }], [R_ARM_ABS32, { kind: 'absolute', bits: 32 }], [R_ARM_REL32, { kind: 'pc', bits: 32 }],
+    [21, { kind: 'symbol', bits: 32 }], [22, { kind: 'symbol', bits: 32 }], [23, { kind: 'relative', bits: 32 }],
+  ]),
+  veneerTypes: new Map([
+    [R_ARM_CALL, 'arm'], [R_ARM_JUMP24, 'arm'], [R_ARM_PLT32, 'arm'],
+    [R_ARM_THM_JUMP24, 'thumb'], [R_ARM_THM_JUMP19, 'thumb'],
+  ]),
+  needsVeneer,
 };
+
+/**
+ * The rule armBranch24/thumbBranch24/thumbJump19 apply, asked before placement so that the
+ * veneers get room: ARM code reaches Thumb code by BLX only from an unconditional BL (or BLX);
+ * Thumb code reaches ARM code by BLX only from BL. A target of unknown state needs none.
+ */
+function needsVeneer(type: number, insn: number, targetThumb: boolean | undefined): boolean {
+  if (targetThumb === undefined) return false;
+  if (type === R_ARM_THM_JUMP24 || type === R_ARM_THM_JUMP19) return !targetThumb;
+  if (!targetThumb) return false;
+  const unconditionalCall = insn >>> 28 === 0xf || (insn >>> 28 === 0xe && (insn & 0x01000000) !== 0);
+  return type === R_ARM_JUMP24 || !unconditionalCall;
+}
+
+/**
+ * Interworking veneers. From ARM code: `ldr pc, [pc, #-4]` then the Thumb address (bit 0 set);
+ * from Thumb code (placed 4-aligned): `ldr.w pc, [pc, #0]` then the ARM address. A load into pc
+ * switches state by bit 0 of the value on ARMv5T and later; the veneer clobbers nothing, and a
+ * BL<cond> through it keeps its return address in lr.
+ */
+export function armVeneer(from: 'arm' | 'thumb', target: number): Uint8Array {
+  const bytes = new Uint8Array(8);
+  const dv = new DataView(bytes.buffer);
+  if (from === 'arm') dv.setUint32(0, 0xe51ff004, true);
+  else {
+    dv.setUint16(0, 0xf8df, true);
+    dv.setUint16(2, 0xf000, true);
+  }
+  dv.setUint32(4, target >>> 0, true);
+  return bytes;
+}

@@ -1,6 +1,10 @@
 // 32-bit PowerPC relocations (System V PowerPC ABI / "Power Architecture 32-bit ABI"), RELA only.
 // The @ha/@l pair splits an address for lis + addi, where addi sign-extends its 16 bits: @ha
-// rounds the high half up when bit 15 is set.
+// rounds the high half up when bit 15 is set. Position-independent code: Debian's default
+// (-fPIE, and -fPIC) finds its data through .got2, an ordinary data section reached with REL16
+// relocations; -fpic uses the GOT, whose entries (G: the entry holding S + A) lie within
+// +-32 KiB of _GLOBAL_OFFSET_TABLE_ (site.GOT). -fpic code built for the old BSS-PLT finds the
+// GOT by calling _GLOBAL_OFFSET_TABLE_ - 4, where the linker puts a `blrl` (gotHeader).
 
 import { checkAligned, checkRange, type RelocArch, type RelocSite } from './elf-reloc.ts';
 import { PPC_RELOC_NAMES } from './elf-reloc-names.ts';
@@ -15,7 +19,12 @@ const R_PPC_REL24 = 10;
 const R_PPC_REL14 = 11;
 const R_PPC_REL14_BRTAKEN = 12;
 const R_PPC_REL14_BRNTAKEN = 13;
+const R_PPC_GOT16 = 14;
+const R_PPC_GOT16_LO = 15;
+const R_PPC_GOT16_HI = 16;
+const R_PPC_GOT16_HA = 17;
 const R_PPC_PLTREL24 = 18;
+const R_PPC_LOCAL24PC = 23;
 const R_PPC_REL32 = 26;
 const R_PPC_REL16 = 249;
 const R_PPC_REL16_LO = 250;
@@ -45,6 +54,17 @@ function halves(s: RelocSite): void {
   const v = (s.S + s.A - (rel ? s.P : 0)) >>> 0;
   if (s.type === R_PPC_ADDR16_LO || s.type === R_PPC_REL16_LO) s.place.write16(v & 0xffff);
   else if (s.type === R_PPC_ADDR16_HI || s.type === R_PPC_REL16_HI) s.place.write16(v >>> 16);
+  else s.place.write16(((v + 0x8000) >>> 16) & 0xffff);
+}
+
+/** GOT16: the signed 16-bit offset of the GOT entry from the origin; _LO/_HI/_HA its halves. */
+function got16(s: RelocSite): void {
+  const v = s.G - s.GOT;
+  if (s.type === R_PPC_GOT16) {
+    checkRange(s, v, 16, 'signed');
+    s.place.write16(v);
+  } else if (s.type === R_PPC_GOT16_LO) s.place.write16(v & 0xffff);
+  else if (s.type === R_PPC_GOT16_HI) s.place.write16((v >>> 16) & 0xffff);
   else s.place.write16(((v + 0x8000) >>> 16) & 0xffff);
 }
 
@@ -99,8 +119,22 @@ export const PPC_RELOCS: RelocArch = {
     [R_PPC_REL16_HA, halves],
     [R_PPC_REL24, rel24],
     [R_PPC_PLTREL24, rel24],
+    [R_PPC_LOCAL24PC, rel24],
+    [R_PPC_GOT16, got16],
+    [R_PPC_GOT16_LO, got16],
+    [R_PPC_GOT16_HI, got16],
+    [R_PPC_GOT16_HA, got16],
     [R_PPC_REL14, rel14],
     [R_PPC_REL14_BRTAKEN, rel14],
     [R_PPC_REL14_BRNTAKEN, rel14],
   ]),
+  gotTypes: new Set([R_PPC_GOT16, R_PPC_GOT16_LO, R_PPC_GOT16_HI, R_PPC_GOT16_HA]),
+  // Dynamic (secure-PLT): ADDR32, REL32, GLOB_DAT (20), JMP_SLOT (21: the .plt word the call stub loads), RELATIVE (22).
+  dynamic: new Map([
+    [R_PPC_NONE, { kind: 'none', bits: 32 }], [R_PPC_ADDR32, { kind: 'absolute', bits: 32 }], [R_PPC_REL32, { kind: 'pc', bits: 32 }],
+    [20, { kind: 'symbol', bits: 32 }], [21, { kind: 'symbol', bits: 32 }], [22, { kind: 'relative', bits: 32 }],
+  ]),
+  gotEntryHasAddend: true,
+  gotHeader: () => Uint8Array.of(0x4e, 0x80, 0x00, 0x21), // blrl (big-endian)
+  gotExecutable: true,
 };

@@ -17,6 +17,7 @@ export class Place {
     if (o < 0 || o + size > this.limit) this.fail(`relocation needs ${size} bytes at +${delta}, past the end of its section`);
     return o;
   }
+  read8(delta = 0): number { return this.view.getUint8(this.check(delta, 1)); }
   read16(delta = 0): number { return this.view.getUint16(this.check(delta, 2), this.le); }
   read32(delta = 0): number { return this.view.getUint32(this.check(delta, 4), this.le); }
   readS32(delta = 0): number { return this.view.getInt32(this.check(delta, 4), this.le); }
@@ -40,6 +41,15 @@ export interface RelocSite {
   readonly weakUndef: boolean; // undefined weak symbol: S == 0, branches go to the next instruction
   readonly symbol: string; // for messages
   readonly place: Place;
+  /** Address of the GOT entry the linker made for this symbol (GOT-class relocations only, else NaN). */
+  readonly G: number;
+  /** The GOT's origin, `_GLOBAL_OFFSET_TABLE_` (NaN when the link has no GOT). */
+  readonly GOT: number;
+  /**
+   * ARM: the address of an interworking veneer that reaches this site's target from the
+   * site's own instruction-set state (a branch that cannot switch state goes there instead).
+   */
+  veneer(): number;
   fail(message: string): never;
 }
 
@@ -49,6 +59,35 @@ export interface RelocArch {
   readonly prefix: string; // 'R_ARM_'
   readonly names: Readonly<Record<number, string>>;
   readonly handlers: ReadonlyMap<number, RelocHandler>;
+  /** Types whose formula uses G: the linker gives their symbol a GOT entry holding its address. */
+  readonly gotTypes?: ReadonlySet<number>;
+  /** PowerPC: a GOT entry holds S + A, so symbol and addend together name the entry. */
+  readonly gotEntryHasAddend?: boolean;
+  /** Relocation types that may appear in a shared object's dynamic relocation tables. */
+  readonly dynamic?: ReadonlyMap<number, DynamicRelocation>;
+  /** Bytes the GOT starts with, before its origin (PowerPC: the `blrl` that -fpic code calls to find the GOT). */
+  readonly gotHeader?: (endian: 'little' | 'big') => Uint8Array;
+  /** The GOT must be executable (PowerPC: its header is code). */
+  readonly gotExecutable?: boolean;
+  /** Branch types that may need an interworking veneer, with the state of the code they sit in. */
+  readonly veneerTypes?: ReadonlyMap<number, 'arm' | 'thumb'>;
+  /**
+   * Whether this branch needs a veneer to reach a target in Thumb (true) or ARM (false) state;
+   * `insn` is the instruction's first word (ARM) or halfwords (Thumb) as read at the place.
+   */
+  readonly needsVeneer?: (type: number, insn: number, targetThumb: boolean | undefined) => boolean;
+}
+
+/**
+ * A dynamic relocation of a shared object, as a loader applies it: 'relative' B + A (B the
+ * load base), 'absolute' S + A, 'symbol' S + A with no addend kept at the place (GLOB_DAT,
+ * JUMP_SLOT: a REL place holds the lazy-binding value, not an addend), 'pc' S + A - P.
+ */
+export interface DynamicRelocation { kind: 'none' | 'relative' | 'absolute' | 'symbol' | 'pc'; bits: 32 | 64 }
+
+/** Thread-local storage relocations (every ABI names them so): not supported, said plainly. */
+export function isTlsRelocation(name: string): boolean {
+  return /TLS|TPREL|TPOFF|DTPMOD|DTPREL|DTPOFF|TLSGD|TLSLD|TLSDESC|GOTTPOFF/.test(name);
 }
 
 export function relocName(arch: RelocArch, type: number): string {

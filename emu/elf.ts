@@ -1,25 +1,30 @@
 // ELF reader and static linker, pure TypeScript (no emulator dependency).
 //
 // parseElf() describes one file. linkElf() produces the memory image to write into the guest:
-// ET_EXEC files are loaded at their PT_LOAD addresses; ET_REL objects (gcc -c) are placed from
-// opts.base, one page-aligned segment per permission (code 'rx', read-only data 'r', writable
-// data + bss + COMMON 'rw'), in input order, then relocated. Several objects in one call resolve
-// each other's globals; anything else comes from opts.resolve. The low-level reading lives in
-// elf-read.ts and the relocation formulas in elf-reloc-<arch>.ts.
+// ET_EXEC files are loaded at their PT_LOAD addresses; ET_REL objects (gcc -c) and the archive
+// members they need are placed from opts.base, one page-aligned segment per permission (code
+// 'rx', read-only data 'r', writable data + bss + COMMON 'rw'), in input order, then relocated.
+// Position-independent objects get a GOT built here, and ARM branches that cannot switch
+// between ARM and Thumb state get veneers (elf-synth.ts). Symbol resolution, in order: the
+// inputs' own definitions, opts.resolve (earlier loads), the inputs' archives, opts.libraries
+// (abiscope's runtime), opts.fallback (host functions). Choosing inputs is elf-inputs.ts, the
+// reading elf-read.ts and elf-archive.ts, the relocation formulas elf-reloc-<arch>.ts.
 
 import {
-  ElfError, ET_DYN, ET_EXEC, ET_REL, hex, PF_W, PF_X, PT_LOAD, readElf, readerFor, readRelocations, sectionBytes,
-  SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHN_ABS, SHN_COMMON, SHN_LORESERVE, SHN_UNDEF, SHT_GROUP, SHT_NOBITS, SHT_REL,
-  SHT_RELA, STB_LOCAL, STB_WEAK, STT_COMMON, STT_FILE, STT_FUNC, STT_GNU_IFUNC, STT_OBJECT, STT_SECTION,
+  ElfError, ET_DYN, ET_EXEC, ET_REL, hex, PF_W, PF_X, PT_LOAD, readElf, readerFor, sectionBytes,
+  SHF_EXECINSTR, SHF_WRITE, SHN_ABS, SHN_COMMON, SHN_LORESERVE, SHN_UNDEF, SHT_NOBITS,
+  STB_LOCAL, STB_WEAK, STT_COMMON, STT_FILE, STT_FUNC, STT_GNU_IFUNC, STT_OBJECT, STT_SECTION,
   STT_TLS, type ElfMachine, type RawElf, type RawReloc, type RawSection, type RawSymbol,
 } from './elf-read.ts';
-import { Place, relocName, type RelocArch } from './elf-reloc.ts';
+import { isTlsRelocation, Place, relocName, type RelocArch } from './elf-reloc.ts';
+import { chooseInputs, isLoaded, relocationSections, relocationsOf, UNWIND_SECTION, type Input, type LinkInput, type PulledMember } from './elf-inputs.ts';
+import { GOT_SYMBOL, gotKey, GotLayout, planSynthetic, VeneerArea, type SyntheticPlan } from './elf-synth.ts';
 import { AARCH64_RELOCS } from './elf-reloc-aarch64.ts';
 import { ARM_RELOCS } from './elf-reloc-arm.ts';
 import { PPC_RELOCS } from './elf-reloc-ppc.ts';
 import { I386_RELOCS, X86_64_RELOCS } from './elf-reloc-x86.ts';
 
-export { ElfError, type ElfMachine };
+export { ElfError, type ElfMachine, type LinkInput, type PulledMember };
 
 export interface ElfSymbol {
   name: string;
@@ -48,11 +53,31 @@ export interface LinkedImage {
   end: number; // first free page after everything placed (page aligned)
   /** Where each loaded section of each relocatable input went (for disassembly and debugging). */
   sections: { file?: string; name: string; address: number; size: number }[];
+  /** Archive members linked in, in order, with the symbol that pulled each. */
+  members: PulledMember[];
+  /** The GOT built for position-independent code: its origin (_GLOBAL_OFFSET_TABLE_) and entry count. */
+  got?: { origin: number; entries: number };
+  /** ARM interworking veneers made. */
+  veneers: number;
+  /** Functions of .init_array/.ctors sections, in the order a loader runs them. */
+  initializers: number[];
+  /** Local (static) functions, final addresses: for naming code addresses, never for resolving. */
+  locals: ElfSymbol[];
 }
 
 export interface LinkOptions {
-  base: number; // where to start placing sections of relocatable objects (page aligned)
-  resolve?: (name: string) => number | undefined; // symbols already known (earlier loads, host stubs)
+  /** Where to start placing sections of relocatable objects (page aligned). */
+  base: number;
+  /** Symbols already known (earlier loads, provided ones): they win over archive members. */
+  resolve?: (name: string) => number | undefined;
+  /** abiscope's runtime archives: searched after the inputs' archives; an input's definition always wins over theirs. */
+  libraries?: LinkInput[];
+  /** Last resort, after every archive, for a symbol still undefined (host-implemented functions). */
+  fallback?: (name: string) => number | undefined;
+  /** Symbols wanted from the archives although no object refers to them (`ld -u`). */
+  roots?: readonly string[];
+  /** The machine every input must be for (the link may hold only archives). */
+  machine?: ElfMachine;
 }
 
 const PAGE = 0x1000;
@@ -63,6 +88,11 @@ const MAX_SECTION_ALIGN = 0x100000;
 const RELOCS: Record<ElfMachine, RelocArch> = {
   x86: I386_RELOCS, x86_64: X86_64_RELOCS, arm: ARM_RELOCS, ppc32: PPC_RELOCS, aarch64: AARCH64_RELOCS,
 };
+
+/** The relocation formulas of one machine. */
+export function relocArch(machine: ElfMachine): RelocArch {
+  return RELOCS[machine];
+}
 
 // --- parseElf ---------------------------------------------------------------------------------
 
@@ -93,7 +123,7 @@ function isThumbFunc(elf: RawElf, s: RawSymbol): boolean {
   return elf.machine === 'arm' && s.type === STT_FUNC && (s.value & 1) === 1;
 }
 
-function toElfSymbol(elf: RawElf, s: RawSymbol, address: number): ElfSymbol {
+export function toElfSymbol(elf: RawElf, s: RawSymbol, address: number): ElfSymbol {
   const sym: ElfSymbol = {
     name: s.name, address, size: s.size, kind: symbolKind(s),
     binding: s.bind === STB_LOCAL ? 'local' : s.bind === STB_WEAK ? 'weak' : 'global',
@@ -105,48 +135,46 @@ function toElfSymbol(elf: RawElf, s: RawSymbol, address: number): ElfSymbol {
 
 // --- linkElf ----------------------------------------------------------------------------------
 
-interface Input { elf: RawElf; label: string; placed: Map<number, number> } // section index -> address
 interface Definition { input: Input; sym: RawSymbol }
 type Perms = LoadedSegment['perms'];
 interface Chunk { input: Input; sec: RawSection }
 interface CommonAlloc { name: string; size: number; align: number; address: number }
 
-export function linkElf(inputs: { bytes: Uint8Array; file?: string }[], opts: LinkOptions): LinkedImage {
-  if (!Array.isArray(inputs) || inputs.length === 0) throw new ElfError('linkElf: no input files');
+export function linkElf(inputs: LinkInput[], opts: LinkOptions): LinkedImage {
+  if (!Array.isArray(inputs) || (inputs.length === 0 && !opts.roots?.length)) throw new ElfError('linkElf: no input files');
   if (!Number.isSafeInteger(opts.base) || opts.base < 0 || opts.base % PAGE !== 0) {
     throw new ElfError(`linkElf: base ${opts.base} must be a non-negative multiple of ${hex(PAGE)}`);
   }
-  const files: Input[] = inputs.map((inp, i) => ({
-    elf: readElf(inp.bytes, inp.file), label: inp.file ?? `input #${i}`, placed: new Map(),
-  }));
+  const resolvedElsewhere = (name: string): boolean => name === GOT_SYMBOL || opts.resolve?.(name) !== undefined;
+  const expected = opts.machine ? { machine: opts.machine, label: 'this machine' } : undefined;
+  const { files, members } = chooseInputs(inputs, opts.libraries ?? [], opts.roots ?? [], resolvedElsewhere, expected);
+  const empty: LinkedImage = {
+    machine: opts.machine ?? 'x86', endian: 'little', class: 32, segments: [], symbols: new Map(), end: opts.base,
+    sections: [], members, veneers: 0, initializers: [], locals: [],
+  };
+  if (!files.length) return empty;
   const first = files[0].elf;
-  for (const f of files) {
-    const e = f.elf;
-    if (e.machine !== first.machine || e.class !== first.class || e.endian !== first.endian) {
-      const describe = (x: RawElf): string => `${x.machine} ELF${x.class} ${x.endian}-endian`;
-      throw new ElfError(`${describe(e)} cannot be linked with ${files[0].label} (${describe(first)})`, f.label);
-    }
-    if (e.type !== ET_REL && e.type !== ET_EXEC) {
-      const what = `ELF type ${e.type}${e.type === ET_DYN ? ' (shared object or PIE)' : ''}`;
-      throw new ElfError(`${what} is not supported: only static executables and relocatable objects`, f.label);
-    }
-    // BE8 ARM and big-endian AArch64 keep instructions little-endian: not handled.
-    if (e.type === ET_REL && e.endian === 'big' && (e.machine === 'arm' || e.machine === 'aarch64')) {
-      throw new ElfError(`big-endian ${e.machine} objects are not supported`, f.label);
-    }
-  }
   const addressLimit = first.class === 32 ? 2 ** 32 : Number.MAX_SAFE_INTEGER;
+  const arch = RELOCS[first.machine];
 
   const objects = files.filter((f) => f.elf.type === ET_REL);
   const globals = collectGlobals(files);
   const segments: LoadedSegment[] = files.filter((f) => f.elf.type === ET_EXEC).flatMap(loadExecutable);
-  const placed = placeObjects(objects, globals, opts.base, addressLimit);
+  const thumbTarget = (input: Input, sym: RawSymbol): boolean | undefined => {
+    const t = resolveTarget(input, sym, { globals, commons: new Map(), resolve: opts.resolve, fallback: opts.fallback, addressLimit, arch, files: objects }, true, true);
+    return 'missing' in t ? undefined : t.thumb;
+  };
+  const synthetic = planSynthetic(objects, arch, first.endian, thumbTarget);
+  const placed = placeObjects(objects, globals, opts.base, addressLimit, synthetic, first.class === 64 ? 8 : 4);
   segments.push(...placed.segments);
   checkOverlaps(segments);
 
-  const { commons, sections } = placed;
-  const ctx: LinkContext = { globals, commons, resolve: opts.resolve, addressLimit, arch: RELOCS[first.machine] };
+  const { commons, sections, got, veneers } = placed;
+  const ctx: LinkContext = {
+    globals, commons, resolve: opts.resolve, fallback: opts.fallback, addressLimit, arch, files: objects, got, veneers,
+  };
   relocate(objects, segments, ctx);
+  writeSynthetic(segments, ctx, first.endian);
 
   const symbols = new Map<string, ElfSymbol>();
   for (const [name, def] of globals) {
@@ -158,8 +186,23 @@ export function linkElf(inputs: { bytes: Uint8Array; file?: string }[], opts: Li
   const top = Math.max(opts.base, ...segments.map((s) => s.address + s.bytes.length));
   return {
     machine: first.machine, endian: first.endian, class: first.class,
-    segments, symbols, end: alignUp(top, PAGE), sections,
+    segments, symbols, end: alignUp(top, PAGE), sections, members,
+    got: got ? { origin: got.origin, entries: got.plan.gotEntries.length } : undefined,
+    veneers: veneers?.count ?? 0,
+    initializers: initializers(objects, segments, first),
+    locals: files.flatMap((f) => localFunctions(f)),
   };
+}
+
+/** STT_FUNC locals of a loaded input (a static function, GCC's `f.cold` parts), at their final addresses. */
+function localFunctions(input: Input): ElfSymbol[] {
+  const out: ElfSymbol[] = [];
+  for (const s of input.elf.symbols) {
+    if (s.bind !== STB_LOCAL || s.type !== STT_FUNC || !s.name) continue;
+    const at = definedAddress(input, s);
+    if (at !== undefined) out.push(toElfSymbol(input.elf, s, at));
+  }
+  return out;
 }
 
 function alignUp(value: number, align: number): number {
@@ -169,19 +212,21 @@ function alignUp(value: number, align: number): number {
 /**
  * The global symbol table: for each name, the definition that wins. A strong definition beats
  * COMMON, which beats a weak definition; two strong definitions are an error; several COMMON
- * symbols merge (largest size, strictest alignment, see placeObjects).
+ * symbols merge (largest size, strictest alignment, see placeObjects). Any definition in the
+ * user's files beats one in abiscope's runtime libraries (as a user's malloc would beat libc's).
  */
 function collectGlobals(files: Input[]): Map<string, Definition> {
-  const rank = (s: RawSymbol): number => (s.bind === STB_WEAK ? 1 : s.shndx === SHN_COMMON ? 2 : 3);
+  const rank = (input: Input, s: RawSymbol): number => (input.library ? 0 : s.bind === STB_WEAK ? 1 : s.shndx === SHN_COMMON ? 2 : 3);
   const globals = new Map<string, Definition>();
   const duplicates: string[] = [];
   for (const input of files) {
     for (const sym of input.elf.symbols) {
       if (sym.bind === STB_LOCAL || sym.shndx === SHN_UNDEF || sym.name === '') continue;
       if (sym.type === STT_SECTION || sym.type === STT_FILE) continue;
+      if (input.discarded.has(sym.shndx)) continue; // its COMDAT group came from an earlier file
       const old = globals.get(sym.name);
-      if (!old || rank(sym) > rank(old.sym)) globals.set(sym.name, { input, sym });
-      else if (rank(sym) === 3 && rank(old.sym) === 3) duplicates.push(`\`${sym.name}\` (${old.input.label} and ${input.label})`);
+      if (!old || rank(input, sym) > rank(old.input, old.sym)) globals.set(sym.name, { input, sym });
+      else if (rank(input, sym) === 3 && rank(old.input, old.sym) === 3) duplicates.push(`\`${sym.name}\` (${old.input.label} and ${input.label})`);
     }
   }
   if (duplicates.length) throw new ElfError(`multiple definitions of ${duplicates.join(', ')}`);
@@ -201,7 +246,7 @@ function loadExecutable(input: Input): LoadedSegment[] {
     const bytes = new Uint8Array(p.memsz);
     bytes.set(elf.bytes.subarray(p.offset, p.offset + p.filesz));
     const names = elf.sections
-      .filter((s) => s.flags & SHF_ALLOC && s.addr >= p.vaddr && s.addr < p.vaddr + p.memsz)
+      .filter((s) => s.flags & 0x2 && s.addr >= p.vaddr && s.addr < p.vaddr + p.memsz)
       .map((s) => s.name);
     const perms: Perms = p.flags & PF_X ? 'rx' : p.flags & PF_W ? 'rw' : 'r';
     return { address: p.vaddr, bytes, perms, name: names.length ? names.join(' ') : `${input.label} PT_LOAD ${i}` };
@@ -212,14 +257,18 @@ function sectionPerms(sec: RawSection): Perms {
   return sec.flags & SHF_EXECINSTR ? 'rx' : sec.flags & SHF_WRITE ? 'rw' : 'r';
 }
 
-/** Assigns addresses to the SHF_ALLOC sections of the relocatable inputs and to COMMON symbols. */
-function placeObjects(files: Input[], globals: Map<string, Definition>, base: number, addressLimit: number) {
+/**
+ * Assigns addresses to the loaded sections of the relocatable inputs, to COMMON symbols and to
+ * what the linker makes: veneers after the code, the GOT after the read-only data (after the
+ * code on PowerPC, where it starts with an instruction).
+ */
+function placeObjects(files: Input[], globals: Map<string, Definition>, base: number, addressLimit: number, synthetic: SyntheticPlan, pointerSize: number) {
   const chunks: Record<Perms, Chunk[]> = { rx: [], r: [], rw: [] };
   const bss: Chunk[] = [];
   for (const input of files) {
     const r = readerFor(input.elf);
     for (const sec of input.elf.sections) {
-      if (!(sec.flags & SHF_ALLOC) || sec.type === SHT_GROUP || sec.type === SHT_REL || sec.type === SHT_RELA) continue;
+      if (!isLoaded(input, sec)) continue;
       const align = Math.max(sec.align, 1);
       if ((align & (align - 1)) !== 0 || align > MAX_SECTION_ALIGN) r.fail(`section ${sec.name}: bad alignment ${sec.align}`);
       const perms = sectionPerms(sec);
@@ -243,10 +292,18 @@ function placeObjects(files: Input[], globals: Map<string, Definition>, base: nu
   const segments: LoadedSegment[] = [];
   const sections: LinkedImage['sections'] = [];
   let cursor = base;
+  let got: GotLayout | undefined;
+  let veneers: VeneerArea | undefined;
   const grow = (size: number): void => {
     cursor += size;
     if (cursor - base > MAX_IMAGE_BYTES) throw new ElfError(`relocatable objects need more than ${MAX_IMAGE_BYTES} bytes`);
     if (cursor > addressLimit) throw new ElfError(`relocatable objects do not fit in the address space above ${hex(base)}`);
+  };
+  const placeGot = (): void => {
+    cursor = alignUp(cursor, pointerSize);
+    got = new GotLayout(cursor, synthetic, pointerSize);
+    sections.push({ name: '.got', address: cursor, size: got.size });
+    grow(got.size);
   };
   const groups: [Perms, string, Chunk[]][] = [
     ['rx', '.text', chunks.rx], ['r', '.rodata', chunks.r], ['rw', '.data', [...chunks.rw, ...bss]],
@@ -260,6 +317,13 @@ function placeObjects(files: Input[], globals: Map<string, Definition>, base: nu
       sections.push({ file: input.elf.file, name: sec.name, address: cursor, size: sec.size });
       grow(sec.size);
     }
+    if (perms === 'rx' && synthetic.veneerSlots) {
+      cursor = alignUp(cursor, 4);
+      veneers = new VeneerArea(cursor, synthetic.veneerSlots);
+      sections.push({ name: '.veneers', address: cursor, size: veneers.size });
+      grow(veneers.size);
+    }
+    if (synthetic.needsGot && perms === (synthetic.gotExecutable ? 'rx' : 'r')) placeGot();
     if (perms === 'rw') {
       for (const c of commons.values()) {
         cursor = alignUp(cursor, c.align);
@@ -274,7 +338,7 @@ function placeObjects(files: Input[], globals: Map<string, Definition>, base: nu
     }
     segments.push({ address: start, bytes, perms, name });
   }
-  return { segments, commons, sections };
+  return { segments, commons, sections, got: got as GotLayout | undefined, veneers: veneers as VeneerArea | undefined };
 }
 
 function checkOverlaps(segments: LoadedSegment[]): void {
@@ -294,8 +358,12 @@ interface LinkContext {
   globals: Map<string, Definition>;
   commons: Map<string, CommonAlloc>;
   resolve?: (name: string) => number | undefined;
+  fallback?: (name: string) => number | undefined;
   addressLimit: number;
   arch: RelocArch;
+  files: Input[];
+  got?: GotLayout;
+  veneers?: VeneerArea;
 }
 
 /** Address of a symbol defined in `input`, or undefined when its section is not loaded. */
@@ -315,21 +383,32 @@ function definitionAddress(def: Definition, ctx: LinkContext): number | undefine
 /** S and T for a relocation's symbol; `missing` when it cannot be resolved. */
 type Target = { S: number; thumb: boolean | undefined; weakUndef: boolean } | { missing: string };
 
-function resolveTarget(input: Input, sym: RawSymbol, ctx: LinkContext): Target {
+/**
+ * `fromUnwind`: the relocation is in an unwind table, where a reference into a discarded
+ * COMDAT copy (the entry of a function another file supplied) is 0, as GNU ld makes it.
+ */
+function resolveTarget(input: Input, sym: RawSymbol, ctx: LinkContext, fromUnwind = false, stateOnly = false): Target {
   const isArm = input.elf.machine === 'arm';
   const fnState = (elf: RawElf, s: RawSymbol): boolean | undefined =>
     isArm && (s.type === STT_FUNC || s.type === STT_GNU_IFUNC) ? isThumbFunc(elf, s) : undefined;
   if (sym.index === 0) return { S: 0, thumb: undefined, weakUndef: false }; // no symbol (R_*_NONE, V4BX)
+  if (sym.bind === STB_LOCAL && input.discarded.has(sym.shndx)) {
+    if (fromUnwind) return { S: 0, thumb: undefined, weakUndef: false };
+    throw new ElfError(`\`${sym.name}\` is in a COMDAT group discarded in favour of an earlier file's copy, but is referred to directly`, input.label);
+  }
   const def = sym.bind === STB_LOCAL ? (sym.shndx === SHN_UNDEF ? undefined : { input, sym }) : ctx.globals.get(sym.name);
   if (def) {
+    // Before placement only the state is asked for (veneers are sized from it).
+    if (stateOnly) return { S: 0, thumb: fnState(def.input.elf, def.sym), weakUndef: false };
     const S = definitionAddress(def, ctx);
     if (S === undefined) {
-      const where = def.sym.shndx < def.input.elf.sections.length ? def.sym.shndx : hex(def.sym.shndx);
+      const where = def.sym.shndx < def.input.elf.sections.length ? def.input.elf.sections[def.sym.shndx].name || def.sym.shndx : hex(def.sym.shndx);
       throw new ElfError(`symbol \`${sym.name}\` is defined in section ${where}, which is not loaded`, def.input.label);
     }
     return { S, thumb: fnState(def.input.elf, def.sym), weakUndef: false };
   }
-  const external = ctx.resolve?.(sym.name);
+  if (sym.name === GOT_SYMBOL && ctx.got) return { S: ctx.got.origin, thumb: undefined, weakUndef: false };
+  const external = ctx.resolve?.(sym.name) ?? (sym.bind === STB_WEAK ? undefined : ctx.fallback?.(sym.name));
   if (external !== undefined) {
     if (!Number.isSafeInteger(external) || external < 0 || external >= ctx.addressLimit) {
       throw new ElfError(`resolve(${sym.name}) returned ${external}, which is not an address`);
@@ -351,27 +430,28 @@ interface Pending {
  */
 function relocate(files: Input[], segments: LoadedSegment[], ctx: LinkContext): void {
   const unsupported = new Map<string, number>();
+  const tls = new Set<string>();
   const missing = new Map<string, Set<string>>();
   const pending: Pending[] = [];
   for (const input of files) {
     const { elf } = input;
-    for (const relSec of elf.sections) {
-      if (relSec.type !== SHT_REL && relSec.type !== SHT_RELA) continue;
-      if (relSec.info >= elf.sections.length) {
-        readerFor(elf).fail(`relocation section ${relSec.name}: target section ${relSec.info} is out of range`);
-      }
-      const target = elf.sections[relSec.info];
-      if (!input.placed.has(target.index)) continue; // debug info and other sections we do not load
+    for (const { relSec, target } of relocationSections(input)) {
       if (target.type === SHT_NOBITS) {
         readerFor(elf).fail(`relocation section ${relSec.name} applies to ${target.name}, which has no contents`);
       }
-      for (const reloc of readRelocations(elf, relSec)) {
+      for (const reloc of relocationsOf(input, relSec)) {
         if (!ctx.arch.handlers.has(reloc.type)) {
-          const key = `${relocName(ctx.arch, reloc.type)} (${reloc.type}) in ${input.label} section ${target.name}`;
+          const name = relocName(ctx.arch, reloc.type);
+          if (isTlsRelocation(name)) {
+            tls.add(`${elf.symbols[reloc.sym]?.name || 'a thread-local variable'} (${name} in ${input.label})`);
+            continue;
+          }
+          const key = `${name} (${reloc.type}) in ${input.label} section ${target.name}`;
           unsupported.set(key, (unsupported.get(key) ?? 0) + 1);
           continue;
         }
-        const t = resolveTarget(input, elf.symbols[reloc.sym], ctx);
+        const unwind = UNWIND_SECTION.test(target.name);
+        const t = reloc.type === 0 ? { S: 0, thumb: undefined, weakUndef: false } : resolveTarget(input, elf.symbols[reloc.sym], ctx, unwind);
         if ('missing' in t) {
           const users = missing.get(t.missing) ?? new Set<string>();
           missing.set(t.missing, users.add(input.label));
@@ -381,21 +461,24 @@ function relocate(files: Input[], segments: LoadedSegment[], ctx: LinkContext): 
       }
     }
   }
+  if (tls.size) {
+    throw new ElfError(`thread-local storage (__thread / _Thread_local) is not supported; used by: ${[...tls].join(', ')}`);
+  }
   if (unsupported.size) {
     const lines = [...unsupported].map(([k, n]) => `  ${k}${n > 1 ? ` (${n} sites)` : ''}`);
-    const hint = 'GOT/PLT ones come from -fPIC code: build with -fno-pic; TLS is not supported';
-    throw new ElfError(`unsupported relocation types (${hint}):\n${lines.join('\n')}`);
+    throw new ElfError(`unsupported relocation types:\n${lines.join('\n')}`);
   }
   if (missing.size) {
     const lines = [...missing].map(([name, users]) => `  ${name} (referenced from ${[...users].join(', ')})`);
     throw new ElfError(`undefined symbols:\n${lines.join('\n')}`);
   }
   const views = new Map(segments.map((s) => [s, new DataView(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength)]));
-  for (const p of pending) applyOne(p, segments, views, ctx.arch);
+  for (const p of pending) applyOne(p, segments, views, ctx);
 }
 
-function applyOne(p: Pending, segments: LoadedSegment[], views: Map<LoadedSegment, DataView>, arch: RelocArch): void {
+function applyOne(p: Pending, segments: LoadedSegment[], views: Map<LoadedSegment, DataView>, ctx: LinkContext): void {
   const { input, relSec, target, reloc } = p;
+  const { arch } = ctx;
   const name = relocName(arch, reloc.type);
   const sym = input.elf.symbols[reloc.sym];
   const fail = (message: string): never => {
@@ -407,8 +490,68 @@ function applyOne(p: Pending, segments: LoadedSegment[], views: Map<LoadedSegmen
   const seg = segments.find((s) => secAddr >= s.address && secAddr + target.size <= s.address + s.bytes.length)!;
   const start = secAddr - seg.address;
   const place = new Place(views.get(seg)!, start + reloc.offset, start + target.size, input.elf.endian === 'little', fail);
+  const { got, veneers } = ctx;
+  const gotIndex = arch.gotTypes?.has(reloc.type) ? got?.plan.gotIndex.get(gotKey(arch, input, ctx.files, sym, reloc.addend ?? 0)) : undefined;
   arch.handlers.get(reloc.type)!({
     type: reloc.type, name, P: secAddr + reloc.offset, S: p.S, A: reloc.addend ?? 0, rela: reloc.addend !== undefined,
     thumb: p.thumb, weakUndef: p.weakUndef, symbol: sym.name || `symbol ${reloc.sym}`, place, fail,
+    G: gotIndex === undefined ? Number.NaN : got!.entryAddress(gotIndex),
+    GOT: got?.origin ?? Number.NaN,
+    veneer: () => {
+      const from = arch.veneerTypes?.get(reloc.type);
+      if (!veneers || !from) return fail(`no interworking veneer was planned for \`${sym.name}\``);
+      return veneers.veneer(from, p.S);
+    },
   });
+}
+
+/** Writes the GOT entries (each symbol's final address) and the veneers into their segments. */
+function writeSynthetic(segments: LoadedSegment[], ctx: LinkContext, endian: 'little' | 'big'): void {
+  const put = (address: number, bytes: Uint8Array): void => {
+    const seg = segments.find((s) => address >= s.address && address + bytes.length <= s.address + s.bytes.length)!;
+    seg.bytes.set(bytes, address - seg.address);
+  };
+  const { got, veneers } = ctx;
+  if (got) {
+    const values = got.plan.gotEntries.map(({ input, sym, addend }) => {
+      const t = resolveTarget(input, sym, ctx);
+      return 'missing' in t ? 0 : t.S + addend; // missing symbols were reported by relocate()
+    });
+    put(got.address, got.bytes(values, endian));
+  }
+  for (const v of veneers?.code ?? []) put(v.address, v.bytes);
+}
+
+/**
+ * Constructors, in the order the gABI and GNU ld give them: .preinit_array, then
+ * .init_array.NNNNN and .ctors.NNNNN by priority, then plain .init_array and .ctors, each in
+ * input order. Entries are read from the relocated image.
+ */
+function initializers(files: Input[], segments: LoadedSegment[], first: RawElf): number[] {
+  const ptr = first.class === 64 ? 8 : 4;
+  const rank = (name: string): number | undefined => {
+    if (name === '.preinit_array') return -1;
+    const m = /^\.(init_array|ctors)(?:\.(\d+))?$/.exec(name);
+    if (!m) return undefined;
+    return m[2] === undefined ? 100000 : Number(m[2]);
+  };
+  const found: { rank: number; order: number; address: number; size: number }[] = [];
+  for (const input of files) {
+    for (const sec of input.elf.sections) {
+      const r = rank(sec.name);
+      const at = input.placed.get(sec.index);
+      if (r !== undefined && at !== undefined && sec.type !== SHT_NOBITS) found.push({ rank: r, order: found.length, address: at, size: sec.size });
+    }
+  }
+  found.sort((a, b) => a.rank - b.rank || a.order - b.order);
+  const out: number[] = [];
+  for (const f of found) {
+    const seg = segments.find((s) => f.address >= s.address && f.address + f.size <= s.address + s.bytes.length)!;
+    const dv = new DataView(seg.bytes.buffer, seg.bytes.byteOffset + (f.address - seg.address), f.size);
+    for (let o = 0; o + ptr <= f.size; o += ptr) {
+      const v = ptr === 8 ? Number(dv.getBigUint64(o, first.endian === 'little')) : dv.getUint32(o, first.endian === 'little');
+      if (v !== 0 && v !== (ptr === 8 ? Number.MAX_SAFE_INTEGER : 0xffffffff)) out.push(v);
+    }
+  }
+  return out;
 }

@@ -56,6 +56,10 @@ export class GuestHeap {
     return this.used.get(address);
   }
 
+  get liveBlocks(): number {
+    return this.used.size;
+  }
+
   get bytesInUse(): number {
     let n = 0;
     for (const s of this.used.values()) n += s;

@@ -6,7 +6,7 @@ import { TARGETS, type TargetName, type TargetProfile } from './targets.ts';
 import { GuestHeap } from './heap.ts';
 import { x87BytesToNumber } from './x87.ts';
 import { LAYOUT, PAGE, alignDown, alignUp, type Perms, type Region } from './memory-map.ts';
-import { linkElf, parseElf, type ElfSymbol, type LinkedImage } from './elf.ts';
+import { ElfError, linkElf, type ElfSymbol, type LinkedImage, type LinkInput, type LinkOptions } from './elf.ts';
 import {
   BudgetExhaustedFault, CpuExceptionFault, InvalidInstructionFault, MemoryFault, StackOverflowFault, TimeoutFault,
   type FaultContext,
@@ -32,6 +32,8 @@ export class Machine {
   readonly heap = new GuestHeap(LAYOUT.heapBase, LAYOUT.heapSize);
   readonly regions: Region[] = [];
   readonly symbols = new Map<string, ElfSymbol>();
+  /** Static functions of loaded files: they name code addresses, but nothing links to them. */
+  private readonly localFunctions: ElfSymbol[] = [];
   readonly stacks: GuestStack[] = [];
   private readonly uc: Unicorn;
   private nextLoad: number = LAYOUT.loadBase;
@@ -40,7 +42,7 @@ export class Machine {
   private trapSlotsUsed = 1;
   private closed = false;
 
-  private constructor(readonly target: TargetProfile, readonly assembler: Assembler, readonly disassembler: Disassembler, private readonly thumbDisassembler?: Disassembler) {
+  private constructor(readonly target: TargetProfile, readonly assembler: Assembler) {
     this.uc = new Unicorn(target.arch, target.mode);
     if (target.name === 'arm') this.uc.setCpuModel(UC.cpuArm.UC_CPU_ARM_CORTEX_A15);
     target.powerOn(this.uc);
@@ -61,12 +63,12 @@ export class Machine {
   static async open(name: TargetName): Promise<Machine> {
     const target = TARGETS[name];
     if (!target) throw new Error(`unknown target '${name}'`);
-    const [asm, dis, thumb] = await Promise.all([
-      Assembler.create(target.isa),
-      Disassembler.create(target.isa),
-      name === 'arm' ? Disassembler.create('thumb') : Promise.resolve(undefined),
-    ]);
-    return new Machine(target, asm, dis, thumb);
+    return new Machine(target, await Assembler.create(target.isa));
+  }
+
+  /** Capstone for this target, made on first use (a fault report, a call chain): opening a machine does not load it. */
+  get disassembler(): Disassembler {
+    return Disassembler.for(this.target.isa);
   }
 
   close(): void {
@@ -252,24 +254,32 @@ export class Machine {
 
   // ---- loading code ----
 
-  /** Loads ELF objects and/or static executables; they resolve against each other and earlier loads. */
-  load(inputs: { bytes: Uint8Array; file?: string }[], resolve?: (name: string) => number | undefined): LinkedImage {
-    for (const input of inputs) {
-      const elf = parseElf(input.bytes, input.file);
-      if (elf.machine !== this.target.name) {
-        throw new Error(`${input.file ?? 'ELF input'} is for ${elf.machine}, but this machine is ${this.target.name}`);
-      }
+  /**
+   * Loads ELF objects, static executables and archives; they resolve against each other and
+   * earlier loads (see LinkOptions for the order: resolve, archives, libraries, fallback).
+   */
+  load(inputs: LinkInput[], opts: Omit<LinkOptions, 'base' | 'machine'> = {}): LinkedImage {
+    return this.loadImage((base) => linkElf(inputs, {
+      ...opts,
+      base,
+      machine: this.target.name,
+      resolve: (n) => opts.resolve?.(n) ?? this.symbols.get(n)?.address,
+    }));
+  }
+
+  /** Maps an image built for the next free load address (`build` gets that address); its symbols become known. */
+  loadImage(build: (base: number) => LinkedImage): LinkedImage {
+    const image = build(this.nextLoad);
+    if (image.segments.length && image.machine !== this.target.name) {
+      throw new ElfError(`the image is ${image.machine} code, but this machine is ${this.target.name}`);
     }
-    const image = linkElf(inputs, {
-      base: this.nextLoad,
-      resolve: (n) => resolve?.(n) ?? this.symbols.get(n)?.address,
-    });
     for (const seg of image.segments) {
       const perms: Perms = seg.perms === 'rx' ? 'rx' : seg.perms === 'rw' ? 'rw' : 'r';
       this.mapSegment(seg.address, seg.bytes.length, perms, seg.name);
       this.write(seg.address, seg.bytes);
     }
     for (const [name, sym] of image.symbols) if (sym.defined) this.symbols.set(name, sym);
+    this.localFunctions.push(...image.locals);
     this.nextLoad = Math.max(this.nextLoad, alignUp(image.end, PAGE));
     return image;
   }
@@ -335,20 +345,25 @@ export class Machine {
     return this.target.name === 'arm' ? address & ~1 : address;
   }
 
-  /** `name+0xoff` for an address inside a loaded function, else hex. */
-  symbolize(address: number): string {
+  /**
+   * `name+0xoff` for an address inside a loaded function, else hex. A return address
+   * (`returnAddress`) is looked up one byte before it: after a call to a function that does
+   * not return, it is already past the end of its caller.
+   */
+  symbolize(address: number, opts: { returnAddress?: boolean } = {}): string {
     const a = this.codeAddress(address);
+    const probe = opts.returnAddress ? a - 1 : a;
     let best: ElfSymbol | undefined;
-    for (const s of this.symbols.values()) {
+    for (const s of [...this.symbols.values(), ...this.localFunctions]) {
       const start = this.codeAddress(s.address);
-      if (s.kind !== 'func' || a < start) continue;
-      if (a < start + Math.max(s.size, 1) && (!best || start > this.codeAddress(best.address))) best = s;
+      if (s.kind !== 'func' || probe < start) continue;
+      if (probe < start + Math.max(s.size, 1) && (!best || start > this.codeAddress(best.address))) best = s;
     }
     const hex = `0x${address.toString(16)}`;
     if (a >= LAYOUT.trapBase && a < LAYOUT.trapBase + PAGE) return `host-trap slot ${Math.floor((a - LAYOUT.trapBase) / LAYOUT.trapSlotBytes)} (${hex})`;
     if (!best) {
       // Code without a symbol (abiscope's call stub, thunk, entries; an ELF page): its region.
-      const region = this.regionAt(a);
+      const region = this.regionAt(probe);
       return region?.kind === 'code' ? `${region.name}+0x${(a - region.start).toString(16)} (${hex})` : hex;
     }
     const off = a - this.codeAddress(best.address);
@@ -432,7 +447,7 @@ export class Machine {
   /** The instruction at `address` (Thumb if the CPU is in Thumb state). */
   instructionAt(address: number): string {
     try {
-      const dis = this.thumb && this.thumbDisassembler ? this.thumbDisassembler : this.disassembler;
+      const dis = Disassembler.for(this.thumb ? 'thumb' : this.target.isa);
       const [insn] = dis.disassemble(this.read(address, 16), address, 1);
       return insn ? insn.text : '(undecodable)';
     } catch {
@@ -450,7 +465,7 @@ export class Machine {
     const push = (a: number) => {
       if (seen.has(a)) return;
       seen.add(a);
-      chain.push(this.symbolize(a));
+      chain.push(this.symbolize(a, { returnAddress: true }));
     };
     if (this.target.linkRegister) {
       const lr = this.readRegNumber(this.target.linkRegister);
@@ -477,11 +492,10 @@ export class Machine {
     const region = this.regionAt(a);
     if (!region || region.kind !== 'code' || a - 8 < region.start) return false;
     const thumb = this.target.name === 'arm' && (ret & 1) === 1;
-    const dis = thumb && this.thumbDisassembler ? this.thumbDisassembler : this.disassembler;
     const lengths = this.target.isa === 'x86' || this.target.isa === 'x86_64' ? [5, 2, 3, 6, 7] : thumb ? [4, 2] : [4];
     for (const len of lengths) {
       try {
-        const [insn] = dis.disassemble(this.read(a - len, len), a - len, 1);
+        const [insn] = Disassembler.for(thumb ? 'thumb' : this.target.isa).disassemble(this.read(a - len, len), a - len, 1);
         if (insn && insn.size === len && /^(call|bl|blx|blr|bctrl|blrl)\b/.test(insn.mnemonic)) return true;
       } catch {
         /* not decodable at this length */

@@ -15,7 +15,7 @@ import {
   enterCallback, returnFromCallback, wrapCallbackFailure,
   type CallbackRecord, type LoadedThunk, type TypeContext,
 } from './callback.ts';
-import { ReturnOrderError, type FrameLevel, type GuestThread } from './guest-thread.ts';
+import { GuestOutputCapture, ReturnOrderError, type FrameLevel, type GuestThread } from './guest-thread.ts';
 import type { JsValue } from './values.ts';
 
 /** Everything a call-out needs from its sandbox. */
@@ -89,6 +89,7 @@ export function* callOutSteps(env: ChainEnv, req: CallOutRequest): Generator<Cal
   }
   const level = thread.enter('call-out', () => req.describe, call.base, call.frameTop);
   level.canary = call.canary;
+  level.output = new GuestOutputCapture();
   try {
     let pc = env.site.stubAddress;
     for (;;) {
@@ -99,7 +100,9 @@ export function* callOutSteps(env: ChainEnv, req: CallOutRequest): Generator<Cal
     }
     checkReturnSp(m, thread, level, call.spAtReturn, req.describe);
     env.verifyFrames(level);
-    return finishCallOut(m, call);
+    const done = finishCallOut(m, call);
+    done.record.output = level.output.result();
+    return done;
   } finally {
     // The frame is given back by leaving the level: the thread's next frame starts above it again,
     // and the registers are put back by the call-back level around this call or at the chain's end.

@@ -12,8 +12,10 @@ import type { ThunkSource } from '../stubs/stub.ts';
 import { readIncoming, readIncomingResultPointer, storedRegisters, type RegisterSource } from './incoming.ts';
 import { encodeToBytes, ValueError, type JsValue } from './values.ts';
 import { enumScalar } from './layout.ts';
+import { variadicTypeProblem } from './variadic.ts';
 import type { RegisterImage } from './register-image.ts';
 import { pointerBytes, writePiece, writeSlot } from './callout.ts';
+import { GuestTermination } from './termination.ts';
 
 export class CallbackReleasedError extends Error {
   constructor(readonly id: number, readonly signature: string) {
@@ -110,7 +112,7 @@ export function enterCallback(m: Machine, image: RegisterImage, thunk: LoadedThu
   if (!cb) throw new Error(`host trap from an unknown call-back id ${id}`);
   const caller = callerOf(m, entrySp);
   let text: string | undefined;
-  const describe = () => (text ??= `call-back #${id} ${cb.signature.text} called from ${m.symbolize(caller)}`);
+  const describe = () => (text ??= `call-back #${id} ${cb.signature.text} called from ${m.symbolize(caller, { returnAddress: true })}`);
   if (cb.released) throw new CallbackError([describe()], new CallbackReleasedError(id, cb.signature.text));
   const regs = storedRegisters(m, cb.plan.image, block, 'arg');
   const incoming = readIncoming(m, cb.plan, entrySp, regs);
@@ -128,8 +130,15 @@ export function enterCallback(m: Machine, image: RegisterImage, thunk: LoadedThu
   return { record: cb, args, context, get describe() { return describe(); }, trapSp, block, entrySp, regs, saved: m.saveRegisters(), varargs };
 }
 
-/** Adds this call-back's level to the chain of an exception thrown by its JS function. */
-export function wrapCallbackFailure(entered: EnteredCallback, e: unknown): CallbackError {
+/**
+ * Adds this call-back's level to the chain of an exception thrown by its JS function. A guest
+ * termination (exit, abort...) is not the call-back's failure: it passes through as itself.
+ */
+export function wrapCallbackFailure(entered: EnteredCallback, e: unknown): CallbackError | GuestTermination {
+  if (e instanceof GuestTermination) {
+    e.chain.push(entered.describe);
+    return e;
+  }
   return e instanceof CallbackError ? new CallbackError([...e.chain, entered.describe], e.original) : new CallbackError([entered.describe], e);
 }
 
@@ -173,8 +182,8 @@ class VarArgsReader implements VarArgs {
   next(type: string | CType): JsValue {
     if (!this.open) throw new Error(`${this.signature.text}: variadic arguments read after the call-back returned`);
     const t = typeof type === 'string' ? this.types.parseType(type) : type;
-    const promoted = promotedAway(t);
-    if (promoted) throw new ValueError(`variadic argument ${this.readTypes.length + 1} of ${this.signature.text}`, `a promoted type (${promoted} arrives as ${promoted === 'float' ? 'double' : 'int'})`, typeText(t));
+    const problem = variadicTypeProblem(t);
+    if (problem) throw new ValueError(`variadic argument ${this.readTypes.length + 1} of ${this.signature.text}`, problem, typeof type === 'string' ? type : typeText(t));
     this.readTypes.push(t);
     const plan = planCall(this.types.cc, this.signature, [...this.readTypes]);
     const all = readIncoming(this.m, plan, this.entrySp, this.regs);
@@ -184,14 +193,6 @@ class VarArgsReader implements VarArgs {
   close(): void {
     this.open = false;
   }
-}
-
-/** A type that default argument promotions never pass to a variadic function. */
-function promotedAway(t: CType): string | undefined {
-  if (t.kind !== 'scalar') return undefined;
-  if (t.name === 'float') return 'float';
-  const small = ['char', 'signed char', 'unsigned char', 'short', 'unsigned short', '_Bool'];
-  return small.includes(t.name) ? t.name : undefined;
 }
 
 /** Encodes a call-back's JS result into the block's result slots, or the caller's struct-return buffer. */

@@ -9,7 +9,7 @@ import { decodeBytes, encodeValue, type CopyArea, type JsValue } from './values.
 import { layoutOf } from './layout.ts';
 import { numberToX87 } from '../emu/x87.ts';
 import { readPiece, storedRegisters } from './incoming.ts';
-import { FrameStackExhaustedError } from './guest-thread.ts';
+import { FrameStackExhaustedError, type GuestOutput } from './guest-thread.ts';
 
 const alignDown = (n: number, a: number) => Math.floor(n / a) * a;
 
@@ -50,6 +50,8 @@ export interface CallRecord {
   args: PlacedArg[];
   /** Where the callee wrote a struct result returned in memory (the hidden pointer). */
   resultAddress?: number;
+  /** What the guest printed during the call (abiscope's runtime: printf, puts, fprintf...). */
+  output: GuestOutput;
 }
 
 /** The host side of one machine and convention, handed to every call-out. */
@@ -190,7 +192,7 @@ export function finishCallOut(m: Machine, call: PreparedCallOut): { value: JsVal
   const value = readResult(m, call.plan, call.image, call.resultAddress);
   for (const f of call.after) f();
   const resultAddress = call.plan.arrangement.result.kind === 'memory' ? call.resultAddress : undefined;
-  return { value, record: { frameBase: call.base, frameTop: call.frameTop, spBefore: call.spBefore, args: call.placed, resultAddress } };
+  return { value, record: { frameBase: call.base, frameTop: call.frameTop, spBefore: call.spBefore, args: call.placed, resultAddress, output: { stdout: '', stderr: '' } } };
 }
 
 export function pointerBytes(address: number, size: number, endian: 'little' | 'big'): Uint8Array {

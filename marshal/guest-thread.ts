@@ -21,6 +21,29 @@ export interface FrameLevel {
   canary?: number;
   /** Set when a return out of LIFO order unwound this level while deeper ones were live. */
   abandoned: boolean;
+  /** A call-out's capture of what the guest wrote to stdout and stderr while it ran. */
+  output?: GuestOutputCapture;
+}
+
+/** What guest code printed (printf, puts, fprintf(stderr)...) during one call-out. */
+export interface GuestOutput {
+  stdout: string;
+  stderr: string;
+}
+
+/** The bytes written to fd 1 and 2, kept as bytes so that UTF-8 split across writes decodes whole. */
+export class GuestOutputCapture {
+  private readonly chunks: Record<1 | 2, Uint8Array[]> = { 1: [], 2: [] };
+  add(fd: 1 | 2, bytes: Uint8Array): void {
+    this.chunks[fd].push(bytes);
+  }
+  get empty(): boolean {
+    return this.chunks[1].length === 0 && this.chunks[2].length === 0;
+  }
+  result(): GuestOutput {
+    const text = (fd: 1 | 2): string => Buffer.concat(this.chunks[fd]).toString('utf8');
+    return { stdout: text(1), stderr: text(2) };
+  }
 }
 
 /** A return that would skip a deeper live level of the same thread. */
@@ -63,6 +86,11 @@ export class GuestThread {
     const level: FrameLevel = { kind, thread: this, get describe() { return describe(); }, low, high, abandoned: false };
     this.levels.push(level);
     return level;
+  }
+
+  /** Appends guest output to every call-out active on this thread: each one's record shows what happened during it. */
+  captureOutput(fd: 1 | 2, bytes: Uint8Array): void {
+    for (const l of this.levels) l.output?.add(fd, bytes);
   }
 
   /** Live levels deeper than `level` (those that would be skipped if it returned now). */

@@ -107,11 +107,33 @@ const BUILTIN_TYPEDEFS: Readonly<Record<string, ScalarName>> = Object.freeze({
 // ---------------------------------------------------------------------------
 // Public entry points
 
-/** Parse a function prototype, optionally preceded by the declarations it uses, separated by ';'. */
-export function parseSignature(text: string, scope?: TypeScope): Signature {
+/** A prototype as parsePrototype found it, with the scope its declarations made. */
+export interface ParsedPrototype {
+  signature: Signature;
+  /** The scope given, plus the declarations before (and inside) the prototype. */
+  scope: TypeScope;
+  /** 0-based offset of the prototype in the text (after the declarations). */
+  offset: number;
+}
+
+/**
+ * The one entry point for a prototype: declarations (struct/union/enum/typedef, separated
+ * by ';') followed by exactly one function prototype, named ('int cmp(const void *, const
+ * void *)') or not ('int (const void *, const void *)'), or a typedef name of a function
+ * type. With `functionPointer`, a pointer to a function ('int (*)(int)', 'int (*cb)(int)'
+ * or a typedef of one) is accepted as the function it points to. Anything else, such as a
+ * second prototype, a declaration after the prototype or none at all, is a SignatureError
+ * saying what was expected where.
+ */
+export function parsePrototype(text: string, scope?: TypeScope, opts: { functionPointer?: boolean } = {}): ParsedPrototype {
   const p = new Parser(text, scope);
-  const sig = p.translationUnit();
-  return sig ?? p.failAt(p.lastDeclStart, 'expected a function prototype as the last declaration');
+  const { signature, offset } = p.prototypeUnit(opts.functionPointer ?? false);
+  return { signature, scope: p.scope, offset };
+}
+
+/** Parse a function prototype, optionally preceded by the declarations it uses (parsePrototype's signature). */
+export function parseSignature(text: string, scope?: TypeScope): Signature {
+  return parsePrototype(text, scope).signature;
 }
 
 /** Parse a type name: 'struct V { float x, y; }', 'int (*)(int, double)', 'const char *'. A declarator name, if given ('int (*cb)(int)'), is ignored. */
@@ -119,7 +141,10 @@ export function parseType(text: string, scope?: TypeScope): CType {
   return new Parser(text, scope).typeName();
 }
 
-/** Parse a sequence of declarations; `signature` is the last one if it is a function prototype. */
+/**
+ * Parse a sequence of declarations, function prototypes among them (they land in
+ * `scope.functions`); `signature` is the last one if it is a function prototype.
+ */
 export function parseDeclarations(text: string, scope?: TypeScope): { scope: TypeScope; signature?: Signature } {
   const p = new Parser(text, scope);
   const signature = p.translationUnit();
@@ -322,6 +347,18 @@ interface Declarator {
 
 type Context = 'top' | 'member' | 'param' | 'typename';
 
+/**
+ * What one declarator of a top-level declaration declared. `at` is where the declarator
+ * starts; `bare` marks a declaration without a declarator (`cmp_t;` for a typedef name).
+ */
+type Declared =
+  | { kind: 'function'; signature: Signature; at: Token; bare: boolean }
+  | { kind: 'function-pointer'; signature: Signature; name?: string; at: Token; bare: boolean }
+  | { kind: 'object'; name: string; at: Token }
+  /** an abstract declarator that is not a function: `int *` (only an error, but which one depends on the caller) */
+  | { kind: 'type'; type: CType; at: Token; end: Token }
+  | { kind: 'typedef'; name: string; at: Token };
+
 /** A function type without its result, as parsed from a parameter list. */
 type FnParts = Pick<FunctionType, 'params' | 'variadic'>;
 
@@ -331,9 +368,6 @@ class Parser {
   private readonly toks: Token[];
   private pos = 0;
   private readonly work: WorkScope;
-  /** Start of the last declaration, for "expected a function prototype". */
-  lastDeclStart = 0;
-
   constructor(private readonly src: string, scope: TypeScope | undefined) {
     this.toks = tokenize(src);
     this.work = workScope(scope);
@@ -367,27 +401,100 @@ class Parser {
     let last: Signature | undefined;
     while (!this.atEnd()) {
       if (this.accept(';')) continue;
-      this.lastDeclStart = this.tok.offset;
-      last = this.declaration();
+      last = undefined;
+      for (const d of this.declaration()) {
+        if (d.kind === 'type' || (d.kind === 'function-pointer' && d.name === undefined && !d.bare)) {
+          this.fail('expected a declarator name or a function prototype', d.kind === 'type' ? d.end : this.toks[this.pos - 1]);
+        }
+        last = d.kind === 'function' ? d.signature : undefined;
+      }
       if (!this.atEnd()) this.expect(';', "';'");
     }
     return last;
   }
 
-  /** One declaration (6.7) without its ';'. Returns the signature when it declares a function. */
-  private declaration(): Signature | undefined {
+  /**
+   * Declarations, then one prototype (see parsePrototype). Earlier declarations may
+   * declare objects (`extern int errno;`), never a function: that would be a second
+   * prototype, and which one is meant would be a guess.
+   */
+  prototypeUnit(functionPointer: boolean): { signature: Signature; offset: number } {
+    let found: { signature: Signature; at: Token } | undefined;
+    let declarations = 0;
+    /** The last declaration, when it declared an object: the likely mistake if no prototype follows. */
+    let lastObject: Extract<Declared, { kind: 'function-pointer' | 'object' }> | undefined;
+    while (!this.atEnd()) {
+      if (this.accept(';')) continue;
+      const start = this.tok;
+      const items = this.declaration();
+      const type = items.find((d) => d.kind === 'type');
+      if (type) {
+        this.fail(`expected a function prototype${functionPointer ? ' or a pointer to a function' : ''}, not the type '${formatType(type.type)}'`, type.at);
+      }
+      const prototypes = items.filter((d): d is Extract<Declared, { signature: Signature }> =>
+        d.kind === 'function' || (functionPointer && d.kind === 'function-pointer'));
+      // `int (*)(int)` declares nothing: without functionPointer, say what to write instead.
+      const pointer = items.find((d): d is Extract<Declared, { kind: 'function-pointer' }> => d.kind === 'function-pointer' && d.name === undefined);
+      if (pointer && !functionPointer) this.pointerInsteadOfFunction(pointer);
+      if (found) {
+        if (prototypes.length) {
+          this.fail(`expected one function prototype, found a second one after '${found.signature.text}' (give the prototype last, after the declarations it uses)`, start);
+        }
+        this.fail(`expected the end of the text after the function prototype '${found.signature.text}' (declarations go before it)`, start);
+      }
+      if (prototypes.length > 1) {
+        this.fail(`expected one function prototype, found a second one after '${prototypes[0].signature.text}' (give the prototype last, after the declarations it uses)`, prototypes[1].at);
+      }
+      if (prototypes.length === 1) {
+        found = { signature: prototypes[0].signature, at: start };
+      } else {
+        declarations++;
+        lastObject = undefined;
+        for (const d of items) {
+          if (d.kind === 'object' || d.kind === 'function-pointer') lastObject = d;
+          else lastObject = undefined;
+        }
+      }
+      if (!this.atEnd()) this.expect(';', "';'");
+    }
+    if (found) return { signature: found.signature, offset: found.at.offset };
+    if (lastObject?.kind === 'function-pointer') this.pointerInsteadOfFunction(lastObject);
+    if (lastObject) this.fail(`expected a function prototype, not a declaration of the object '${lastObject.name}'`, lastObject.at);
+    this.fail(`expected a function prototype${declarations ? ' after the declarations' : ''}${this.before()}`);
+  }
+
+  private pointerInsteadOfFunction(d: Extract<Declared, { kind: 'function-pointer' }>): never {
+    const fn = formatType({ kind: 'function', result: d.signature.result, params: d.signature.params, variadic: d.signature.variadic });
+    this.fail(`expected a function prototype, not a pointer to a function: write '${fn}'`, d.at);
+  }
+
+  /** One declaration (6.7) without its ';': what each of its declarators declared. */
+  private declaration(): Declared[] {
     const spec = this.specifiers('top');
     if (!spec.base) this.missingType('top');
-    if (this.is(';') || this.tok.kind === 'eof') return undefined; // `struct S {...};`, `struct S;`
-    let sig: Signature | undefined;
+    const base = spec.base!;
+    if (this.is(';') || this.tok.kind === 'eof') {
+      // `struct S {...};`, `struct S;`; or a typedef name alone: `cmp_t` where cmp_t is a function type.
+      if (spec.isTypedef) return [];
+      const text = this.src.slice(spec.start.offset, this.toks[this.pos - 1].end).trim();
+      if (base.type.kind === 'function') {
+        return [{ kind: 'function', signature: { ...base.type, text }, at: spec.start, bare: true }];
+      }
+      if (base.type.kind === 'pointer' && base.type.to.kind === 'function') {
+        return [{ kind: 'function-pointer', signature: { ...base.type.to, text }, at: spec.start, bare: true }];
+      }
+      return [];
+    }
+    const items: Declared[] = [];
     for (;;) {
+      const at = this.tok;
       const d = this.declarator(true);
       const attrs = this.trailingAttributes(d.attrs);
       if (this.is('{')) this.fail('function bodies are not supported; give the prototype only');
       if (this.is('=')) this.fail('initializers are not supported');
       if (this.is(':')) this.fail(`bit-fields are not supported: field '${d.name ?? ''}'`);
-      const qt = d.apply(spec.base!);
-      sig = undefined;
+      const qt = d.apply(base);
+      const text = this.src.slice(spec.start.offset, this.toks[this.pos - 1].end).trim();
       if (spec.isTypedef) {
         if (d.name === undefined || !d.nameTok) this.fail('typedef requires a name', d.end);
         const a = mergeAttrs(spec.attrs, attrs);
@@ -396,20 +503,28 @@ class Parser {
             `attributes packed/aligned on typedef '${d.name}' are not supported; put them on the struct`);
         }
         this.defineTypedef(d.name, qt, d.nameTok);
+        items.push({ kind: 'typedef', name: d.name, at });
       } else if (qt.type.kind === 'function') {
         const fn = qt.type;
-        const text = this.src.slice(spec.start.offset, this.toks[this.pos - 1].end).trim();
-        sig = d.name === undefined
+        const signature: Signature = d.name === undefined
           ? { kind: 'function', result: fn.result, params: fn.params, variadic: fn.variadic, text }
           : { kind: 'function', result: fn.result, params: fn.params, variadic: fn.variadic, name: d.name, text };
-        if (d.name !== undefined && d.nameTok) this.defineFunction(sig, d.nameTok);
+        if (d.name !== undefined && d.nameTok) this.defineFunction(signature, d.nameTok);
+        items.push({ kind: 'function', signature, at, bare: false });
+      } else if (qt.type.kind === 'pointer' && qt.type.to.kind === 'function') {
+        const fn = qt.type.to;
+        const signature: Signature = { kind: 'function', result: fn.result, params: fn.params, variadic: fn.variadic, text };
+        items.push(d.name === undefined ? { kind: 'function-pointer', signature, at, bare: false }
+          : { kind: 'function-pointer', signature, name: d.name, at, bare: false });
       } else if (d.name === undefined) {
-        this.fail('expected a declarator name or a function prototype', d.end);
+        items.push({ kind: 'type', type: qt.type, at, end: d.end });
+      } else {
+        // Other declarations (`extern int errno;`) declare objects: nothing to record.
+        items.push({ kind: 'object', name: d.name, at: d.nameTok ?? at });
       }
-      // Other declarations (`extern int errno;`) declare objects: nothing to record.
       if (!this.accept(',')) break;
     }
-    return sig;
+    return items;
   }
 
   /** A type name (6.7.7), optionally followed by ';', and nothing else. */

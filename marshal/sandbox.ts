@@ -1,23 +1,26 @@
 // The library API: a Sandbox is one emulated machine running one calling
 // convention; libraries are loaded into it and their functions called from JS.
 // Guest threads share the machine, each with its own stack and chain of frames.
-import { readFileSync } from 'node:fs';
+import { ElfError } from '../emu/elf.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Machine, type RunLimits } from '../emu/machine.ts';
 import type { AbiName, CallingConvention } from '../abis/abi.ts';
 import { convention } from '../abis/index.ts';
 import { STUBS } from '../stubs/index.ts';
-import { parseDeclarations, parseType, emptyScope, type TypeScope } from './parse.ts';
+import { parseDeclarations, parsePrototype, parseType, emptyScope, SignatureError, type TypeScope } from './parse.ts';
 import { planCall, typeText, type FramePlan } from './frame.ts';
 import { canaryIntact, FrameCorruptedError, type CallRecord, type CallSite } from './callout.ts';
 import { CANARY_BYTES } from './frame.ts';
 import { callOutSteps, runAsync, runSync, type CallOutResult, type ChainEnv } from './call-chain.ts';
-import { decodeBytes, encodeToBytes, type JsValue, type MovableObject } from './values.ts';
+import { decodeBytes, encodeToBytes, ValueError, type JsValue, type MovableObject } from './values.ts';
 import { layoutOf } from './layout.ts';
 import type { CType, FunctionType, Signature } from './ctypes.ts';
 import type { Callback, CallbackContext, CallbackRecord, LoadedThunk, VarArgs } from './callback.ts';
 import { registerImage } from './register-image.ts';
 import { GuestThread, type FrameLevel } from './guest-thread.ts';
+import { HostRuntime } from './host-runtime.ts';
+import { Loader } from './loader.ts';
+import { splitTypedVarargs } from './variadic.ts';
 
 export interface SandboxOptions extends RunLimits {
   /** Fill every frame with this byte before writing it (tests). */
@@ -33,12 +36,24 @@ export interface SandboxOptions extends RunLimits {
    * until those have returned (it hangs if they wait for it).
    */
   outOfOrderReturn?: 'error' | 'wait';
+  /**
+   * Called with what guest code prints (printf, puts, fprintf(stderr, ...): abiscope's runtime),
+   * as it prints it; fd 1 is stdout, 2 stderr. Every call-out's record also keeps its output.
+   */
+  onOutput?: (fd: 1 | 2, text: string) => void;
 }
 
 /** Where a call-out's struct result goes besides being returned. */
 export type ResultTarget = number | MovableObject;
 
-/** A callable C function with its signature. */
+/**
+ * A callable C function with its signature. A variadic function takes, after its fixed
+ * arguments, each variadic value preceded by its C type as a string:
+ * `printf_like(fmt, 'int', 5, 'double', 2.5, 'const char *', 'hi')` (also in `async`,
+ * `into(target)` and `on(thread)`). An untyped value there is a VariadicArgumentError; so is
+ * a type that default argument promotions never pass (float arrives as double, char,
+ * short and _Bool as int: name those).
+ */
 export interface ForeignFunction {
   (...args: unknown[]): JsValue;
   readonly signature: Signature;
@@ -46,9 +61,15 @@ export interface ForeignFunction {
   readonly symbol: string;
   /** The thread it calls on; undefined: the current one (the calling call-back's, else main). */
   readonly thread: GuestThread | undefined;
-  /** The frame plan of a call (variadic: with these types for the extra arguments). */
+  /**
+   * The frame plan of a call (variadic: with these types for the extra arguments, as a C
+   * caller writes them: a 'float' is promoted to double by the convention, as in C).
+   */
   plan(variadicTypes?: string[]): FramePlan;
-  /** Calls and also returns where each argument went. */
+  /**
+   * Calls and also returns where each argument went. With `variadicTypes`, `args` are plain
+   * values (the variadic ones of these types, as for `plan`); without, the typed form above.
+   */
   callWithRecord(args: unknown[], variadicTypes?: string[]): { value: JsValue; record: CallRecord; plan: FramePlan };
   /** Calls with call-backs that may return promises; the host may run other threads while one awaits. */
   async(...args: unknown[]): Promise<JsValue>;
@@ -89,7 +110,7 @@ export class Library {
   }
 
   symbol(name: string): number {
-    return this.sandbox.machine.symbol(name).address;
+    return this.sandbox.symbolAddress(name);
   }
 }
 
@@ -113,6 +134,9 @@ export class Sandbox {
   private idleRegisters: { restore(): void; free(): void } | undefined;
   /** Entry stubs of finished temporary call-backs, reused by later calls. */
   private readonly spareTemporaries: CallbackRecord[] = [];
+  /** Host-implemented C library functions (malloc, exit, errno...), made when a load needs them. */
+  private readonly hostRuntime: HostRuntime;
+  private readonly loader: Loader;
 
   private constructor(readonly machine: Machine, readonly abi: AbiName, private readonly options: SandboxOptions) {
     this.cc = convention(abi);
@@ -157,6 +181,25 @@ export class Sandbox {
         this.idleRegisters = undefined;
       },
     };
+    this.hostRuntime = new HostRuntime({
+      machine,
+      callback: (prototype, fn) => this.callback(prototype, fn as Parameters<Sandbox['callback']>[1]),
+      currentThread: () => this.currentThread,
+      output: (thread, fd, bytes) => {
+        thread.captureOutput(fd, bytes);
+        options.onOutput?.(fd, Buffer.from(bytes).toString('utf8'));
+      },
+    });
+    this.loader = new Loader({
+      machine,
+      toolchain: this.cc.toolchain,
+      provided: (name) => this.provided.get(name),
+      host: (name) => this.hostRuntime.address(name),
+      construct: (address, file) => {
+        const plan = planCall(this.cc, parseDeclarations('void abiscope_constructor(void)').signature!);
+        this.callSteps(plan, address, `constructor 0x${address.toString(16)} of ${file}`, { args: [] }).sync();
+      },
+    });
   }
 
   static async open(abi: AbiName, options: SandboxOptions = {}): Promise<Sandbox> {
@@ -164,11 +207,29 @@ export class Sandbox {
     return new Sandbox(await Machine.open(cc.target), abi, options);
   }
 
-  /** Loads ELF objects or static executables (paths or bytes); several loads link together. */
+  /**
+   * Loads relocatable objects (gcc -c, position-independent or not), archives (.a) and static
+   * executables, as paths or bytes; several loads link together. What they leave undefined
+   * comes from earlier loads, sb.provide(), the archives loaded so far, then abiscope's runtime
+   * (runtime/lib: memcpy, strlen, printf... and libgcc), then host functions (malloc, exit...).
+   * An archive's members are linked when something needs them, also later: by func() or a
+   * later load. Constructors (.init_array) run before load returns.
+   */
   load(...inputs: (string | Uint8Array)[]): Library {
-    const files = inputs.map((x, i) => (typeof x === 'string' ? x : `<bytes ${i}>`));
-    this.machine.load(inputs.map((x, i) => ({ bytes: typeof x === 'string' ? readFileSync(x) : x, file: files[i] })), (name) => this.provided.get(name));
-    return new Library(this, files);
+    return new Library(this, this.loader.load(inputs).files);
+  }
+
+  /** The address of a loaded symbol, linking the archive member that defines it if needed. */
+  symbolAddress(name: string): number {
+    const address = this.loader.symbol(name);
+    if (address === undefined) throw new ElfError(`no symbol '${name}' is loaded, and no loaded archive or abiscope's runtime defines it`);
+    return address;
+  }
+
+  /** The guest heap (malloc, sb.alloc): live blocks and the bytes they hold. */
+  heapStats(): { liveBlocks: number; bytesInUse: number; size: number } {
+    const h = this.machine.heap;
+    return { liveBlocks: h.liveBlocks, bytesInUse: h.bytesInUse, size: h.size };
   }
 
   /**
@@ -222,23 +283,16 @@ export class Sandbox {
 
   /**
    * A guest function pointer that runs `fn`. `prototype` is a function type, with or
-   * without a name: 'int (const void *a, const void *b)' or 'int cmp(const void *, const void *)'.
+   * without a name, optionally after the declarations it uses, or a pointer to one:
+   * 'int (const void *a, const void *b)', 'int cmp(const void *, const void *)',
+   * 'struct P { int x, y; }; int (struct P)', 'int (*)(int)' (see parsePrototype).
    * A variadic call-back gets a VarArgs reader after its fixed arguments; a non-arrow
    * function finds where its arguments arrived in `this` (CallbackContext).
    */
   callback(prototype: string | FunctionType, fn: (this: CallbackContext, ...args: (JsValue | VarArgs)[]) => unknown): Callback {
-    let type: FunctionType;
-    if (typeof prototype !== 'string') type = prototype;
-    else if (/^[^(]*\b[A-Za-z_]\w*\s*\(/.test(prototype) && /\w\s+\**\s*[A-Za-z_]\w*\s*\(/.test(prototype)) {
-      // A named prototype: 'int cmp(const void *, const void *)'.
-      type = parseDeclarations(prototype, this.scope).signature!;
-    } else {
-      const t = parseType(prototype, this.scope);
-      const f = t.kind === 'pointer' && t.to.kind === 'function' ? t.to : t;
-      if (f.kind !== 'function') throw new Error(`'${prototype}' is not a function type`);
-      type = f;
-    }
-    const signature: Signature = { ...type, text: typeof prototype === 'string' ? prototype : 'text' in type && typeof type.text === 'string' ? type.text : typeText(type) };
+    const signature: Signature = typeof prototype === 'string'
+      ? parsePrototype(prototype, this.scope, { functionPointer: true }).signature
+      : { ...prototype, text: 'text' in prototype && typeof prototype.text === 'string' ? prototype.text : typeText(prototype) };
     const id = this.nextCallbackId++;
     if (id > ENTRY_SLOTS) throw new Error(`no more call-back entries: this sandbox has made ${ENTRY_SLOTS}`);
     const plan = planCall(this.cc, signature);
@@ -268,22 +322,65 @@ export class Sandbox {
     return cb.address;
   }
 
+  /**
+   * A function from a C prototype, optionally after the declarations it uses (see
+   * parsePrototype); the symbol is the prototype's name unless `symbol` says otherwise.
+   * Types named for variadic arguments are parsed with the prototype's own declarations
+   * if it has any, else with the sandbox's declarations at the time of the call.
+   */
   func(prototype: string, opts: { symbol?: string } = {}): ForeignFunction {
-    const { signature } = parseDeclarations(prototype, this.scope);
-    if (!signature) throw new Error(`'${prototype}' declares no function`);
+    const base = this.scope;
+    const { signature, scope, offset } = parsePrototype(prototype, base);
     const symbol = opts.symbol ?? signature.name;
-    if (!symbol) throw new Error(`'${prototype}' has no function name: pass { symbol }`);
-    return this.foreignFunction(signature, this.machine.symbol(symbol).address, symbol, undefined);
+    if (!symbol) throw new SignatureError('the prototype has no function name: name the function, or pass { symbol }', prototype, offset);
+    const declaresTypes = scope.tags.size !== base.tags.size || scope.typedefs.size !== base.typedefs.size || scope.constants.size !== base.constants.size;
+    return this.foreignFunction(signature, this.symbolAddress(symbol), symbol, undefined, declaresTypes ? () => scope : () => this.scope);
   }
 
-  private foreignFunction(signature: Signature, address: number, symbol: string, thread: GuestThread | undefined): ForeignFunction {
+  private foreignFunction(signature: Signature, address: number, symbol: string, thread: GuestThread | undefined, typeScope: () => TypeScope): ForeignFunction {
     const fixedPlan = signature.variadic ? undefined : planCall(this.cc, signature);
-    const planFor = (variadicTypes?: string[]) =>
-      fixedPlan ?? planCall(this.cc, signature, (variadicTypes ?? []).map((t) => parseType(t, this.scope)));
+    // Parsed variadic types and plans, while the scope they were parsed in is current.
+    let cachedScope: TypeScope | undefined;
+    const types = new Map<string, CType>();
+    const plans = new Map<string, FramePlan>();
+    const current = () => {
+      const s = typeScope();
+      if (s !== cachedScope) {
+        cachedScope = s;
+        types.clear();
+        plans.clear();
+      }
+      return s;
+    };
+    const parse = (text: string): CType => {
+      const s = current();
+      let t = types.get(text);
+      if (!t) {
+        t = parseType(text, s);
+        if (types.size >= 256) types.clear();
+        types.set(text, t);
+      }
+      return t;
+    };
+    const planFor = (variadicTypes: string[] = []): FramePlan => {
+      if (fixedPlan) {
+        if (variadicTypes.length) throw new ValueError(`variadic types for ${signature.text}`, 'none: the function is not variadic', variadicTypes);
+        return fixedPlan;
+      }
+      current();
+      const key = variadicTypes.join('\0');
+      let plan = plans.get(key);
+      if (!plan) {
+        plan = planCall(this.cc, signature, variadicTypes.map(parse));
+        if (plans.size >= 64) plans.clear();
+        plans.set(key, plan);
+      }
+      return plan;
+    };
     const start = (req: CallRequest) => {
-      let types = req.variadicTypes;
-      if (signature.variadic && !types) types = req.args.slice(signature.params.length).map(inferVariadicType);
-      return this.callSteps(planFor(types), address, symbol, { ...req, thread: req.thread ?? thread });
+      let { args, variadicTypes } = req;
+      if (signature.variadic && variadicTypes === undefined) ({ args, types: variadicTypes } = splitTypedVarargs(signature, args, parse));
+      return this.callSteps(planFor(variadicTypes), address, symbol, { ...req, args, thread: req.thread ?? thread });
     };
     const f = ((...args: unknown[]) => start({ args }).sync().value) as ForeignFunction;
     Object.defineProperties(f, {
@@ -299,7 +396,7 @@ export class Sandbox {
         },
       },
       async: { value: async (...args: unknown[]) => (await start({ args }).async()).value },
-      on: { value: (t: GuestThread) => this.foreignFunction(signature, address, symbol, t) },
+      on: { value: (t: GuestThread) => this.foreignFunction(signature, address, symbol, t, typeScope) },
       into: { value: (target: ResultTarget) => (...args: unknown[]) => start({ args, resultInto: target }).sync().value },
     });
     return f;
@@ -375,13 +472,4 @@ export class Sandbox {
   close(): void {
     this.machine.close();
   }
-}
-
-/** Variadic arguments without declared types: integers as int (long long if large), other numbers as double, strings as char *. */
-function inferVariadicType(v: unknown): string {
-  if (typeof v === 'bigint') return 'long long';
-  if (typeof v === 'number') return Number.isInteger(v) && Math.abs(v) <= 0x7fffffff && !Object.is(v, -0) ? 'int' : 'double';
-  if (typeof v === 'string') return 'const char *';
-  if (typeof v === 'boolean') return 'int';
-  return 'void *';
 }

@@ -57,7 +57,7 @@ describe.each(TARGETS)('differential $abi ($dir)', ({ abi, dir }) => {
       // ARM state: the loader makes no interworking veneers, so give the trap as a Thumb
       // address (the slot is fetched at the even address either way).
       const thumbBit = dir === 'armhf' ? 1 : 0;
-      m.load(objects, (name) => (/^rec_/.test(name) ? m.trapAddress(slots.get(name) ?? foreign) | thumbBit : undefined));
+      m.load(objects, { resolve: (name) => (/^rec_/.test(name) ? m.trapAddress(slots.get(name) ?? foreign) | thumbBit : undefined) });
       machines.push({ m, slots, foreign });
       for (const p of chunk) where.set(p.name, { m, slot: slots.get(p.recorder)! });
     }

@@ -329,6 +329,70 @@ describe('linkElf: relocated code and data, decoded', () => {
   });
 });
 
+// --- position-independent code and interworking veneers ----------------------------------
+
+describe('linkElf: GOT and veneers', () => {
+  const EXT_VAR = 0x15010;
+  const withExt = (n: string): number | undefined => (n === 'ext_var' ? EXT_VAR : undefined);
+
+  it('i386 -fPIC: the thunk + GOTPC yields the GOT origin, GOT32X reaches an entry holding ext_var', () => {
+    const img = linkElf([sample('i386', 'pic.o')], { base: BASE, resolve: withExt });
+    const f = sym(img, 'get_ext');
+    // call __x86.get_pc_thunk.ax leaves f+5 in eax; add $GOTPC, %eax at f+5 (imm32 at f+6)
+    const origin = (f + 5 + s32(img, f + 6)) >>> 0;
+    expect(origin).toBe(img.got!.origin);
+    // mov disp32(%eax), %eax at f+0xa: disp32 at f+0xc is the entry's offset from the origin
+    expect(u32(img, origin + s32(img, f + 0xc))).toBe(EXT_VAR);
+    expect(img.got!.entries).toBe(1);
+  });
+
+  it('armhf -fPIC: BASE_PREL yields the GOT origin, GOT_BREL an entry holding ext_var', () => {
+    const img = linkElf([sample('armhf', 'pic.o')], { base: BASE, resolve: withExt });
+    const f = sym(img, 'get_ext') - 1; // Thumb
+    // ldr r3, [pc, #8]; add r3, pc (pc reads f+8): r3 = word@f+0xc + f + 8
+    const origin = (u32(img, f + 0xc) + f + 8) >>> 0;
+    expect(origin).toBe(img.got!.origin);
+    expect(u32(img, origin + s32(img, f + 0x10))).toBe(EXT_VAR);
+  });
+
+  it('two i386 PIC objects share one copy of the __x86.get_pc_thunk COMDAT group', () => {
+    // The same object twice would define get_ext twice: rename it in the copy.
+    const bytes = sample('i386', 'pic.o').bytes.slice();
+    const at = Buffer.from(bytes).indexOf('get_ext\0');
+    bytes.set(new TextEncoder().encode('get_ex2'), at);
+    const img = linkElf([sample('i386', 'pic.o'), { bytes, file: 'pic2.o' }], { base: BASE, resolve: withExt });
+    expect(img.sections.filter((s) => s.name === '.text.__x86.get_pc_thunk.ax')).toHaveLength(1);
+    expect(sym(img, 'get_ex2')).not.toBe(sym(img, 'get_ext'));
+  });
+
+  it('ARM B (R_ARM_JUMP24) to a Thumb function goes through an ARM veneer that loads its address into pc', () => {
+    const img = link('armhf', ['arm_tail.o', 'thumb.o', 'armfn.o']);
+    expect(img.veneers).toBe(1);
+    const tail = sym(img, 'arm_tail');
+    const site = [0, 4, 8].map((o) => tail + o).find((a) => (u32(img, a) & 0x0f000000) === 0x0a000000)!; // B
+    const { target } = decodeBranch(img, site, 'arm');
+    expect(u32(img, target)).toBe(0xe51ff004); // ldr pc, [pc, #-4]
+    expect(u32(img, target + 4)).toBe(sym(img, 'thumb_func')); // Thumb bit set: the load switches state
+  });
+
+  it('Thumb B.W (R_ARM_THM_JUMP24) to an ARM function goes through a Thumb veneer', () => {
+    const img = link('armhf', ['thumb_tail.o', 'armfn.o', 'thumb.o']);
+    expect(img.veneers).toBe(1);
+    const site = sym(img, 'thumb_tail') - 1 + 2; // adds r0, #1; b.w
+    const { target, thumb } = decodeBranch(img, site, 'thumb');
+    expect(thumb).toBe(true);
+    expect(target % 4).toBe(0);
+    expect([u16(img, target), u16(img, target + 2)]).toEqual([0xf8df, 0xf000]); // ldr.w pc, [pc, #0]
+    expect(u32(img, target + 4)).toBe(sym(img, 'arm_func'));
+    expect(sym(img, 'arm_func') & 1).toBe(0);
+  });
+
+  it('makes no veneer where BL can become BLX, and none for calls in the same state', () => {
+    expect(link('armhf', ['thumb.o', 'armfn.o']).veneers).toBe(0);
+    expect(link('armel', PROG).veneers).toBe(0);
+  });
+});
+
 // --- errors --------------------------------------------------------------------------------
 
 describe('linkElf: errors', () => {
@@ -339,18 +403,24 @@ describe('linkElf: errors', () => {
     expect(e.message).not.toMatch(/a_func|counter/); // defined by the inputs
   });
 
-  it.each([
-    ['i386', /R_386_GOTPC \(10\) in pic\.o section \.text[\s\S]*R_386_GOT32X \(43\) in pic\.o section \.text/],
-    ['armhf', /R_ARM_BASE_PREL \(25\) in pic\.o section \.text[\s\S]*R_ARM_GOT_BREL \(26\) in pic\.o section \.text/],
-  ])('%s: names every unsupported relocation type with its number, file and section', (dir, re) => {
-    const e = linkError(() => link(dir, ['pic.o']));
-    expect(e.message).toMatch(re);
+  it('refuses thread-local variables with a message that says so', () => {
+    // pic.o with its GOT32X relocation patched to R_386_TLS_GD (18): the link must name TLS, not a number.
+    const bytes = sample('i386', 'pic.o').bytes.slice();
+    const elf = readElf(bytes);
+    const rel = elf.sections.find((x) => x.type === SHT_REL && x.name === '.rel.text')!;
+    const got32x = readRelocations(elf, rel).findIndex((r) => r.type === 43);
+    bytes[rel.offset + got32x * 8 + 4] = 18;
+    const e = linkError(() => linkElf([{ bytes, file: 'pic.o' }], { base: BASE, resolve: (n) => (n === 'ext_var' ? 0x15010 : undefined) }));
+    expect(e.message).toMatch(/thread-local storage .* not supported; used by: ext_var \(R_386_TLS_GD in pic\.o\)/);
   });
 
-  it('refuses an ARM-state tail call (R_ARM_JUMP24) to a Thumb function: it needs a veneer', () => {
-    const e = linkError(() => link('armhf', ['arm_tail.o', 'thumb.o', 'armfn.o']));
-    expect(e.message).toMatch(/R_ARM_JUMP24.*thumb_func.*veneer/);
-    expect(e.message).toMatch(/^arm_tail\.o: /);
+  it('names every unsupported relocation type with its number, file and section', () => {
+    const bytes = sample('x86_64', 'relocs.o').bytes.slice();
+    const elf = readElf(bytes);
+    const rel = elf.sections.find((x) => x.type === SHT_RELA && x.name === '.rela.text')!;
+    bytes[rel.offset + 8] = 0x25; // r_info type of the first relocation: 37 (R_X86_64_IRELATIVE)
+    const e = linkError(() => linkElf([{ bytes, file: 'relocs.o' }], { base: BASE, resolve: (n) => EXTERNALS[n] }));
+    expect(e.message).toMatch(/unsupported relocation types:\n {2}R_X86_64_IRELATIVE \(37\) in relocs\.o section \.text/);
   });
 
   it.each([

@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { Sandbox, type Library } from '../marshal/sandbox.ts';
+import { fixtureObjects } from '../marshal/fixtures.ts';
+import type { JsValue } from '../marshal/values.ts';
 import type { CType, Field, FunctionType, RecordType, ScalarName, Signature } from '../marshal/ctypes.ts';
 import {
-  SignatureError, emptyScope, formatType, parseDeclarations, parseSignature, parseType,
+  SignatureError, emptyScope, formatType, parseDeclarations, parsePrototype, parseSignature, parseType,
 } from '../marshal/parse.ts';
 
 const int: CType = { kind: 'scalar', name: 'int' };
@@ -33,6 +36,35 @@ function record(t: CType): RecordType {
   if (t.kind !== 'struct' && t.kind !== 'union') throw new Error(`not a record: ${t.kind}`);
   return t;
 }
+
+// Random C types print to text that parses back to the same type.
+const scalarArb = fc.constantFrom<ScalarName>('_Bool', 'char', 'signed char', 'unsigned char', 'short', 'unsigned short',
+  'int', 'unsigned int', 'long', 'unsigned long', 'long long', 'unsigned long long', 'float', 'double', 'long double', 'wchar_t');
+const { object: objectArb } = fc.letrec<{ object: CType; fn: FunctionType; record: RecordType }>((tie) => ({
+  object: fc.oneof({ depthSize: 'small', withCrossShrink: true },
+    scalarArb.map((name): CType => ({ kind: 'scalar', name })),
+    fc.record({ to: fc.oneof(tie('object'), tie('fn'), fc.constant<CType>({ kind: 'void' })), isConst: fc.boolean() })
+      .map(({ to, isConst }): CType => (isConst && to.kind !== 'function' ? { kind: 'pointer', to, isConst } : { kind: 'pointer', to })),
+    fc.record({ element: tie('object'), length: fc.integer({ min: 0, max: 9 }) })
+      .map(({ element, length }): CType => ({ kind: 'array', element, length })),
+    tie('record')),
+  fn: fc.record({
+    result: fc.oneof(tie('object'), fc.constant<CType>({ kind: 'void' })).filter((t) => t.kind !== 'array'),
+    params: fc.array(tie('object').filter((t) => t.kind !== 'array'), { maxLength: 3 }),
+    variadic: fc.boolean(),
+  }).map(({ result, params, variadic }): FunctionType => ({ kind: 'function', result, params: params.map((type) => ({ type })), variadic })),
+  record: fc.record({
+    kind: fc.constantFrom('struct' as const, 'union' as const),
+    types: fc.array(tie('object'), { maxLength: 4 }),
+    packed: fc.boolean(),
+    align: fc.constantFrom(undefined, 1, 8, 64),
+  }).map(({ kind, types, packed, align }): RecordType => {
+    const r: RecordType = { kind, fields: types.map((type, i) => ({ name: `m${i}`, type })) };
+    if (packed) r.packed = true;
+    if (align !== undefined) r.alignAttr = align;
+    return r;
+  }),
+}));
 
 describe('parseSignature: what users write', () => {
   it('a struct defined inline in a parameter and reused', () => {
@@ -161,6 +193,166 @@ describe('parseSignature: what users write', () => {
   it('a name may be parenthesized, and a parameter may be named like a typedef', () => {
     expect(parseSignature('int (f)(int (x))').params).toEqual([{ name: 'x', type: int }]);
     expect(parseSignature('void f(unsigned size_t)').params).toEqual([{ name: 'size_t', type: { kind: 'scalar', name: 'unsigned int', spelling: 'unsigned' } }]);
+  });
+});
+
+describe('parsePrototype: declarations, then one prototype, named or not', () => {
+  const point: RecordType = { kind: 'struct', tag: 'Q', fields: [{ name: 'x', type: int }] };
+
+  /** Expect parsePrototype(text, undefined, opts) to fail with `reason` at the first occurrence of `at` ('' = the end). */
+  function expectProtoError(text: string, reason: string, at: string, opts: { functionPointer?: boolean } = {}): void {
+    const e = errorOf(() => parsePrototype(text, undefined, opts));
+    expect({ reason: e.reason, column: e.column }).toEqual({ reason, column: (at === '' ? text.length : text.indexOf(at)) + 1 });
+  }
+
+  it('an unnamed prototype after a struct definition (the case users hit)', () => {
+    const text = 'struct Q { int x; }; int (int a)';
+    const { signature, scope, offset } = parsePrototype(text);
+    expect(signature).toEqual({ kind: 'function', result: int, params: [{ name: 'a', type: int }], variadic: false, text: 'int (int a)' });
+    expect(signature.name).toBeUndefined();
+    expect(offset).toBe(text.indexOf('int ('));
+    expect(scope.tags.get('Q')).toEqual(point);
+    expect(parseSignature(text)).toEqual(signature);
+    // the same declarations before a named one
+    expect(parsePrototype('struct Q { int x; }; int f(int a)').signature).toMatchObject({ name: 'f', text: 'int f(int a)' });
+  });
+
+  it('after union, enum and typedef declarations, alone and several together', () => {
+    const u = parsePrototype('union U { int i; double d; }; double (union U u)').signature;
+    expect(u.params[0].type).toEqual({ kind: 'union', tag: 'U', fields: [{ name: 'i', type: int }, { name: 'd', type: double }] });
+    expect(u.result).toEqual(double);
+    const e = parsePrototype('enum Color { RED, GREEN = 5 }; enum Color (int which, enum Color c)').signature;
+    expect(e.result).toEqual({ kind: 'enum', tag: 'Color', members: [{ name: 'RED', value: 0 }, { name: 'GREEN', value: 5 }] });
+    expect(e.params[1].type).toBe(e.result);
+    const t = parsePrototype('typedef unsigned long word; word (word, const word *)').signature;
+    expect(t.params.map((p) => p.type)).toEqual([
+      { kind: 'scalar', name: 'unsigned long', spelling: 'word' },
+      { kind: 'pointer', to: { kind: 'scalar', name: 'unsigned long', spelling: 'word' }, isConst: true }]);
+    const text = 'struct Q { int x; }; union U { char c; }; enum E { A = 2, B }; typedef struct Q Q_t;\n'
+      + 'extern int errno; /* an object: harmless */ Q_t (union U u, enum E e[B], Q_t *q)';
+    const all = parsePrototype(text);
+    expect(all.signature.name).toBeUndefined();
+    expect(all.signature.text).toBe('Q_t (union U u, enum E e[B], Q_t *q)');
+    expect(all.signature.result).toEqual(point);
+    expect(all.signature.params.map((p) => p.name)).toEqual(['u', 'e', 'q']);
+    expect(all.signature.params[1].type).toMatchObject({ kind: 'pointer', to: { kind: 'enum', tag: 'E' } }); // array parameter decays
+    expect(all.signature.params[2].type).toEqual({ kind: 'pointer', to: all.signature.result });
+    expect([...all.scope.tags.keys()]).toEqual(['Q', 'U', 'E']);
+    expect(all.scope.constants.get('B')).toBe(3);
+    expect(all.offset).toBe(text.indexOf('Q_t ('));
+    // stray and trailing ';', comments and attributes around an unnamed prototype
+    const decorated = parsePrototype(';; struct Q { int x; };; /* c */ __attribute__((unused)) int (struct Q q) __attribute__((nonnull));').signature;
+    expect(decorated).toMatchObject({ params: [{ name: 'q', type: point }] });
+    expect(decorated.name).toBeUndefined();
+  });
+
+  it('function-pointer parameters and results, unnamed', () => {
+    const fp = (result: CType, ...params: CType[]): CType => ({ kind: 'pointer', to: { kind: 'function', result, params: params.map((type) => ({ type })), variadic: false } });
+    const s = parsePrototype('struct Q { int x; }; int (int (*cb)(struct Q, int), void (*)(void), int n)').signature;
+    expect(s.params).toEqual([{ name: 'cb', type: fp(int, point, int) }, { type: fp({ kind: 'void' }) }, { name: 'n', type: int }]);
+    expect(s.name).toBeUndefined();
+    // a function returning a pointer to a function, with no name: int (*(struct Q, double))(char)
+    const r = parsePrototype('struct Q { int x; }; int (*(struct Q q, double d))(char)').signature;
+    expect(r).toMatchObject({ result: fp(int, char), params: [{ name: 'q', type: point }, { name: 'd', type: double }] });
+    expect(r.text).toBe('int (*(struct Q q, double d))(char)');
+    expect(r.name).toBeUndefined();
+    // variadic, with a variadic function pointer among its parameters
+    const v = parsePrototype('typedef int (*handler)(int, ...); int (handler h, ...)').signature;
+    expect(v.variadic).toBe(true);
+    expect(v.params[0].type).toMatchObject({ kind: 'pointer', to: { kind: 'function', variadic: true } });
+  });
+
+  it('a typedef name of a function type is an unnamed prototype', () => {
+    const s = parsePrototype('typedef int cmp_fn(const void *, const void *); cmp_fn').signature;
+    expect(s).toMatchObject({ result: int, params: [{ type: { kind: 'pointer', to: { kind: 'void' }, isConst: true } }, {}], text: 'cmp_fn' });
+    expect(s.name).toBeUndefined();
+    expect(parsePrototype('cmp_fn', parseDeclarations('typedef int cmp_fn(int);').scope).signature.params).toEqual([{ type: int }]);
+  });
+
+  it('pointer-to-function forms with { functionPointer: true } (call-backs), refused otherwise', () => {
+    const fn = { kind: 'function', result: int, params: [{ type: int }], variadic: false };
+    for (const [text, proto] of [
+      ['int (*)(int)', 'int (*)(int)'],
+      ['int (*cb)(int)', 'int (*cb)(int)'],
+      ['struct Q { int x; }; int (*)(int)', 'int (*)(int)'],
+      ['typedef int (*op)(int); op', 'op'],
+      ['typedef int op(int); op *', 'op *'],
+    ] as const) {
+      const got = parsePrototype(text, undefined, { functionPointer: true });
+      expect(got.signature).toEqual({ ...fn, text: proto });
+      expect(got.offset).toBe(text.lastIndexOf(proto));
+    }
+    expect(parsePrototype('struct Q { int x; }; int (*)(struct Q *, ...)', undefined, { functionPointer: true }).signature)
+      .toMatchObject({ params: [{ type: { kind: 'pointer', to: point } }], variadic: true });
+    // a function prototype is still a prototype there
+    expect(parsePrototype('int f(int)', undefined, { functionPointer: true }).signature).toMatchObject({ name: 'f' });
+    // not a pointer to a function: a pointer to a pointer, or to data
+    expectProtoError('int (**)(int)', "expected a function prototype or a pointer to a function, not the type 'int (**)(int)'", '(**)', { functionPointer: true });
+    expectProtoError('struct Q { int x; }; struct Q *', "expected a function prototype, not the type 'struct Q *'", '*');
+    expectProtoError('int *p', "expected a function prototype, not a declaration of the object 'p'", 'p', { functionPointer: true });
+    // without the option, a pointer to a function is named for what it is, with the prototype to write
+    expectProtoError('int (*)(int)', "expected a function prototype, not a pointer to a function: write 'int (int)'", '(*)');
+    expectProtoError('struct Q { int x; }; double (*cb)(struct Q q, ...)', "expected a function prototype, not a pointer to a function: write 'double (struct Q q, ...)'", '(*cb)');
+    expectProtoError('int (*)(int); int f(void)', "expected a function prototype, not a pointer to a function: write 'int (int)'", '(*)');
+    expect(parsePrototype('int (*cb)(int); int f(void)').signature.name).toBe('f'); // a named pointer is an object declaration
+    expect(errorOf(() => parsePrototype('typedef int (*op)(int); op')))
+      .toMatchObject({ reason: "expected a function prototype, not a pointer to a function: write 'int (int)'", column: 25 });
+  });
+
+  it('named prototypes land in the scope; unnamed ones do not; the given scope is left alone', () => {
+    const base = parseDeclarations('struct Q { int x; };').scope;
+    const named = parsePrototype('typedef struct Q Q_t; int f(Q_t)', base);
+    expect(named.scope.functions.get('f')?.params[0].type).toBe(base.tags.get('Q'));
+    expect(named.scope.typedefs.has('Q_t')).toBe(true);
+    expect(base.typedefs.has('Q_t')).toBe(false);
+    const unnamed = parsePrototype('int (struct Q)', base);
+    expect(unnamed.scope.functions.size).toBe(0);
+    expect(unnamed.signature.params[0].type).toBe(base.tags.get('Q'));
+  });
+
+  it('errors say what was expected where', () => {
+    const second = (first: string) => `expected one function prototype, found a second one after '${first}' (give the prototype last, after the declarations it uses)`;
+    expectProtoError('int f(int); int g(int)', second('int f(int)'), 'int g');
+    expectProtoError('struct Q { int x; }; int (int); int (double)', second('int (int)'), 'int (double)');
+    expectProtoError('int f(int), g(int)', second('int f(int)'), 'g(int)');
+    expect(errorOf(() => parsePrototype('int f(int); int f(int)'))).toMatchObject({ reason: second('int f(int)'), column: 13 }); // even the same one again
+    expectProtoError('int (int a); struct Q { int x; }; int (struct Q)', "expected the end of the text after the function prototype 'int (int a)' (declarations go before it)", 'struct Q');
+    expectProtoError('int (*)(int); int (*)(double)', second('int (*)(int)'), 'int (*)(double)', { functionPointer: true });
+    // declarations without a prototype
+    expectProtoError('struct Q { int x; }', 'expected a function prototype after the declarations at end of input', '');
+    expectProtoError('struct Q { int x; };', 'expected a function prototype after the declarations at end of input', '');
+    expectProtoError('union U { int i; }; enum E { A }; typedef int T;', 'expected a function prototype after the declarations at end of input', '');
+    expectProtoError('', 'expected a function prototype at end of input', '');
+    expectProtoError(' ;; ', 'expected a function prototype at end of input', '');
+    expectProtoError('struct Q { int x; }; struct Q q', "expected a function prototype, not a declaration of the object 'q'", 'q');
+    // garbage
+    expectProtoError('struct Q { int x; }; int (int a) b', "expected ';' before 'b'", 'b');
+    expectProtoError('struct Q { int x; }; hello world(int)', "unknown type name 'hello'", 'hello');
+    expectProtoError('struct Q { int x; }; hello (int)', "missing return type for 'hello' (implicit int is not supported)", 'hello');
+    expectProtoError('struct Q { int x; } int (int a)', "expected ';' after 'struct Q' definition", 'int (');
+    expectProtoError('struct Q { int x; }; (int a)', "expected a type before '('", '(');
+    expectProtoError('struct Q { int x; }; int (int a', "expected ',' or ')' in the parameter list at end of input", '');
+    expectProtoError('int (int a) { return a; }', 'function bodies are not supported; give the prototype only', '{');
+    expectProtoError('struct Q { int x; }; int (struct R r)', "parameter 'r' has incomplete type 'struct R'", 'r)');
+    const e = errorOf(() => parsePrototype('struct Q { int x; };\nint f(int); int g(int)'));
+    expect(e).toBeInstanceOf(SignatureError);
+    expect(e.message).toBe(`${second('int f(int)')} at line 2, column 13\n  int f(int); int g(int)\n              ^`);
+  });
+
+  it('random unnamed prototypes after random declarations parse back to their type', () => {
+    fc.assert(fc.property(fc.array(objectArb, { minLength: 1, maxLength: 3 }), objectArb, fc.boolean(), (decls, param, variadic) => {
+      // typedef T0 ... Tn-1; then an unnamed prototype that uses them, with a pointer-to-function parameter
+      const typedefs = decls.map((t, i) => `typedef ${formatType(t, `T${i}`)};`).join(' ');
+      const params = decls.map((t, i) => (t.kind === 'array' ? `T${i} *` : `T${i}`));
+      const p = param.kind === 'array' ? { kind: 'pointer', to: param.element } as CType : param;
+      const proto = `int (${[...params, formatType({ kind: 'pointer', to: { kind: 'function', result: int, params: [{ type: p }], variadic: false } }, 'cb'), ...(variadic ? ['...'] : [])].join(', ')})`;
+      const { signature } = parsePrototype(`${typedefs} ${proto}`);
+      expect(signature.name).toBeUndefined();
+      expect(signature.text).toBe(proto);
+      expect(signature.variadic).toBe(variadic);
+      expect(signature.params).toHaveLength(decls.length + 1);
+      expect(signature.params[decls.length]).toEqual({ name: 'cb', type: { kind: 'pointer', to: { kind: 'function', result: int, params: [{ type: p }], variadic: false } } });
+    }), { numRuns: 200 });
   });
 });
 
@@ -322,8 +514,11 @@ describe('scopes', () => {
   });
 
   it('identical redefinitions are accepted and give the same type', () => {
-    const sig = parseSignature('struct S { int a; char *p; }; struct S { int a; char *p; }; typedef int I; typedef int I; int f(struct S, I); int f(struct S, int)');
+    // parseDeclarations takes several prototypes (declare); parseSignature only one.
+    const sig = parseDeclarations('struct S { int a; char *p; }; struct S { int a; char *p; }; typedef int I; typedef int I; int f(struct S, I); int f(struct S, int)').signature!;
     expect(sig.params[1].type).toEqual({ kind: 'scalar', name: 'int' });
+    expect(parseSignature('struct S { int a; char *p; }; struct S { int a; char *p; }; typedef int I; typedef int I; int f(struct S, I)').params[1].type)
+      .toEqual({ kind: 'scalar', name: 'int', spelling: 'I' });
     const { scope } = parseDeclarations('struct S { int a; };');
     expect(parseSignature('struct S { int a; } f(void)', scope).result).toBe(scope.tags.get('S'));
   });
@@ -386,15 +581,15 @@ describe('errors point at the column', () => {
     expectError('int (*f(void))[3](int)', /declared as an array of functions|function returning an array/, '[3]');
     expectError('int f(int) { return 0; }', 'function bodies are not supported; give the prototype only', '{');
     expectError('int x = 3', 'initializers are not supported', '=');
-    expectError('int x', 'expected a function prototype as the last declaration', 'int x');
-    expectError('int f(int); struct S { int a; }', 'expected a function prototype as the last declaration', 'struct S');
+    expectError('int x', "expected a function prototype, not a declaration of the object 'x'", 'x');
+    expectError('int f(int); struct S { int a; }', "expected the end of the text after the function prototype 'int f(int)' (declarations go before it)", 'struct S');
     expectError('#include <stdio.h>\nint f(void)', 'preprocessor directives are not supported (run the text through cpp first)', '#');
     expectError('/* int f(void)', 'unterminated comment', '/*');
     expectError('int f(int @)', "unexpected character '@'", '@');
     expectError('int f(int a[sizeof(int)])', 'sizeof is not supported in constant expressions', 'sizeof');
     expectError('int f(int a[n])', "'n' is not an integer constant", 'n]');
     expectError('void f(typedef int x)', 'typedef is only allowed at the top level', 'typedef');
-    expectError('', 'expected a function prototype as the last declaration', '');
+    expectError('', 'expected a function prototype at end of input', '');
   });
 
   it('parseType errors', () => {
@@ -421,35 +616,6 @@ describe('formatType', () => {
     expect(formatType(parseSignature('void f()'))).toBe('void (void)');
   });
 
-  // Random C types print to text that parses back to the same type.
-  const scalarArb = fc.constantFrom<ScalarName>('_Bool', 'char', 'signed char', 'unsigned char', 'short', 'unsigned short',
-    'int', 'unsigned int', 'long', 'unsigned long', 'long long', 'unsigned long long', 'float', 'double', 'long double', 'wchar_t');
-  const { object: objectArb } = fc.letrec<{ object: CType; fn: FunctionType; record: RecordType }>((tie) => ({
-    object: fc.oneof({ depthSize: 'small', withCrossShrink: true },
-      scalarArb.map((name): CType => ({ kind: 'scalar', name })),
-      fc.record({ to: fc.oneof(tie('object'), tie('fn'), fc.constant<CType>({ kind: 'void' })), isConst: fc.boolean() })
-        .map(({ to, isConst }): CType => (isConst && to.kind !== 'function' ? { kind: 'pointer', to, isConst } : { kind: 'pointer', to })),
-      fc.record({ element: tie('object'), length: fc.integer({ min: 0, max: 9 }) })
-        .map(({ element, length }): CType => ({ kind: 'array', element, length })),
-      tie('record')),
-    fn: fc.record({
-      result: fc.oneof(tie('object'), fc.constant<CType>({ kind: 'void' })).filter((t) => t.kind !== 'array'),
-      params: fc.array(tie('object').filter((t) => t.kind !== 'array'), { maxLength: 3 }),
-      variadic: fc.boolean(),
-    }).map(({ result, params, variadic }): FunctionType => ({ kind: 'function', result, params: params.map((type) => ({ type })), variadic })),
-    record: fc.record({
-      kind: fc.constantFrom('struct' as const, 'union' as const),
-      types: fc.array(tie('object'), { maxLength: 4 }),
-      packed: fc.boolean(),
-      align: fc.constantFrom(undefined, 1, 8, 64),
-    }).map(({ kind, types, packed, align }): RecordType => {
-      const r: RecordType = { kind, fields: types.map((type, i) => ({ name: `m${i}`, type })) };
-      if (packed) r.packed = true;
-      if (align !== undefined) r.alignAttr = align;
-      return r;
-    }),
-  }));
-
   it('round-trips through parseType', () => {
     fc.assert(fc.property(fc.oneof(objectArb, objectArb.map((to): CType => ({ kind: 'pointer', to }))), (t) => {
       expect(parseType(formatType(t))).toEqual(t);
@@ -474,13 +640,103 @@ describe('robustness', () => {
       '{', '}', ',', ';', '*', '...', 'const', 'void', '__attribute__', '((', '))', 'packed', 'aligned', '3', '=', '-',
       ':', 'long', 'unsigned', 'double', 'f', 'A', '<<', "'a'", '"s"', '__asm__', 'static', '/* c */', '\n');
     fc.assert(fc.property(fc.array(tok, { maxLength: 30 }), (ts) => {
-      try {
-        parseDeclarations(ts.join(' '));
-      } catch (e) {
-        if (!(e instanceof SignatureError)) throw e;
-        expect(e.offset).toBeGreaterThanOrEqual(0);
-        expect(e.offset).toBeLessThanOrEqual(e.source.length);
+      for (const parse of [parseDeclarations, parsePrototype, (t: string) => parsePrototype(t, undefined, { functionPointer: true })]) {
+        try {
+          const r = parse(ts.join(' '));
+          // parsePrototype returns a prototype or throws
+          if ('offset' in r) expect(r.signature?.kind).toBe('function');
+        } catch (e) {
+          if (!(e instanceof SignatureError)) throw e;
+          expect(e.offset).toBeGreaterThanOrEqual(0);
+          expect(e.offset).toBeLessThanOrEqual(e.source.length);
+        }
       }
     }), { numRuns: 3000 });
+  });
+});
+
+describe('prototypes in every Sandbox API: declarations, then one prototype, named or not', () => {
+  let sb: Sandbox;
+  let lib: Library;
+  beforeAll(async () => {
+    sb = await Sandbox.open('x86_64-sysv');
+    lib = sb.load(...fixtureObjects('x86_64')); // no sb.declare: the declarations are in each prototype
+  });
+  afterAll(() => sb?.close());
+
+  const applyN = () => sb.func('int apply_n(int (*f)(int), int n, int x)');
+  const visit = () => sb.func('struct Point { int x; int y; }; int visit_points(const struct Point *pts, int n, int (*visit)(struct Point p, int index))');
+
+  it('sb.callback: unnamed after a struct, union, enum, typedef, several; named; pointer forms', () => {
+    const cases: [string, string][] = [
+      ['struct Q { int x; }; int (int a)', 'int (int a)'],
+      ['union U { int i; float f; }; int (int)', 'int (int)'],
+      ['enum E { K = 3 }; int (int a)', 'int (int a)'],
+      ['typedef int count_t; count_t (count_t a)', 'count_t (count_t a)'],
+      ['struct Q { int x; }; union U { int i; }; enum E { K }; typedef struct Q Q_t; int (int a)', 'int (int a)'],
+      ['struct Q { int x; }; int twice(int a)', 'int twice(int a)'],
+      ['struct Q { int x; }; int (*)(int)', 'int (*)(int)'],
+      ['int (*cb)(int a)', 'int (*cb)(int a)'],
+      ['typedef int unop(int); unop', 'unop'],
+      ['typedef int (*unop_ptr)(int); unop_ptr', 'unop_ptr'],
+    ];
+    for (const [text, proto] of cases) {
+      const cb = sb.callback(text, (a) => (a as number) * 2);
+      try {
+        expect(cb.signature).toMatchObject({ text: proto, params: [{ type: { kind: 'scalar', name: 'int' } }], variadic: false });
+        expect(applyN()(cb, 3, 1)).toBe(8);
+      } finally {
+        cb.release();
+      }
+    }
+  });
+
+  it('sb.callback: struct parameters from the declarations, function-pointer parameters and results', () => {
+    const cb = sb.callback('struct P2 { int x; int y; }; typedef struct P2 P2_t; int (P2_t p, int index)',
+      (p, k) => (p as { x: number; y: number }).x * 10 + (p as { y: number }).y + (k as number));
+    expect(visit()([{ x: 1, y: 2 }, { x: 3, y: 4 }], 2, cb)).toBe(12 * 31 + 35);
+    cb.release();
+    // a call-back taking and returning function pointers: called from JS through compose's f/g
+    const pick = sb.callback('typedef int (*unop)(int); int (*(unop f, int which))(int)', () => 0);
+    expect(pick.signature.result).toMatchObject({ kind: 'pointer', to: { kind: 'function', params: [{ type: { kind: 'scalar', name: 'int' } }] } });
+    expect(pick.signature.params[0].type).toMatchObject({ kind: 'pointer', to: { kind: 'function' } });
+    pick.release();
+  });
+
+  it('sb.func and lib.func with { symbol }: unnamed after declarations, with function-pointer parameters', () => {
+    for (const text of ['struct Q { int x; }; int (int a, int b)', 'union U { int i; }; enum E { K }; typedef int T; T (T, T)', 'int (int, int)']) {
+      expect(sb.func(text, { symbol: 'weigh_int2' })(5, 7)).toBe(31);
+      expect(lib.func(text, { symbol: 'weigh_int2' })(5, 7)).toBe(31);
+    }
+    expect(sb.func('struct Q { int x; }; int weigh_int2(int a, int b)')(5, 7)).toBe(31); // named
+    const compose = sb.func('typedef int (*unop)(int); struct Q { int x; }; int (unop f, unop g, int x)', { symbol: 'compose' });
+    expect(compose((x: JsValue) => (x as number) + 1, (x: JsValue) => (x as number) * 3, 2)).toBe((2 + 1) * 3); // g(f(x))
+    // a named prototype called through another symbol
+    expect(sb.func('struct Q { int x; }; int add(int, int)', { symbol: 'weigh_int2' })(1, 1)).toBe(5);
+  });
+
+  it('errors in each API are SignatureErrors saying what was expected where', () => {
+    const second = "expected one function prototype, found a second one after 'int (int)' (give the prototype last, after the declarations it uses)";
+    const noProto = 'expected a function prototype after the declarations at end of input';
+    const fn = () => 0;
+    for (const [call, text, reason] of [
+      [(t: string) => sb.callback(t, fn), 'struct Q { int x; }; int (int); int (double)', second],
+      [(t: string) => sb.func(t, { symbol: 'weigh_int2' }), 'struct Q { int x; }; int (int); int (double)', second],
+      [(t: string) => sb.callback(t, fn), 'struct Q { int x; };', noProto],
+      [(t: string) => sb.func(t, { symbol: 'weigh_int2' }), 'struct Q { int x; }; typedef int T', noProto],
+      [(t: string) => sb.callback(t, fn), 'struct Q { int x; }; int (int a) garbage', "expected ';' before 'garbage'"],
+      [(t: string) => sb.func(t), 'struct Q { int x; }; int (*)(int)', "expected a function prototype, not a pointer to a function: write 'int (int)'"],
+      [(t: string) => sb.func(t), 'struct Q { int x; }; int (int a, int b)', 'the prototype has no function name: name the function, or pass { symbol }'],
+      [(t: string) => sb.callback(t, fn), 'struct Q { int x; }; struct Q q', "expected a function prototype, not a declaration of the object 'q'"],
+    ] as const) {
+      const e = errorOf(() => call(text));
+      expect(e.reason).toBe(reason);
+      expect(e.source).toBe(text);
+    }
+    // the column: the second prototype, the start of the unnamed one
+    expect(errorOf(() => sb.callback('struct Q { int x; }; int (int); int (double)', fn)).column).toBe(33);
+    expect(errorOf(() => sb.func('struct Q { int x; }; int (int a, int b)')).column).toBe(22);
+    // the sandbox still works
+    expect(sb.func('int (int, int)', { symbol: 'weigh_int2' })(1, 0)).toBe(2);
   });
 });

@@ -44,12 +44,13 @@ arm=arm-linux-gnueabihf-
 $arm"gcc" $CFLAGS -mthumb "$src/thumb.c" -o "$here/armhf/thumb.o"
 $arm"gcc" $CFLAGS -marm "$src/armfn.c" -o "$here/armhf/armfn.o"
 $arm"gcc" $CFLAGS -marm "$src/arm_tail.c" -o "$here/armhf/arm_tail.o"
+$arm"gcc" $CFLAGS -mthumb "$src/thumb_tail.c" -o "$here/armhf/thumb_tail.o"
 $arm"ld" $LDFLAGS "$here/armhf/thumb.o" "$here/armhf/armfn.o" -o "$here/armhf/interwork.elf"
 # Long ARM/Thumb branches to symbols the tests provide (far_*), so that every bit of the
 # branch encodings is exercised; checked by decoding only (no ld reference).
 $arm"gcc" -c "$src/far-arm.s" -o "$here/armhf/far.o"
 
-# Error cases: GOT relocations (-fPIC) and an undefined weak reference.
+# Position-independent code (GOT relocations) and an undefined weak reference.
 i686-linux-gnu-gcc ${CFLAGS/-fno-pic/-fPIC} "$src/pic.c" -o "$here/i386/pic.o"
 $arm"gcc" ${CFLAGS/-fno-pic/-fPIC} "$src/pic.c" -o "$here/armhf/pic.o"
 gcc $CFLAGS "$src/weak.c" -o "$here/x86_64/weak.o"
