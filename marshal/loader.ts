@@ -119,13 +119,14 @@ export class Loader {
 
   /**
    * The address of `name`: a loaded symbol, or else the member of a loaded archive (then of
-   * the runtime) that defines it, linked now; undefined if none does.
+   * the runtime) that defines it, linked now, or else a host function (malloc...);
+   * undefined if none does.
    */
   symbol(name: string): number | undefined {
-    const known = this.env.machine.symbols.get(name);
-    if (known) return known.address;
+    const known = this.env.machine.symbols.get(name) ?? this.env.provided(name);
+    if (known !== undefined) return typeof known === 'number' ? known : known.address;
     this.link([], [name]);
-    return this.env.machine.symbols.get(name)?.address;
+    return this.env.machine.symbols.get(name)?.address ?? this.env.host(name);
   }
 
   /** Earlier archives count as the user's own (their definitions beat the runtime's), after this load's files. */

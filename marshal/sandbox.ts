@@ -222,7 +222,7 @@ export class Sandbox {
   /** The address of a loaded symbol, linking the archive member that defines it if needed. */
   symbolAddress(name: string): number {
     const address = this.loader.symbol(name);
-    if (address === undefined) throw new ElfError(`no symbol '${name}' is loaded, and no loaded archive or abiscope's runtime defines it`);
+    if (address === undefined) throw new ElfError(`no symbol '${name}' is loaded, and no loaded archive, abiscope's runtime or host function defines it`);
     return address;
   }
 

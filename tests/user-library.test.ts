@@ -100,6 +100,21 @@ describe.each(BUILDS)('a user library built for %s (%s)', (dir, abi) => {
       expect(Number(call('long parse_number(const char *s)', '-0755'))).toBe(-493);
     });
 
+    it('errno is one word per guest thread', () => {
+      const worker = sb.thread(`errno worker ${form}`);
+      const div = sb.func('int safe_div(int a, int b)');
+      const errno = sb.func('int last_errno(void)');
+      div(7, 0); // EDOM on main
+      expect(errno.on(worker)()).toBe(0);
+      sb.write('int', sb.func('int *__errno_location(void)')() as number, 0);
+      expect(errno()).toBe(0);
+      div.on(worker)(1, 0);
+      expect(errno.on(worker)()).toBe(33);
+      expect(errno()).toBe(0);
+      const location = sb.func('int *__errno_location(void)');
+      expect(location.on(worker)()).not.toBe(location());
+    });
+
     it('a failed assert and exit() are typed errors, and the sandbox goes on working', () => {
       expect(call('int checked_double(int x)', 21)).toBe(42);
       let abort: unknown;
