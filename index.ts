@@ -1,4 +1,5 @@
 // abiscope: a reentrant FFI engine running in emulated CPUs.
+export { AbiscopeError, UsageError } from './errors.ts';
 export { Sandbox, Library, type ForeignFunction, type SandboxOptions, type ResultTarget } from './marshal/sandbox.ts';
 export { Machine, type RunLimits } from './emu/machine.ts';
 export * from './emu/faults.ts';

@@ -2,6 +2,7 @@
 // A convention turns a signature into a CallArrangement: plain data saying where
 // each argument and the result go. Frame planning, stubs and call-backs read it;
 // nothing outside the convention's own file knows its rules.
+import { AbiscopeError } from '../errors.ts';
 import type { CType, Signature } from '../marshal/ctypes.ts';
 import type { DataModel } from './datamodel.ts';
 import type { TargetName } from '../emu/targets.ts';
@@ -130,7 +131,7 @@ export interface CallingConvention {
 }
 
 /** A signature the convention cannot express (e.g. unsupported type). */
-export class AbiError extends Error {
+export class AbiError extends AbiscopeError {
   constructor(readonly abi: AbiName, message: string) {
     super(`${abi}: ${message}`);
     this.name = 'AbiError';

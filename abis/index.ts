@@ -1,4 +1,5 @@
 // Every calling convention abiscope implements, by its name.
+import { UsageError } from '../errors.ts';
 import type { AbiName, CallingConvention } from './abi.ts';
 import { i386Sysv } from './i386-sysv.ts';
 import { x86_64Sysv } from './x86_64-sysv.ts';
@@ -18,6 +19,6 @@ export const ABI_NAMES = Object.keys(CONVENTIONS) as AbiName[];
 
 export function convention(name: string): CallingConvention {
   const cc = (CONVENTIONS as Record<string, CallingConvention>)[name];
-  if (!cc) throw new Error(`unknown calling convention '${name}': expected one of ${ABI_NAMES.join(', ')}`);
+  if (!cc) throw new UsageError(`unknown calling convention '${name}': expected one of ${ABI_NAMES.join(', ')}`);
   return cc;
 }

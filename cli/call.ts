@@ -1,4 +1,5 @@
 // `abiscope call`: one call-out from the command line, result as JSON on stdout.
+import { UsageError } from '../errors.ts';
 import { Sandbox } from '../marshal/sandbox.ts';
 import { convention } from '../abis/index.ts';
 import type { AbiName } from '../abis/abi.ts';
@@ -20,10 +21,6 @@ export interface CallOptions {
   varargs?: string;
 }
 
-/** A command-line option that does not fit the call. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
 /** Splits `--varargs` at the commas outside parentheses, brackets and braces: 'int,int (*)(int, int)' is two types. */
 export function splitTypeList(text: string): string[] {
@@ -98,9 +95,9 @@ export async function runCall(o: CallOptions): Promise<number> {
     try {
       args = JSON.parse(o.args);
     } catch (e) {
-      throw new Error(`--args is not valid JSON: ${(e as Error).message}`);
+      throw new UsageError(`--args is not valid JSON: ${(e as Error).message}`);
     }
-    if (!Array.isArray(args)) throw new Error('--args must be a JSON array');
+    if (!Array.isArray(args)) throw new UsageError('--args must be a JSON array');
     const { signature, scope, offset } = parsePrototype(o.sig);
     if (signature.name === undefined && o.symbol === undefined) {
       throw new SignatureError('the prototype has no function name: name the function, or give --symbol', o.sig, offset);

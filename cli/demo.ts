@@ -1,6 +1,7 @@
 // `abiscope demo`: a few calls on every convention into demo/src/demo.c (built with each
 // compiler's default flags, like a user's code; demo/obj ships with the package), with where
 // each argument went, a GCC-compiled caller calling back into JS, and printf's output.
+import { UsageError } from '../errors.ts';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +25,7 @@ function demoObjects(): string {
   for (let d = dirname(fileURLToPath(import.meta.url)), i = 0; i < 4; i++, d = dirname(d)) {
     if (existsSync(join(d, 'demo', 'obj'))) return join(d, 'demo', 'obj');
   }
-  throw new Error('demo/obj is missing from this installation of abiscope');
+  throw new UsageError('demo/obj is missing from this installation of abiscope');
 }
 
 export async function runDemo(): Promise<void> {

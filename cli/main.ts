@@ -1,4 +1,5 @@
 // abiscope command line: info, disasm, explain, call, demo.
+import { UsageError } from '../errors.ts';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
@@ -68,11 +69,11 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (file: string, symbol: string, o: { target: string }) => {
       const target = targetProfile(o.target);
       const elf = parseElf(readFileSync(file), file);
-      if (elf.machine !== target.name) throw new Error(`${file} is ${elf.machine} code, not ${target.name}`);
+      if (elf.machine !== target.name) throw new UsageError(`${file} is ${elf.machine} code, not ${target.name}`);
       const sym = elf.symbols.find((s) => s.name === symbol && s.defined);
-      if (!sym) throw new Error(`no defined symbol '${symbol}' in ${file}`);
+      if (!sym) throw new UsageError(`no defined symbol '${symbol}' in ${file}`);
       const sec = elf.sections.find((s) => s.name === sym.section);
-      if (!sec) throw new Error(`symbol '${symbol}' has no section`);
+      if (!sec) throw new UsageError(`symbol '${symbol}' has no section`);
       const bytes = readFileSync(file);
       // In an object, symbol values are section offsets; in an executable, addresses.
       const start = (sym.address & ~(sym.thumb ? 1 : 0)) - (elf.type === 'rel' ? 0 : sec.addr);

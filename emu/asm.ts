@@ -1,5 +1,6 @@
 // Keystone (assembler) and Capstone (disassembler), both emscripten builds,
 // behind one small interface per instruction set.
+import { AbiscopeError } from '../errors.ts';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import vm from 'node:vm';
@@ -31,7 +32,7 @@ interface CsEngine {
 interface CsInstruction { address: bigint; size: number; bytes: number[]; mnemonic: string; op_str: string }
 
 /** An assembly error, naming the first line Keystone rejects. */
-export class AssemblyError extends Error {
+export class AssemblyError extends AbiscopeError {
   constructor(readonly isa: Isa, readonly line: number, readonly text: string, reason: string) {
     super(`${isa} assembly failed at line ${line}: ${text.trim()} (${reason})`);
     this.name = 'AssemblyError';

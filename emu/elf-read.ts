@@ -3,9 +3,10 @@
 // from the file is checked against the buffer before use, so a truncated or corrupt file ends in
 // an ElfError: never a RangeError, never a hang, never an allocation sized by a corrupt field.
 
+import { AbiscopeError } from '../errors.ts';
 export type ElfMachine = 'x86' | 'x86_64' | 'arm' | 'ppc32' | 'aarch64';
 
-export class ElfError extends Error {
+export class ElfError extends AbiscopeError {
   override readonly name = 'ElfError';
   constructor(message: string, public readonly file?: string) {
     super(file === undefined ? message : `${file}: ${message}`);

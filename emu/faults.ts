@@ -1,5 +1,6 @@
 // Typed errors for everything that can stop a guest run other than a normal return.
 
+import { AbiscopeError } from '../errors.ts';
 export interface FaultContext {
   target: string;
   pc: number;
@@ -12,7 +13,7 @@ export interface FaultContext {
 }
 
 /** Base class: the guest stopped for a reason other than returning. The machine stays usable. */
-export class GuestFault extends Error {
+export class GuestFault extends AbiscopeError {
   constructor(readonly kind: string, readonly detail: string, readonly context: FaultContext) {
     super(
       `${detail}\n  at pc 0x${context.pc.toString(16)}: ${context.instruction}\n` +

@@ -1,7 +1,8 @@
 // A first-fit allocator for the guest heap. Book-keeping lives on the host side
 // so a guest that scribbles over its buffers cannot corrupt the allocator.
 
-export class HeapError extends Error {
+import { AbiscopeError } from '../errors.ts';
+export class HeapError extends AbiscopeError {
   constructor(message: string) {
     super(message);
     this.name = 'HeapError';

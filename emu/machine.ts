@@ -1,5 +1,6 @@
 // The emulated machine: one Unicorn CPU with mapped memory, a guest heap, stacks,
 // a host-trap page, typed register access and a run loop that hands traps to the host.
+import { UsageError } from '../errors.ts';
 import { Unicorn, UC } from './unicorn.ts';
 import { Assembler, Disassembler } from './asm.ts';
 import { TARGETS, type TargetName, type TargetProfile } from './targets.ts';
@@ -62,7 +63,7 @@ export class Machine {
 
   static async open(name: TargetName): Promise<Machine> {
     const target = TARGETS[name];
-    if (!target) throw new Error(`unknown target '${name}'`);
+    if (!target) throw new UsageError(`unknown target '${name}': expected one of ${Object.keys(TARGETS).join(', ')}`);
     return new Machine(target, await Assembler.create(target.isa));
   }
 
@@ -336,7 +337,7 @@ export class Machine {
 
   symbol(name: string): ElfSymbol {
     const s = this.symbols.get(name);
-    if (!s) throw new Error(`no symbol '${name}' is loaded`);
+    if (!s) throw new UsageError(`no symbol '${name}' is loaded`);
     return s;
   }
 

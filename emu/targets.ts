@@ -1,5 +1,6 @@
 // Named CPU profiles: how to open Unicorn for each, its registers by the names
 // the ABI documents use, and what must be switched on after reset.
+import { UsageError } from '../errors.ts';
 import { UC } from './unicorn.ts';
 import type { Unicorn } from './unicorn.ts';
 import type { Isa } from './asm.ts';
@@ -132,6 +133,6 @@ export const TARGETS: Readonly<Record<TargetName, TargetProfile>> = { x86, x86_6
 
 export function targetProfile(name: string): TargetProfile {
   const t = (TARGETS as Record<string, TargetProfile>)[name];
-  if (!t) throw new Error(`unknown target '${name}': expected one of ${Object.keys(TARGETS).join(', ')}`);
+  if (!t) throw new UsageError(`unknown target '${name}': expected one of ${Object.keys(TARGETS).join(', ')}`);
   return t;
 }

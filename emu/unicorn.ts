@@ -1,12 +1,13 @@
 // A small typed binding to the system libunicorn.so.2 through koffi.
 // No npm package binds Unicorn 2; this one covers what abiscope needs.
+import { AbiscopeError } from '../errors.ts';
 import koffi from 'koffi';
 import * as C from './uc-const.ts';
 
 export { C as UC };
 
 /** The library could not be loaded: says how to install it. */
-export class UnicornMissingError extends Error {
+export class UnicornMissingError extends AbiscopeError {
   constructor(cause: string) {
     super(
       `abiscope needs the Unicorn 2 emulator library (libunicorn.so.2), which could not be loaded:\n  ${cause}\n` +
@@ -21,14 +22,14 @@ export class UnicornMissingError extends Error {
 
 /** A Unicorn API call returned an error code. */
 /** A call on an engine after close(): e.g. an async call-out still awaiting when its sandbox closed. */
-export class UnicornClosedError extends Error {
+export class UnicornClosedError extends AbiscopeError {
   constructor() {
     super('this emulated machine was closed (close() was called); open a new one');
     this.name = 'UnicornClosedError';
   }
 }
 
-export class UnicornError extends Error {
+export class UnicornError extends AbiscopeError {
   constructor(readonly call: string, readonly code: number, message: string) {
     super(`${call}: ${message} (uc_err ${code})`);
     this.name = 'UnicornError';

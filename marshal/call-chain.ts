@@ -7,6 +7,8 @@
 // runs call-back functions inline, `runAsync` awaits them, letting the host switch
 // to other guest threads meanwhile. The generator's locals and the guest frame are
 // the whole state of a call: nothing is kept between calls.
+import { UsageError } from '../errors.ts';
+import { AbiscopeError } from '../errors.ts';
 import type { Machine } from '../emu/machine.ts';
 import type { RegisterImage } from './register-image.ts';
 import type { FramePlan } from './frame.ts';
@@ -66,7 +68,7 @@ export type CallbackStep =
   | { kind: 'wait'; until: Promise<void> };
 
 /** The guest reached the sentinel with a stack pointer the callee should not have left. */
-export class StackImbalanceError extends Error {
+export class StackImbalanceError extends AbiscopeError {
   constructor(readonly call: string, readonly sp: number, readonly expected: number) {
     const d = sp - expected;
     super(`${call}: the callee returned with sp ${d > 0 ? '+' : ''}${d} bytes from where it was called (sp 0x${sp.toString(16)}, expected 0x${expected.toString(16)}): it popped ${d > 0 ? 'arguments it does not own' : 'too little'} (a calling-convention mismatch?)`);
@@ -166,7 +168,7 @@ export function runSync<T>(steps: Generator<CallbackStep, T, unknown>): T {
     try {
       value = step.invoke();
       if (isThenable(value)) {
-        throw new TypeError('the call-back returned a Promise, but this call-out is synchronous: call the function with .async(...) to let call-backs await');
+        throw new UsageError('the call-back returned a Promise, but this call-out is synchronous: call the function with .async(...) to let call-backs await');
       }
     } catch (e) {
       next = steps.throw(e);

@@ -4,6 +4,8 @@
 // frame plan, and encoding the result into the block (or the caller's struct-return
 // buffer). Running the JS function between emulator runs, which may call out again to
 // any depth below the block, is call-chain.ts.
+import { UsageError } from '../errors.ts';
+import { AbiscopeError } from '../errors.ts';
 import type { Machine } from '../emu/machine.ts';
 import type { CallingConvention } from '../abis/abi.ts';
 import { planCall, typeText, type FramePlan } from './frame.ts';
@@ -17,7 +19,7 @@ import type { RegisterImage } from './register-image.ts';
 import { pointerBytes, writePiece, writeSlot } from './callout.ts';
 import { GuestTermination } from './termination.ts';
 
-export class CallbackReleasedError extends Error {
+export class CallbackReleasedError extends AbiscopeError {
   constructor(readonly id: number, readonly signature: string) {
     super(`call-back #${id} (${signature}) was called after release()`);
     this.name = 'CallbackReleasedError';
@@ -25,7 +27,7 @@ export class CallbackReleasedError extends Error {
 }
 
 /** Where a JS exception thrown inside a call-back passed through, innermost first. */
-export class CallbackError extends Error {
+export class CallbackError extends AbiscopeError {
   constructor(readonly chain: string[], readonly original: unknown) {
     super(`${original instanceof Error ? original.message : String(original)}${hint(original, chain.length)}\n  through: ${shortChain(chain)}`);
     this.name = 'CallbackError';
@@ -180,7 +182,7 @@ class VarArgsReader implements VarArgs {
   constructor(private readonly m: Machine, private readonly types: TypeContext, private readonly signature: Signature, private readonly entrySp: number, private readonly regs: RegisterSource) {}
 
   next(type: string | CType): JsValue {
-    if (!this.open) throw new Error(`${this.signature.text}: variadic arguments read after the call-back returned`);
+    if (!this.open) throw new UsageError(`${this.signature.text}: variadic arguments read after the call-back returned`);
     const t = typeof type === 'string' ? this.types.parseType(type) : type;
     const problem = variadicTypeProblem(t);
     if (problem) throw new ValueError(`variadic argument ${this.readTypes.length + 1} of ${this.signature.text}`, problem, typeof type === 'string' ? type : typeText(t));

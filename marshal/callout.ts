@@ -2,6 +2,7 @@
 // stack pointer, the three regions written before the stub runs, the result read
 // after. All per-call state is in the frame and in the PreparedCallOut; running the
 // stub and servicing call-backs is call-chain.ts.
+import { AbiscopeError } from '../errors.ts';
 import type { ArgPiece, CallingConvention } from '../abis/abi.ts';
 import type { Machine, RunLimits } from '../emu/machine.ts';
 import { CANARY_BYTES, typeText, type FramePlan } from './frame.ts';
@@ -19,7 +20,7 @@ const STACK_HEADROOM = 4096;
 /** The canary pattern written above every frame. */
 export const CANARY = Uint8Array.from({ length: CANARY_BYTES }, (_, i) => 0xc0 + i);
 
-export class FrameCorruptedError extends Error {
+export class FrameCorruptedError extends AbiscopeError {
   constructor(readonly frameTop: number, readonly call: string) {
     super(`${call}: the canary above the call frame at 0x${frameTop.toString(16)} was overwritten: the callee wrote outside its arguments`);
     this.name = 'FrameCorruptedError';
@@ -27,7 +28,7 @@ export class FrameCorruptedError extends Error {
 }
 
 /** Wrong number of arguments, with what the signature expects. */
-export class ArgumentCountError extends Error {
+export class ArgumentCountError extends AbiscopeError {
   constructor(readonly signature: string, readonly expected: number, readonly got: number, variadic: boolean) {
     super(`${signature}: expected ${variadic ? 'at least ' : ''}${expected} argument${expected === 1 ? '' : 's'}, got ${got}`);
     this.name = 'ArgumentCountError';

@@ -3,6 +3,7 @@
 // innermost level, so nested calls never overlap, and returns must come back in
 // LIFO order per thread. Threads share the CPU: the host switches between them by
 // saving and restoring registers around each call-back (see call-chain.ts).
+import { AbiscopeError } from '../errors.ts';
 import type { GuestStack } from '../emu/machine.ts';
 
 export type LevelKind = 'call-out' | 'call-back';
@@ -47,7 +48,7 @@ export class GuestOutputCapture {
 }
 
 /** A return that would skip a deeper live level of the same thread. */
-export class ReturnOrderError extends Error {
+export class ReturnOrderError extends AbiscopeError {
   constructor(readonly returning: string, readonly live: string[], readonly thread: string) {
     super(`${returning} on thread '${thread}' returned while deeper level${live.length === 1 ? ' is' : 's are'} still active: ${live.join(' <- ')}; returns must be LIFO`);
     this.name = 'ReturnOrderError';
@@ -55,7 +56,7 @@ export class ReturnOrderError extends Error {
 }
 
 /** The host asked for a frame that does not fit in the thread's stack. */
-export class FrameStackExhaustedError extends Error {
+export class FrameStackExhaustedError extends AbiscopeError {
   constructor(readonly thread: string, readonly needed: number, readonly bottom: number) {
     super(`thread '${thread}': a call frame down to 0x${needed.toString(16)} does not fit above the stack bottom 0x${bottom.toString(16)}; nesting is too deep for this stack`);
     this.name = 'FrameStackExhaustedError';

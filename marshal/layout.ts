@@ -3,11 +3,12 @@
 // sections, and GCC's packed/aligned attributes). Checked field by field
 // against the cross compilers: tests/layout-truth/ and tests/layout.test.ts.
 
+import { AbiscopeError } from '../errors.ts';
 import type { DataModel } from '../abis/datamodel.ts';
 import type { CType, EnumType, PointerType, RecordType, ScalarName, ScalarType } from './ctypes.ts';
 import { formatType } from './parse.ts';
 
-export class LayoutError extends Error {
+export class LayoutError extends AbiscopeError {
   override readonly name = 'LayoutError';
   /** The type whose layout was asked for or contains the problem, e.g. 'struct S'. */
   readonly typeName: string;

@@ -3,13 +3,15 @@
 // the space it left with a poison byte, as memory reused by the allocator would be.
 // It exists to show the hazard of the first seed mail: a pointer into such a heap
 // kept across a call-back goes stale when the call-back triggers a collection.
+import { UsageError } from '../errors.ts';
+import { AbiscopeError } from '../errors.ts';
 import type { Machine } from '../emu/machine.ts';
 import type { MovableObject } from './values.ts';
 
 /** Byte the collector leaves in the space it evacuated. */
 export const EVACUATED = 0xdd;
 
-export class ObjectHeapFullError extends Error {
+export class ObjectHeapFullError extends AbiscopeError {
   constructor(readonly needed: number, readonly free: number) {
     super(`object heap: ${needed} bytes requested, ${free} free in the current space`);
     this.name = 'ObjectHeapFullError';
@@ -70,7 +72,7 @@ export class MovingObjectHeap {
   /** Where `obj` is now: valid until the next collection. */
   addressOf(obj: HostObject): number {
     const p = this.placements.get(obj);
-    if (!p) throw new Error('object heap: the object was freed');
+    if (!p) throw new UsageError('object heap: the object was freed');
     return this.spaces[this.current] + p.offset;
   }
 
@@ -84,7 +86,7 @@ export class MovingObjectHeap {
   }
 
   write(obj: HostObject, bytes: Uint8Array): void {
-    if (bytes.length > obj.size) throw new RangeError(`object heap: ${bytes.length} bytes do not fit an object of ${obj.size}`);
+    if (bytes.length > obj.size) throw new UsageError(`object heap: ${bytes.length} bytes do not fit an object of ${obj.size}`);
     this.machine.write(this.addressOf(obj), bytes);
   }
 

@@ -9,6 +9,7 @@
 // error with a column rather than a silent guess: a wrong guess would put
 // arguments in the wrong registers.
 
+import { AbiscopeError } from '../errors.ts';
 import type {
   ArrayType, CType, EnumType, Field, FunctionType, Param, PointerType, RecordType,
   ScalarName, ScalarType, Signature,
@@ -18,7 +19,7 @@ import type {
 // Errors
 
 /** A syntax or semantic error in a declaration, pointing at a column of the source. */
-export class SignatureError extends Error {
+export class SignatureError extends AbiscopeError {
   override readonly name = 'SignatureError';
   /** 1-based column within `line`. */
   readonly column: number;

@@ -1,6 +1,7 @@
 // The library API: a Sandbox is one emulated machine running one calling
 // convention; libraries are loaded into it and their functions called from JS.
 // Guest threads share the machine, each with its own stack and chain of frames.
+import { UsageError } from '../errors.ts';
 import { ElfError } from '../emu/elf.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Machine, type RunLimits } from '../emu/machine.ts';
@@ -247,7 +248,7 @@ export class Sandbox {
 
   /** A new guest thread with its own stack; `on(thread)` runs call-outs on it. */
   thread(name = `thread ${this.extraThreads.length + 1}`, opts: { stackSize?: number } = {}): GuestThread {
-    if (this.threads.some((t) => t.name === name)) throw new Error(`a thread named '${name}' exists already`);
+    if (this.threads.some((t) => t.name === name)) throw new UsageError(`a thread named '${name}' exists already`);
     const t = new GuestThread(name, this.machine.newThreadStack(name, opts.stackSize));
     this.extraThreads.push(t);
     return t;
@@ -408,7 +409,7 @@ export class Sandbox {
    */
   private callSteps(plan: FramePlan, address: number, symbol: string, req: CallRequest) {
     const thread = req.thread ?? this.currentThread;
-    if (!this.threads.includes(thread)) throw new Error(`thread '${thread.name}' belongs to another sandbox`);
+    if (!this.threads.includes(thread)) throw new UsageError(`thread '${thread.name}' belongs to another sandbox`);
     const temporaries: CallbackRecord[] = [];
     const env: ChainEnv = { ...this.env, site: { ...this.env.site, functionPointer: (v, t) => this.temporaryCallback(v, t, temporaries) } };
     const target = req.resultInto;

@@ -3,7 +3,8 @@
 // call-back level unchanged (collecting the levels they crossed) and reach the JS code that
 // made the outermost call-out. The sandbox stays usable, as after any other error.
 
-export abstract class GuestTermination extends Error {
+import { AbiscopeError } from '../errors.ts';
+export abstract class GuestTermination extends AbiscopeError {
   /** The levels it passed through, innermost first ('call-back #2 void (int) called from main+0x1c'). */
   readonly chain: string[] = [];
   constructor(message: string, readonly calledFrom: string) {

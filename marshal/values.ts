@@ -1,6 +1,7 @@
 // Conversion between JS values and the in-memory image of C values, with range
 // checks. Pointers to copied data (strings, typed arrays, structs behind a
 // pointer) are placed by the caller-supplied `CopyArea` (region 1 of the frame).
+import { AbiscopeError } from '../errors.ts';
 import type { CType, RecordType, ScalarName } from './ctypes.ts';
 import type { DataModel } from '../abis/datamodel.ts';
 import { enumScalar, layoutOf } from './layout.ts';
@@ -8,7 +9,7 @@ import { typeText } from './frame.ts';
 import { numberToX87, x87BytesToNumber } from '../emu/x87.ts';
 
 /** A value did not fit its C type. `path` names the argument and field. */
-export class ValueError extends Error {
+export class ValueError extends AbiscopeError {
   constructor(readonly path: string, readonly expected: string, readonly got: unknown) {
     super(`${path}: expected ${expected}, got ${describe(got)}`);
     this.name = 'ValueError';
