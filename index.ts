@@ -1,7 +1,9 @@
 // abiscope: a reentrant FFI engine running in emulated CPUs.
 export { AbiscopeError, UsageError } from './errors.ts';
-export { Sandbox, Library, type ForeignFunction, type SandboxOptions, type ResultTarget } from './marshal/sandbox.ts';
-export { Machine, type RunLimits } from './emu/machine.ts';
+export { Sandbox, Library, CallbackLimitError, type ForeignFunction, type SandboxOptions, type ResultTarget } from './marshal/sandbox.ts';
+export { Machine, type RunLimits, type MachineOptions } from './emu/machine.ts';
+export { GuestMemoryError, MAX_REGIONS, DEFAULT_MEMORY_LIMIT } from './emu/memory-map.ts';
+export { CallTimeoutFault, DEFAULT_BUDGET, DEFAULT_TIMEOUT_MS, type CallLimits } from './marshal/limits.ts';
 export * from './emu/faults.ts';
 export { UnicornMissingError, UnicornClosedError } from './emu/unicorn.ts';
 export { planCall, type FramePlan } from './marshal/frame.ts';
@@ -13,7 +15,7 @@ export type { AbiName, CallArrangement, ArgPiece } from './abis/abi.ts';
 export { CallbackError, CallbackReleasedError, type Callback, type CallbackContext, type VarArgs } from './marshal/callback.ts';
 export { GuestThread, ReturnOrderError, FrameStackExhaustedError, type FrameLevel } from './marshal/guest-thread.ts';
 export { StackImbalanceError } from './marshal/call-chain.ts';
-export { FrameCorruptedError, ArgumentCountError, type CallRecord } from './marshal/callout.ts';
+export { FrameCorruptedError, ArgumentCountError, CalleeSavedViolation, type CallRecord } from './marshal/callout.ts';
 export { MovingObjectHeap, HostObject, ObjectHeapFullError } from './marshal/object-heap.ts';
 export { GuestTermination, GuestExit, GuestAbort } from './marshal/termination.ts';
 export type { GuestOutput } from './marshal/guest-thread.ts';

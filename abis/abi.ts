@@ -104,6 +104,13 @@ export interface RegisterFile {
   results: string[];
   /** Registers a call may have to set besides arguments (x86-64 al, PPC cr6): every call's image has a slot for each. */
   special?: string[];
+  /**
+   * Registers a callee must preserve (callee-saved, non-volatile), as the ABI document names
+   * them; the stack pointer is checked separately. abiscope compares each after every call.
+   */
+  preserved: string[];
+  /** Bits of a preserved register that are preserved, where only some are (PowerPC cr: fields 2-4). */
+  preservedBits?: Readonly<Record<string, bigint>>;
 }
 
 /** How users build code for a convention on Debian or Ubuntu, and the runtime build that goes with it. */

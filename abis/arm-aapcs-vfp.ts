@@ -8,7 +8,7 @@ import type { CallArrangement, CallingConvention, ArgPiece } from './abi.ts';
 import type { CType, Signature } from '../marshal/ctypes.ts';
 import type { LayoutCache } from '../marshal/layout.ts';
 import {
-  ARM_DATA_MODEL, CORE_ARG_REGS, arrangeAapcs, layoutFor,
+  ARM_DATA_MODEL, ARM_PRESERVED, CORE_ARG_REGS, arrangeAapcs, layoutFor,
   type CoprocessorClass, type CoprocessorRegisters, type Placement,
 } from './arm-aapcs.ts';
 
@@ -153,6 +153,8 @@ export const armAapcsVfp: CallingConvention = {
     intArgs: [...CORE_ARG_REGS],
     fpArgs: ['d0', 'd1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7'],
     results: ['r0', 'r1', 's0', 's1', 's2', 's3', 'd0', 'd1', 'd2', 'd3'],
+    // AAPCS 6.1.2.1: s16-s31 (d8-d15) must be preserved too.
+    preserved: [...ARM_PRESERVED, 'd8', 'd9', 'd10', 'd11', 'd12', 'd13', 'd14', 'd15'],
   },
   arrange(signature: Signature, variadicArgs?: CType[]): CallArrangement {
     return arrangeAapcs('arm-aapcs-vfp', signature, variadicArgs, VFP_CLASS);

@@ -25,6 +25,8 @@ const WORD = 4;
 
 /** 6.2.1.2: the stack is double-word aligned at a public interface. */
 export const ARM_STACK_ALIGN = 8;
+/** AAPCS 6.1.1: the callee-saved core registers v1-v8. */
+export const ARM_PRESERVED = ['r4', 'r5', 'r6', 'r7', 'r8', 'r9', 'r10', 'r11'] as const;
 
 // ---------------------------------------------------------------------------
 // Marshalling state (6.5 stage A)
@@ -323,7 +325,8 @@ export const armAapcs: CallingConvention = {
   target: 'arm',
   toolchain: { gcc: 'arm-linux-gnueabi-gcc', package: 'gcc-arm-linux-gnueabi', runtimeDir: 'armel' },
   dataModel: ARM_DATA_MODEL,
-  registers: { intArgs: [...CORE_ARG_REGS], fpArgs: [], results: ['r0', 'r1'] },
+  // AAPCS 6.1.1: r4-r11 must be preserved (soft-float code does not touch VFP registers).
+  registers: { intArgs: [...CORE_ARG_REGS], fpArgs: [], results: ['r0', 'r1'], preserved: [...ARM_PRESERVED] },
   arrange(signature: Signature, variadicArgs?: CType[]): CallArrangement {
     return arrangeAapcs<never>('arm-aapcs', signature, variadicArgs);
   },

@@ -189,7 +189,8 @@ export function makeI386Sysv(opts: I386Options): CallingConvention {
     toolchain: { gcc: 'i686-linux-gnu-gcc', package: 'gcc-i686-linux-gnu', runtimeDir: 'i386' },
     dataModel: DM,
     // No argument registers; the register image still needs the result registers.
-    registers: { intArgs: [], fpArgs: [], results: ['eax', 'edx', 'st0'] },
+    // i386 psABI 2.2.1 (Registers): ebx, esi, edi and ebp belong to the caller.
+    registers: { intArgs: [], fpArgs: [], results: ['eax', 'edx', 'st0'], preserved: ['ebx', 'esi', 'edi', 'ebp'] },
     arrange(signature: Signature, variadicArgs: CType[] = []): CallArrangement {
       const lc = new LayoutCache(DM);
       const result = arrangeResult(lc, signature.result, opts);

@@ -312,6 +312,10 @@ const REGISTERS = {
   fpArgs: ['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8'],
   results: ['r3', 'r4', 'f1', 'f2'],
   special: ['cr6'],
+  // SysV PPC ABI 3-13 (Registers): r14-r31, f14-f31 and CR fields 2-4 are non-volatile; r2 is
+  // the system's (thread pointer), r13 the small-data anchor: a function leaves both alone.
+  preserved: [...Array.from({ length: 18 }, (_, i) => `r${i + 14}`), ...Array.from({ length: 18 }, (_, i) => `f${i + 14}`), 'r2', 'r13', 'cr'],
+  preservedBits: { cr: 0x00fff000n },
 };
 
 export type Ppc32Convention = CallingConvention & { readonly structReturn: StructReturn };

@@ -383,6 +383,8 @@ export const x86_64Sysv: CallingConvention = {
     fpArgs: [...SSE_ARG_REGS],
     results: ['rax', 'rdx', 'xmm0', 'xmm1', 'st0'],
     special: ['al'],
+    // psABI 3.2.1 (Registers): rbx, rbp and r12-r15 belong to the caller; every xmm register is scratch.
+    preserved: ['rbx', 'rbp', 'r12', 'r13', 'r14', 'r15'],
   },
   arrange,
 };

@@ -118,7 +118,7 @@ export async function runCall(o: CallOptions): Promise<number> {
   } catch (e) {
     if (e instanceof UnicornMissingError) throw e;
     const err = e as Error;
-    const extra = e instanceof GuestFault ? { pc: e.pc, instruction: e.instruction, callChain: e.callChain }
+    const extra = e instanceof GuestFault ? { pc: `0x${e.exactPc.toString(16)}`, instruction: e.instruction, callChain: e.callChain }
       : e instanceof GuestExit ? { status: e.status, calledFrom: e.calledFrom }
       : e instanceof GuestAbort ? { calledFrom: e.calledFrom, ...(e.assertion ? { assertion: e.assertion } : {}) }
       : {};

@@ -2,9 +2,9 @@
 // ARM: the addend is encoded in the instruction or word at the place, so each handler decodes it.
 // Notation: S has the Thumb bit set for Thumb functions (S == S' | T); branch handlers clear it.
 // Branches change state (BL <-> BLX) only when the target's state is known (site.thumb defined);
-// a branch that cannot change state (B, BL<cond>, B.W, B<cond>.W) goes through an interworking
-// veneer the linker makes (site.veneer()). GOT notation: GOT_ORG is _GLOBAL_OFFSET_TABLE_
-// (site.GOT), GOT(S) the address of the symbol's GOT entry (site.G).
+// a branch that cannot change state (B, BL<cond>, B.W, B<cond>.W), and one whose target is out
+// of its reach, goes through a veneer the linker makes (site.veneer()). GOT notation: GOT_ORG
+// is _GLOBAL_OFFSET_TABLE_ (site.GOT), GOT(S) the address of the symbol's GOT entry (site.G).
 
 import { alignDown, checkRange, signExtend, type RelocArch, type RelocSite } from './elf-reloc.ts';
 import { ARM_RELOC_NAMES } from './elf-reloc-names.ts';
@@ -100,8 +100,9 @@ function armBranch24(s: RelocSite): void {
   // Only an unconditional BL can become BLX; B and BL<cond> reach Thumb code through a veneer.
   const call = s.type === R_ARM_CALL || (s.type === R_ARM_PLT32 && (insn & 0x01000000) !== 0);
   let S = s.S;
-  if (toThumb && !(call && (isBlx || insn >>> 28 === 0xe))) {
-    S = s.veneer(); // ARM code that loads the Thumb address into pc
+  const reaches = (v: number): boolean => v >= -(2 ** 25) && v < 2 ** 25;
+  if (!s.weakUndef && ((toThumb && !(call && (isBlx || insn >>> 28 === 0xe))) || !reaches((toThumb ? alignDown(S, 2) : S) + A - s.P))) {
+    S = s.veneer(); // ARM code that loads the target's address into pc (either state, any distance)
     toThumb = false;
   }
   // Undefined weak: branch to the next instruction (P + 4 = P + 8 - 4).
@@ -148,8 +149,9 @@ function thumbBranch24(s: RelocSite): void {
   const isBlx = (lo & 0x1000) === 0 && s.type === R_ARM_THM_CALL;
   let toArm = !s.weakUndef && (s.thumb === undefined ? isBlx : !s.thumb);
   let S = s.S;
-  if (toArm && s.type !== R_ARM_THM_CALL) {
-    S = s.veneer(); // B.W cannot switch state: Thumb code that loads the ARM address into pc
+  const far = !s.weakUndef && !thumbReaches(toArm ? alignDown(S + A + 4, 4) - alignDown(s.P + 4, 4) : alignDown(S, 2) + A - s.P, 25);
+  if (!s.weakUndef && ((toArm && s.type !== R_ARM_THM_CALL) || far)) {
+    S = s.veneer(); // Thumb code that loads the target's address into pc (B.W cannot switch state; or too far)
     toArm = false;
   }
   let offset: number;
@@ -166,12 +168,17 @@ function thumbJump19(s: RelocSite): void {
   const hi = s.place.read16(0), lo = s.place.read16(2);
   const A = s.rela ? s.A : signExtend(((hi >> 10) & 1) << 20 | ((lo >> 11) & 1) << 19 | ((lo >> 13) & 1) << 18
     | (hi & 0x3f) << 12 | (lo & 0x7ff) << 1, 21);
-  const S = s.thumb === false && !s.weakUndef ? s.veneer() : s.S;
+  const S = !s.weakUndef && (s.thumb === false || !thumbReaches(alignDown(s.S, 2) + A - s.P, 21)) ? s.veneer() : s.S;
   const offset = s.weakUndef ? 0 : alignDown(S, 2) + A - s.P;
   checkRange(s, offset, 21, 'signed');
   if (offset & 1) s.fail(`${s.name} against \`${s.symbol}\`: odd branch offset ${offset}`);
   s.place.write16((hi & 0xfbc0) | (((offset >> 20) & 1) << 10) | ((offset >> 12) & 0x3f), 0);
   s.place.write16((lo & 0xd000) | (((offset >> 18) & 1) << 13) | (((offset >> 19) & 1) << 11) | ((offset >> 1) & 0x7ff), 2);
+}
+
+/** Whether a Thumb branch offset fits its signed field of `bits` bits (the last bit is always 0). */
+function thumbReaches(offset: number, bits: number): boolean {
+  return offset >= -(2 ** (bits - 1)) && offset < 2 ** (bits - 1);
 }
 
 // --- MOVW/MOVT ----------------------------------------------------------------------------
@@ -240,11 +247,17 @@ export const ARM_RELOCS: RelocArch = {
     [R_ARM_NONE, { kind: 'none', bits: 32 }], [R_ARM_ABS32, { kind: 'absolute', bits: 32 }], [R_ARM_REL32, { kind: 'pc', bits: 32 }],
     [21, { kind: 'symbol', bits: 32 }], [22, { kind: 'symbol', bits: 32 }], [23, { kind: 'relative', bits: 32 }],
   ]),
-  veneerTypes: new Map([
-    [R_ARM_CALL, 'arm'], [R_ARM_JUMP24, 'arm'], [R_ARM_PLT32, 'arm'],
-    [R_ARM_THM_JUMP24, 'thumb'], [R_ARM_THM_JUMP19, 'thumb'],
-  ]),
-  needsVeneer,
+  veneers: {
+    types: new Map([
+      [R_ARM_CALL, 'arm'], [R_ARM_JUMP24, 'arm'], [R_ARM_PLT32, 'arm'],
+      [R_ARM_THM_CALL, 'thumb'], [R_ARM_THM_JUMP24, 'thumb'], [R_ARM_THM_JUMP19, 'thumb'],
+    ]),
+    bytes: 8,
+    // ARM B/BL: +-32 MiB; Thumb-2 BL/B.W: +-16 MiB; B<cond>.W: +-1 MiB.
+    reach: (type) => (type === R_ARM_THM_JUMP19 ? 2 ** 20 : type === R_ARM_THM_CALL || type === R_ARM_THM_JUMP24 ? 2 ** 24 : 2 ** 25),
+    interworking: needsVeneer,
+    code: (from, target) => armVeneer(from === 'thumb' ? 'thumb' : 'arm', target),
+  },
 };
 
 /**
@@ -253,7 +266,7 @@ export const ARM_RELOCS: RelocArch = {
  * Thumb code reaches ARM code by BLX only from BL. A target of unknown state needs none.
  */
 function needsVeneer(type: number, insn: number, targetThumb: boolean | undefined): boolean {
-  if (targetThumb === undefined) return false;
+  if (targetThumb === undefined || type === R_ARM_THM_CALL) return false; // Thumb BL <-> BLX either way
   if (type === R_ARM_THM_JUMP24 || type === R_ARM_THM_JUMP19) return !targetThumb;
   if (!targetThumb) return false;
   const unconditionalCall = insn >>> 28 === 0xf || (insn >>> 28 === 0xe && (insn & 0x01000000) !== 0);
@@ -261,10 +274,10 @@ function needsVeneer(type: number, insn: number, targetThumb: boolean | undefine
 }
 
 /**
- * Interworking veneers. From ARM code: `ldr pc, [pc, #-4]` then the Thumb address (bit 0 set);
- * from Thumb code (placed 4-aligned): `ldr.w pc, [pc, #0]` then the ARM address. A load into pc
- * switches state by bit 0 of the value on ARMv5T and later; the veneer clobbers nothing, and a
- * BL<cond> through it keeps its return address in lr.
+ * Veneers. From ARM code: `ldr pc, [pc, #-4]` then the target address; from Thumb code (placed
+ * 4-aligned): `ldr.w pc, [pc, #0]` then the address. A load into pc switches state by bit 0 of
+ * the value on ARMv5T and later, and reaches any address; the veneer clobbers nothing, and a
+ * BL through it keeps its return address in lr.
  */
 export function armVeneer(from: 'arm' | 'thumb', target: number): Uint8Array {
   const bytes = new Uint8Array(8);

@@ -72,9 +72,12 @@ function got16(s: RelocSite): void {
  * Branch displacement; an undefined weak target becomes the next instruction. PLTREL24 (calls
  * in -fPIC code, e.g. libgcc): we link statically without a PLT, so the call goes straight to
  * the function; its addend is the .got2 offset the PLT stub would use, not part of the target.
+ * A b/bl that cannot reach (+-32 MiB) goes through a veneer next to the code.
  */
 function branchOffset(s: RelocSite, bits: number): number {
-  const v = s.weakUndef ? 4 : s.S + (s.type === R_PPC_PLTREL24 ? 0 : s.A) - s.P;
+  const A = s.type === R_PPC_PLTREL24 ? 0 : s.A;
+  let v = s.weakUndef ? 4 : s.S + A - s.P;
+  if (bits === 26 && !s.weakUndef && (v < -(2 ** 25) || v >= 2 ** 25)) v = s.veneer() - s.P;
   checkRange(s, v, bits, 'signed');
   checkAligned(s, v, 4);
   return v;
@@ -137,4 +140,26 @@ export const PPC_RELOCS: RelocArch = {
   gotEntryHasAddend: true,
   gotHeader: () => Uint8Array.of(0x4e, 0x80, 0x00, 0x21), // blrl (big-endian)
   gotExecutable: true,
+  veneers: {
+    types: new Map([[R_PPC_REL24, 'ppc'], [R_PPC_PLTREL24, 'ppc'], [R_PPC_LOCAL24PC, 'ppc']]),
+    bytes: 16,
+    reach: () => 2 ** 25,
+    code: (_, target) => ppcVeneer(target),
+  },
 };
+
+/**
+ * A long branch: lis r12, target@ha; addi r12, r12, target@l; mtctr r12; bctr. r12 is volatile
+ * and free at a call (the linker's own glue uses it too); lr is untouched, so a bl through it
+ * returns to its caller.
+ */
+function ppcVeneer(target: number): Uint8Array {
+  const out = new Uint8Array(16);
+  const dv = new DataView(out.buffer);
+  const t = target >>> 0;
+  dv.setUint32(0, 0x3d800000 | (((t + 0x8000) >>> 16) & 0xffff), false);
+  dv.setUint32(4, 0x398c0000 | (t & 0xffff), false);
+  dv.setUint32(8, 0x7d8903a6, false);
+  dv.setUint32(12, 0x4e800420, false);
+  return out;
+}

@@ -46,8 +46,9 @@ export interface RelocSite {
   /** The GOT's origin, `_GLOBAL_OFFSET_TABLE_` (NaN when the link has no GOT). */
   readonly GOT: number;
   /**
-   * ARM: the address of an interworking veneer that reaches this site's target from the
-   * site's own instruction-set state (a branch that cannot switch state goes there instead).
+   * The address of a veneer the linker made next to the code: a few instructions that load
+   * this site's target into pc. A branch goes there instead when it cannot reach the target
+   * itself: too far (each ISA's branch reach), or, on ARM, unable to switch ARM/Thumb state.
    */
   veneer(): number;
   fail(message: string): never;
@@ -69,13 +70,27 @@ export interface RelocArch {
   readonly gotHeader?: (endian: 'little' | 'big') => Uint8Array;
   /** The GOT must be executable (PowerPC: its header is code). */
   readonly gotExecutable?: boolean;
-  /** Branch types that may need an interworking veneer, with the state of the code they sit in. */
-  readonly veneerTypes?: ReadonlyMap<number, 'arm' | 'thumb'>;
+  /** Branches that may need a veneer, and how veneers look (see RelocSite.veneer). */
+  readonly veneers?: VeneerKind;
+}
+
+/** The state of the code a branch sits in: its veneer is written for it. */
+export type VeneerFrom = 'arm' | 'thumb' | 'ppc';
+
+export interface VeneerKind {
+  /** Branch types that may need one, with the state of the code they sit in. */
+  readonly types: ReadonlyMap<number, VeneerFrom>;
+  /** Bytes of one veneer (a multiple of 4). */
+  readonly bytes: number;
+  /** How far a branch of this type reaches, either way, in bytes. */
+  reach(type: number): number;
   /**
-   * Whether this branch needs a veneer to reach a target in Thumb (true) or ARM (false) state;
-   * `insn` is the instruction's first word (ARM) or halfwords (Thumb) as read at the place.
+   * ARM: whether the branch needs a veneer to reach a target in Thumb (true) or ARM (false)
+   * state; `insn` is its first word (ARM) or halfword (Thumb) as read at the place.
    */
-  readonly needsVeneer?: (type: number, insn: number, targetThumb: boolean | undefined) => boolean;
+  interworking?(type: number, insn: number, targetThumb: boolean | undefined): boolean;
+  /** The veneer's bytes, from code of state `from`, to `target` (ARM: bit 0 selects Thumb). */
+  code(from: VeneerFrom, target: number): Uint8Array;
 }
 
 /**

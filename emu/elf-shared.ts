@@ -334,6 +334,7 @@ export function linkShared(so: SharedObject, opts: ShareOptions): LinkedImage & 
     bytes: image.slice(p.vaddr - dyn.image.low, p.vaddr - dyn.image.low + p.memsz),
     perms: p.flags & PF_X ? 'rx' : p.flags & PF_W ? 'rw' : 'r',
     name: `${file} PT_LOAD ${i}`,
+    initialized: p.filesz,
   }));
   const symbols = new Map<string, ElfSymbol>();
   for (const s of dyn.symbols) {

@@ -1,14 +1,13 @@
 // What the linker makes itself: the GOT that position-independent code loads addresses from,
-// and ARM interworking veneers. Both are sized before placement (from the relocations that
-// will use them) and filled after relocation, when every address is known.
+// and veneers for branches that cannot reach their target themselves (too far; on ARM, also
+// unable to switch ARM/Thumb state). Both are sized before placement (from the relocations
+// that will use them) and filled after relocation, when every address is known.
 
 import { sectionBytes, type RawSymbol } from './elf-read.ts';
-import type { RelocArch } from './elf-reloc.ts';
-import { armVeneer } from './elf-reloc-arm.ts';
+import type { RelocArch, VeneerFrom, VeneerKind } from './elf-reloc.ts';
 import { relocationSections, relocationsOf, type Input } from './elf-inputs.ts';
 
 export const GOT_SYMBOL = '_GLOBAL_OFFSET_TABLE_';
-const VENEER_BYTES = 8;
 
 /** One GOT entry: the symbol (and, on PowerPC, addend) whose address it holds. */
 export interface GotEntry { input: Input; sym: RawSymbol; addend: number }
@@ -24,6 +23,7 @@ export interface SyntheticPlan {
   gotExecutable: boolean;
   /** Upper bound of veneers the relocations may ask for. */
   veneerSlots: number;
+  veneerKind?: VeneerKind;
 }
 
 /** Names a symbol across inputs: globals by name, locals by file and index. */
@@ -35,8 +35,15 @@ export function gotKey(arch: RelocArch, input: Input, files: Input[], sym: RawSy
   return arch.gotEntryHasAddend ? `${symbolKey(input, files, sym)}+${addend}` : symbolKey(input, files, sym);
 }
 
-/** `thumbTarget`: the state of a relocation's target function (ARM), undefined when unknown. */
-export function planSynthetic(files: Input[], arch: RelocArch, endian: 'little' | 'big', thumbTarget: (input: Input, sym: RawSymbol) => boolean | undefined): SyntheticPlan {
+/** What is known of a branch target before placement: its ARM/Thumb state, and its address if outside this link. */
+export interface TargetHint { thumb: boolean | undefined; external?: number }
+
+/**
+ * `hint` says what is known of a relocation's target; `span` is where this link's code may go
+ * (base, and base plus every loaded section's size and alignment): a branch to an address
+ * outside the link gets a veneer when some place in the span is out of its reach.
+ */
+export function planSynthetic(files: Input[], arch: RelocArch, endian: 'little' | 'big', hint: (input: Input, sym: RawSymbol) => TargetHint, span: [number, number]): SyntheticPlan {
   const gotIndex = new Map<string, number>();
   const gotEntries: GotEntry[] = [];
   const veneerKeys = new Set<string>();
@@ -55,15 +62,20 @@ export function planSynthetic(files: Input[], arch: RelocArch, endian: 'little' 
             gotEntries.push({ input, sym, addend: arch.gotEntryHasAddend ? r.addend ?? 0 : 0 });
           }
         }
-        const state = arch.veneerTypes?.get(r.type);
-        if (state && r.sym !== 0 && arch.needsVeneer && r.offset + 4 <= target.size) {
+        const v = arch.veneers;
+        const from = v?.types.get(r.type);
+        if (!v || !from || r.sym === 0 || r.offset + 4 > target.size) continue;
+        const h = hint(input, sym);
+        const far = h.external !== undefined && Math.max(Math.abs(h.external - span[0]), Math.abs(h.external - span[1])) >= v.reach(r.type);
+        let interworking = false;
+        if (v.interworking && !far) {
           if (!code) {
             const b = sectionBytes(input.elf, target);
             code = new DataView(b.buffer, b.byteOffset, b.byteLength);
           }
-          const insn = state === 'arm' ? code.getUint32(r.offset, true) : code.getUint16(r.offset, true);
-          if (arch.needsVeneer(r.type, insn, thumbTarget(input, sym))) veneerKeys.add(`${state}:${symbolKey(input, files, sym)}`);
+          interworking = v.interworking(r.type, from === 'arm' ? code.getUint32(r.offset, true) : code.getUint16(r.offset, true), h.thumb);
         }
+        if (far || interworking) veneerKeys.add(`${from}:${symbolKey(input, files, sym)}`);
       }
     }
   }
@@ -72,6 +84,7 @@ export function planSynthetic(files: Input[], arch: RelocArch, endian: 'little' 
     gotHeader: arch.gotHeader?.(endian) ?? new Uint8Array(0),
     gotExecutable: arch.gotExecutable ?? false,
     veneerSlots: veneerKeys.size,
+    veneerKind: arch.veneers,
   };
 }
 
@@ -103,25 +116,25 @@ export class GotLayout {
   }
 }
 
-/** Veneers handed out by relocation handlers, one per (state, target). */
+/** Veneers handed out by relocation handlers, one per (state, target); undefined when the plan has no room left. */
 export class VeneerArea {
   private readonly made = new Map<string, number>();
   readonly code: { address: number; bytes: Uint8Array }[] = [];
-  constructor(readonly address: number, readonly slots: number) {}
+  constructor(readonly address: number, readonly slots: number, private readonly kind: VeneerKind) {}
   get size(): number {
-    return this.slots * VENEER_BYTES;
+    return this.slots * this.kind.bytes;
   }
   get count(): number {
     return this.made.size;
   }
-  veneer(from: 'arm' | 'thumb', target: number): number {
+  veneer(from: VeneerFrom, target: number): number | undefined {
     const key = `${from}:${target}`;
     const known = this.made.get(key);
     if (known !== undefined) return known;
-    if (this.made.size >= this.slots) throw new Error(`internal: more veneers than the ${this.slots} planned`);
-    const address = this.address + this.made.size * VENEER_BYTES;
+    if (this.made.size >= this.slots) return undefined;
+    const address = this.address + this.made.size * this.kind.bytes;
     this.made.set(key, address);
-    this.code.push({ address, bytes: armVeneer(from, target) });
+    this.code.push({ address, bytes: this.kind.code(from, target) });
     return address;
   }
 }

@@ -17,8 +17,9 @@ import {
   STT_TLS, type ElfMachine, type RawElf, type RawReloc, type RawSection, type RawSymbol,
 } from './elf-read.ts';
 import { isTlsRelocation, Place, relocName, type RelocArch } from './elf-reloc.ts';
+import { GuestMemoryError } from './memory-map.ts';
 import { chooseInputs, isLoaded, relocationSections, relocationsOf, UNWIND_SECTION, type Input, type LinkInput, type PulledMember } from './elf-inputs.ts';
-import { GOT_SYMBOL, gotKey, GotLayout, planSynthetic, VeneerArea, type SyntheticPlan } from './elf-synth.ts';
+import { GOT_SYMBOL, gotKey, GotLayout, planSynthetic, VeneerArea, type SyntheticPlan, type TargetHint } from './elf-synth.ts';
 import { AARCH64_RELOCS } from './elf-reloc-aarch64.ts';
 import { ARM_RELOCS } from './elf-reloc-arm.ts';
 import { PPC_RELOCS } from './elf-reloc-ppc.ts';
@@ -44,7 +45,15 @@ export interface ElfFile {
   symbols: ElfSymbol[]; // the .symtab without its null entry 0
 }
 
-export interface LoadedSegment { address: number; bytes: Uint8Array; perms: 'rx' | 'rw' | 'r'; name: string }
+export interface LoadedSegment {
+  address: number;
+  /** The segment's memory image, .bss included (as zeros). */
+  bytes: Uint8Array;
+  perms: 'rx' | 'rw' | 'r';
+  name: string;
+  /** Bytes from the start that may be non-zero (the rest is .bss, COMMON or p_memsz beyond p_filesz). */
+  initialized: number;
+}
 
 export interface LinkedImage {
   machine: ElfMachine; endian: 'little' | 'big'; class: 32 | 64;
@@ -78,6 +87,8 @@ export interface LinkOptions {
   roots?: readonly string[];
   /** The machine every input must be for (the link may hold only archives). */
   machine?: ElfMachine;
+  /** Largest image to build, in bytes (default and most 256 MiB): checked before the memory is allocated. */
+  maxBytes?: number;
 }
 
 const PAGE = 0x1000;
@@ -159,13 +170,17 @@ export function linkElf(inputs: LinkInput[], opts: LinkOptions): LinkedImage {
 
   const objects = files.filter((f) => f.elf.type === ET_REL);
   const globals = collectGlobals(files);
-  const segments: LoadedSegment[] = files.filter((f) => f.elf.type === ET_EXEC).flatMap(loadExecutable);
-  const thumbTarget = (input: Input, sym: RawSymbol): boolean | undefined => {
-    const t = resolveTarget(input, sym, { globals, commons: new Map(), resolve: opts.resolve, fallback: opts.fallback, addressLimit, arch, files: objects }, true, true);
-    return 'missing' in t ? undefined : t.thumb;
+  const maxBytes = Math.min(opts.maxBytes ?? MAX_IMAGE_BYTES, MAX_IMAGE_BYTES);
+  const segments: LoadedSegment[] = files.filter((f) => f.elf.type === ET_EXEC).flatMap((f) => loadExecutable(f, maxBytes));
+  const planning: LinkContext = { globals, commons: new Map(), resolve: opts.resolve, fallback: opts.fallback, addressLimit, arch, files: objects };
+  const hint = (input: Input, sym: RawSymbol): TargetHint => {
+    const t = resolveTarget(input, sym, planning, true, true);
+    if ('missing' in t) return { thumb: undefined };
+    const defined = sym.bind === STB_LOCAL || globals.has(sym.name);
+    return defined ? { thumb: t.thumb } : { thumb: t.thumb, external: t.S };
   };
-  const synthetic = planSynthetic(objects, arch, first.endian, thumbTarget);
-  const placed = placeObjects(objects, globals, opts.base, addressLimit, synthetic, first.class === 64 ? 8 : 4);
+  const synthetic = planSynthetic(objects, arch, first.endian, hint, [opts.base, opts.base + imageSpan(objects)]);
+  const placed = placeObjects(objects, globals, opts.base, addressLimit, synthetic, first.class === 64 ? 8 : 4, maxBytes);
   segments.push(...placed.segments);
   checkOverlaps(segments);
 
@@ -205,6 +220,13 @@ function localFunctions(input: Input): ElfSymbol[] {
   return out;
 }
 
+/** At most how many bytes the loaded sections of `objects` take once placed (sizes, alignment, a page per segment). */
+function imageSpan(objects: Input[]): number {
+  let n = 3 * PAGE;
+  for (const input of objects) for (const sec of input.elf.sections) if (isLoaded(input, sec)) n += sec.size + Math.max(sec.align, 1);
+  return n;
+}
+
 function alignUp(value: number, align: number): number {
   return Math.ceil(value / align) * align;
 }
@@ -233,14 +255,17 @@ function collectGlobals(files: Input[]): Map<string, Definition> {
   return globals;
 }
 
-function loadExecutable(input: Input): LoadedSegment[] {
+function loadExecutable(input: Input, maxBytes: number): LoadedSegment[] {
   const { elf } = input;
   const r = readerFor(elf);
   let total = 0;
   return elf.segments.filter((p) => p.type === PT_LOAD && p.memsz > 0).map((p, i) => {
     if (p.filesz > p.memsz) r.fail(`PT_LOAD ${i}: file size ${hex(p.filesz)} exceeds memory size ${hex(p.memsz)}`);
     total += p.memsz;
-    if (total > MAX_IMAGE_BYTES) r.fail(`PT_LOAD segments total more than ${MAX_IMAGE_BYTES} bytes`);
+    if (total > maxBytes) {
+      if (maxBytes < MAX_IMAGE_BYTES) throw new GuestMemoryError(`${input.label}: its PT_LOAD segments need more than the ${maxBytes} bytes the machine has left of its memory limit`);
+      r.fail(`PT_LOAD segments total more than ${maxBytes} bytes`);
+    }
     if (p.vaddr + p.memsz > (elf.class === 32 ? 2 ** 32 : Number.MAX_SAFE_INTEGER)) r.fail(`PT_LOAD ${i} ends beyond the address space`);
     r.need(p.offset, p.filesz, `PT_LOAD ${i}`);
     const bytes = new Uint8Array(p.memsz);
@@ -249,7 +274,7 @@ function loadExecutable(input: Input): LoadedSegment[] {
       .filter((s) => s.flags & 0x2 && s.addr >= p.vaddr && s.addr < p.vaddr + p.memsz)
       .map((s) => s.name);
     const perms: Perms = p.flags & PF_X ? 'rx' : p.flags & PF_W ? 'rw' : 'r';
-    return { address: p.vaddr, bytes, perms, name: names.length ? names.join(' ') : `${input.label} PT_LOAD ${i}` };
+    return { address: p.vaddr, bytes, perms, name: names.length ? names.join(' ') : `${input.label} PT_LOAD ${i}`, initialized: p.filesz };
   });
 }
 
@@ -262,7 +287,7 @@ function sectionPerms(sec: RawSection): Perms {
  * what the linker makes: veneers after the code, the GOT after the read-only data (after the
  * code on PowerPC, where it starts with an instruction).
  */
-function placeObjects(files: Input[], globals: Map<string, Definition>, base: number, addressLimit: number, synthetic: SyntheticPlan, pointerSize: number) {
+function placeObjects(files: Input[], globals: Map<string, Definition>, base: number, addressLimit: number, synthetic: SyntheticPlan, pointerSize: number, maxBytes: number) {
   const chunks: Record<Perms, Chunk[]> = { rx: [], r: [], rw: [] };
   const bss: Chunk[] = [];
   for (const input of files) {
@@ -296,7 +321,10 @@ function placeObjects(files: Input[], globals: Map<string, Definition>, base: nu
   let veneers: VeneerArea | undefined;
   const grow = (size: number): void => {
     cursor += size;
-    if (cursor - base > MAX_IMAGE_BYTES) throw new ElfError(`relocatable objects need more than ${MAX_IMAGE_BYTES} bytes`);
+    if (cursor - base > maxBytes) {
+      if (maxBytes < MAX_IMAGE_BYTES) throw new GuestMemoryError(`the objects need more than the ${maxBytes} bytes the machine has left of its memory limit`);
+      throw new ElfError(`relocatable objects need more than ${maxBytes} bytes`);
+    }
     if (cursor > addressLimit) throw new ElfError(`relocatable objects do not fit in the address space above ${hex(base)}`);
   };
   const placeGot = (): void => {
@@ -317,9 +345,9 @@ function placeObjects(files: Input[], globals: Map<string, Definition>, base: nu
       sections.push({ file: input.elf.file, name: sec.name, address: cursor, size: sec.size });
       grow(sec.size);
     }
-    if (perms === 'rx' && synthetic.veneerSlots) {
+    if (perms === 'rx' && synthetic.veneerSlots && synthetic.veneerKind) {
       cursor = alignUp(cursor, 4);
-      veneers = new VeneerArea(cursor, synthetic.veneerSlots);
+      veneers = new VeneerArea(cursor, synthetic.veneerSlots, synthetic.veneerKind);
       sections.push({ name: '.veneers', address: cursor, size: veneers.size });
       grow(veneers.size);
     }
@@ -333,10 +361,15 @@ function placeObjects(files: Input[], globals: Map<string, Definition>, base: nu
     }
     if (cursor === start) continue;
     const bytes = new Uint8Array(cursor - start);
+    let initialized = cursor - start; // code and read-only segments: all of it (the GOT and veneers are filled later)
+    if (perms === 'rw') initialized = 0;
     for (const { input, sec } of list) {
-      if (sec.type !== SHT_NOBITS) bytes.set(sectionBytes(input.elf, sec), input.placed.get(sec.index)! - start);
+      if (sec.type === SHT_NOBITS) continue;
+      const at = input.placed.get(sec.index)! - start;
+      bytes.set(sectionBytes(input.elf, sec), at);
+      if (perms === 'rw') initialized = Math.max(initialized, at + sec.size);
     }
-    segments.push({ address: start, bytes, perms, name });
+    segments.push({ address: start, bytes, perms, name, initialized });
   }
   return { segments, commons, sections, got: got as GotLayout | undefined, veneers: veneers as VeneerArea | undefined };
 }
@@ -498,9 +531,10 @@ function applyOne(p: Pending, segments: LoadedSegment[], views: Map<LoadedSegmen
     G: gotIndex === undefined ? Number.NaN : got!.entryAddress(gotIndex),
     GOT: got?.origin ?? Number.NaN,
     veneer: () => {
-      const from = arch.veneerTypes?.get(reloc.type);
-      if (!veneers || !from) return fail(`no interworking veneer was planned for \`${sym.name}\``);
-      return veneers.veneer(from, p.S);
+      const from = arch.veneers?.types.get(reloc.type);
+      const at = from && veneers?.veneer(from, p.S);
+      if (at === undefined) return fail(`\`${sym.name}\` at ${hex(p.S)} is out of this branch's reach, and no veneer was planned for it (is the code larger than the branch reaches?)`);
+      return at;
     },
   });
 }

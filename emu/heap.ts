@@ -11,6 +11,16 @@ export class HeapError extends AbiscopeError {
 
 interface Block { start: number; size: number }
 
+/** The largest alignment allocate() gives: a page. */
+export const MAX_ALIGN = 4096;
+
+/** A value in a message, whatever it is (a user may pass anything from JS). */
+function describeNumber(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return typeof v === 'bigint' ? `${v}n` : String(v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+  return v === null ? 'null' : typeof v;
+}
+
 export class GuestHeap {
   private free: Block[];
   private readonly used = new Map<number, number>();
@@ -19,8 +29,22 @@ export class GuestHeap {
     this.free = [{ start: base, size }];
   }
 
+  /**
+   * A block of `bytes` bytes (0 gives a distinct minimal block, as malloc(0) may) at a multiple
+   * of `align`. Everything is checked before the free list changes: a refused call leaves the
+   * heap as it was. A HeapError for a size (the host's malloc turns it into NULL and ENOMEM)
+   * or an alignment out of range.
+   */
   allocate(bytes: number, align = this.align): number {
-    if (!Number.isInteger(bytes) || bytes < 0) throw new HeapError(`cannot allocate ${bytes} bytes`);
+    if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) {
+      throw new HeapError(`cannot allocate ${describeNumber(bytes)} bytes: the size must be an integer from 0 to ${this.size} (the heap's size)`);
+    }
+    if (bytes > this.size) throw new HeapError(`cannot allocate ${bytes} bytes: more than the whole heap (${this.size} bytes)`);
+    // A power of two, so that rounding up to it gives an aligned address; 4096 (a page) at most:
+    // more would waste most of the 64 MiB heap in padding.
+    if (typeof align !== 'number' || !Number.isSafeInteger(align) || align < 1 || align > MAX_ALIGN || 2 ** Math.round(Math.log2(align)) !== align) {
+      throw new HeapError(`cannot allocate with alignment ${describeNumber(align)}: the alignment must be a power of two from 1 to ${MAX_ALIGN}`);
+    }
     const want = Math.max(1, bytes);
     for (let i = 0; i < this.free.length; i++) {
       const b = this.free[i];
@@ -39,8 +63,11 @@ export class GuestHeap {
   }
 
   release(address: number): void {
-    const size = this.used.get(address);
-    if (size === undefined) throw new HeapError(`free of 0x${address.toString(16)}: not an allocated block`);
+    const size = typeof address === 'number' ? this.used.get(address) : undefined;
+    if (size === undefined) {
+      const at = typeof address === 'number' && Number.isSafeInteger(address) && address >= 0 ? `0x${address.toString(16)}` : describeNumber(address);
+      throw new HeapError(`free of ${at}: not an allocated block (freed already, never allocated, or not the start of a block)`);
+    }
     this.used.delete(address);
     this.free.push({ start: address, size });
     this.free.sort((a, b) => a.start - b.start);

@@ -1,5 +1,6 @@
 // Where things live in every guest address space. All targets use the low 2 GiB,
 // so addresses fit a JS number and a 32-bit pointer alike.
+import { AbiscopeError } from '../errors.ts';
 
 export const PAGE = 0x1000;
 
@@ -24,3 +25,24 @@ export const alignDown = (n: number, a: number): number => Math.floor(n / a) * a
 export type Perms = 'r' | 'rw' | 'rx' | 'rwx';
 
 export interface Region { name: string; start: number; end: number; perms: Perms; kind: 'code' | 'data' | 'stack' | 'guard' | 'heap' | 'trap' }
+
+/**
+ * Regions a machine maps at most. Unicorn 2.0.1 keeps at most 4,096 memory sections per
+ * engine and aborts the whole process past it (`phys_section_add` assertion; measured: 4,095
+ * one-page regions work, 5,000 abort), and each uc_mem_map takes time growing with the regions
+ * there are (measured: 1,000 regions 0.9 s in all, 2,000 6.6 s, 4,000 59 s). A load maps one
+ * region per permission run, a thread one stack: 1,024 leave room for hundreds of each.
+ */
+export const MAX_REGIONS = 1024;
+
+/** Guest memory a machine maps in all, unless its options say otherwise (bytes). */
+export const DEFAULT_MEMORY_LIMIT = 1024 * 1024 * 1024;
+
+/** Guest memory could not be mapped: a limit, or a range that is taken. */
+export class GuestMemoryError extends AbiscopeError {
+  override name = 'GuestMemoryError';
+}
+
+export function hexRange(start: number, end: number): string {
+  return `[0x${start.toString(16)}, 0x${end.toString(16)})`;
+}

@@ -43,6 +43,22 @@ type KoffiCallback = ReturnType<typeof koffi.register>;
 export type HookCode = (address: bigint, size: number) => void;
 /** Return false to let Unicorn report the fault. */
 export type HookMemInvalid = (type: number, address: bigint, size: number, value: bigint) => boolean;
+/** A CPU exception or interrupt (UC_HOOK_INTR): `intno` is the architecture's exception number. */
+export type HookIntr = (intno: number) => void;
+/** An x86 `syscall` or `sysenter` (UC_HOOK_INSN): the instruction is not emulated, the hook runs instead. */
+export type HookInsn = () => void;
+/**
+ * A translation block was just generated (UC_HOOK_EDGE_GENERATED), before it first runs:
+ * its address, instruction count and size in bytes. Called once per translation, not per run.
+ */
+export type HookBlockTranslated = (pc: bigint, icount: number, size: number) => void;
+
+/**
+ * The x86 instruction ids UC_HOOK_INSN takes (enum uc_x86_insn in unicorn/x86.h; tests/faults.test.ts
+ * checks them against the installed header). Only these two are hooked: the others that
+ * UC_HOOK_INSN supports (in, out, cpuid) are emulated by Unicorn itself.
+ */
+export const X86_INSN = { UC_X86_INS_SYSCALL: 699, UC_X86_INS_SYSENTER: 700 } as const;
 
 interface Api {
   uc_open(arch: number, mode: number, out: Ptr[]): number;
@@ -55,18 +71,28 @@ interface Api {
   uc_mem_read(uc: Ptr, addr: bigint, bytes: Uint8Array, size: number): number;
   uc_reg_write(uc: Ptr, reg: number, value: Uint8Array): number;
   uc_reg_read(uc: Ptr, reg: number, value: Uint8Array): number;
+  uc_reg_read_batch(uc: Ptr, regs: Int32Array, values: Uint8Array[], count: number): number;
   uc_emu_start(uc: Ptr, begin: bigint, until: bigint, timeoutUs: bigint, count: number): number;
   uc_emu_stop(uc: Ptr): number;
   uc_hook_code(uc: Ptr, out: bigint[], type: number, cb: Ptr, user: Ptr, begin: bigint, end: bigint): number;
   uc_hook_mem(uc: Ptr, out: bigint[], type: number, cb: Ptr, user: Ptr, begin: bigint, end: bigint): number;
+  uc_hook_intr(uc: Ptr, out: bigint[], type: number, cb: Ptr, user: Ptr, begin: bigint, end: bigint): number;
+  uc_hook_insn(uc: Ptr, out: bigint[], type: number, cb: Ptr, user: Ptr, begin: bigint, end: bigint, insn: number): number;
+  uc_hook_edge(uc: Ptr, out: bigint[], type: number, cb: Ptr, user: Ptr, begin: bigint, end: bigint): number;
   uc_hook_del(uc: Ptr, hook: bigint): number;
   uc_ctl_int(uc: Ptr, control: number, value: number): number;
+  /** uc_ctl is variadic: koffi passes the extra arguments with their declared types. */
+  uc_ctl(uc: Ptr, control: number, ...typedArgs: unknown[]): number;
   uc_context_alloc(uc: Ptr, out: Ptr[]): number;
   uc_context_save(uc: Ptr, ctx: Ptr): number;
   uc_context_restore(uc: Ptr, ctx: Ptr): number;
   uc_context_free(ctx: Ptr): number;
   HookCodeProto: KoffiType;
   HookMemProto: KoffiType;
+  HookIntrProto: KoffiType;
+  HookInsnProto: KoffiType;
+  HookEdgeProto: KoffiType;
+  UcTb: KoffiType;
 }
 
 function loadApi(): Api {
@@ -91,6 +117,12 @@ function loadApi(): Api {
   const HookMemProto = koffi.proto(
     `bool abiscope_hook_mem(void *uc, int type, uint64_t address, int size, int64_t value, void *user)`,
   );
+  const HookIntrProto = koffi.proto('void abiscope_hook_intr(void *uc, uint32_t intno, void *user)');
+  // uc_cb_insn_syscall_t: the callback of UC_HOOK_INSN for UC_X86_INS_SYSCALL and UC_X86_INS_SYSENTER.
+  const HookInsnProto = koffi.proto('void abiscope_hook_insn(void *uc, void *user)');
+  // uc_hook_edge_gen_t: (uc, uc_tb *cur_tb, uc_tb *prev_tb, user); uc_tb is { uint64_t pc; uint16_t icount; uint16_t size; }.
+  const UcTb = koffi.struct('abiscope_uc_tb', { pc: 'uint64_t', icount: 'uint16_t', size: 'uint16_t' });
+  const HookEdgeProto = koffi.proto('void abiscope_hook_edge(void *uc, void *cur, void *prev, void *user)');
   return {
     uc_open: lib.func('int uc_open(int arch, int mode, _Out_ void **uc)'),
     uc_close: lib.func('int uc_close(void *uc)'),
@@ -102,6 +134,7 @@ function loadApi(): Api {
     uc_mem_read: lib.func('int uc_mem_read(void *uc, uint64_t address, _Out_ void *bytes, size_t size)'),
     uc_reg_write: lib.func('int uc_reg_write(void *uc, int regid, const void *value)'),
     uc_reg_read: lib.func('int uc_reg_read(void *uc, int regid, _Out_ void *value)'),
+    uc_reg_read_batch: lib.func('int uc_reg_read_batch(void *uc, int *regs, void **values, int count)'),
     uc_emu_start: lib.func('int uc_emu_start(void *uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)'),
     uc_emu_stop: lib.func('int uc_emu_stop(void *uc)'),
     uc_hook_code: lib.func(
@@ -114,15 +147,36 @@ function loadApi(): Api {
       'int',
       ['void *', koffi.out(koffi.pointer('uint64_t')), 'int', koffi.pointer(HookMemProto), 'void *', 'uint64_t', 'uint64_t'],
     ),
+    uc_hook_intr: lib.func(
+      'uc_hook_add',
+      'int',
+      ['void *', koffi.out(koffi.pointer('uint64_t')), 'int', koffi.pointer(HookIntrProto), 'void *', 'uint64_t', 'uint64_t'],
+    ),
+    // UC_HOOK_INSN takes one more variadic argument: the instruction id (an int).
+    uc_hook_insn: lib.func(
+      'uc_hook_add',
+      'int',
+      ['void *', koffi.out(koffi.pointer('uint64_t')), 'int', koffi.pointer(HookInsnProto), 'void *', 'uint64_t', 'uint64_t', 'int'],
+    ),
+    uc_hook_edge: lib.func(
+      'uc_hook_add',
+      'int',
+      ['void *', koffi.out(koffi.pointer('uint64_t')), 'int', koffi.pointer(HookEdgeProto), 'void *', 'uint64_t', 'uint64_t'],
+    ),
     uc_hook_del: lib.func('int uc_hook_del(void *uc, uint64_t hook)'),
     // uc_ctl is variadic too: one fixed prototype for "control with one int argument".
     uc_ctl_int: lib.func('uc_ctl', 'int', ['void *', 'int', 'int']),
+    uc_ctl: lib.func('int uc_ctl(void *uc, int control, ...)'),
     uc_context_alloc: lib.func('int uc_context_alloc(void *uc, _Out_ void **ctx)'),
     uc_context_save: lib.func('int uc_context_save(void *uc, void *ctx)'),
     uc_context_restore: lib.func('int uc_context_restore(void *uc, void *ctx)'),
     uc_context_free: lib.func('int uc_context_free(void *ctx)'),
     HookCodeProto,
     HookMemProto,
+    HookIntrProto,
+    HookInsnProto,
+    HookEdgeProto,
+    UcTb,
   } as unknown as Api;
 }
 
@@ -174,7 +228,8 @@ export class Unicorn {
     if (bytes.length === 0) return;
     this.check('uc_mem_write', this.api.uc_mem_write(this.live(), BigInt(address), bytes, bytes.length));
   }
-  memRead(address: number, size: number): Uint8Array {
+  /** `address` may be a bigint: a 64-bit guest address above 2^53 (a fault report's pc) is not a JS number. */
+  memRead(address: number | bigint, size: number): Uint8Array {
     const out = new Uint8Array(size);
     if (size > 0) this.check('uc_mem_read', this.api.uc_mem_read(this.live(), BigInt(address), out, size));
     return out;
@@ -185,13 +240,17 @@ export class Unicorn {
     this.check('uc_reg_read', this.api.uc_reg_read(this.live(), reg, out));
     return out.subarray(0, bytes);
   }
+  /** Several registers in one call (each buffer at least 16 bytes: Unicorn writes the register's whole width). */
+  regReadBatch(regs: Int32Array, out: Uint8Array[]): void {
+    this.check('uc_reg_read_batch', this.api.uc_reg_read_batch(this.live(), regs, out, regs.length));
+  }
   regWrite(reg: number, value: Uint8Array): void {
     const buf = new Uint8Array(Math.max(value.length, 8));
     buf.set(value);
     this.check('uc_reg_write', this.api.uc_reg_write(this.live(), reg, buf));
   }
   /** Runs until `until`, a fault, the instruction count or the timeout; returns the uc_err code. */
-  emuStart(begin: number, until: number, timeoutUs: number, count: number): number {
+  emuStart(begin: number | bigint, until: number, timeoutUs: number, count: number): number {
     return this.api.uc_emu_start(this.live(), BigInt(begin), BigInt(until), BigInt(timeoutUs), count);
   }
   emuStop(): void {
@@ -212,16 +271,25 @@ export class Unicorn {
     const ctl = C.controlType.UC_CTL_CPU_MODEL | (1 << 26) | (1 << 30);
     this.check('uc_ctl(CPU_MODEL)', this.api.uc_ctl_int(this.live(), ctl, model));
   }
+  /**
+   * Drops Unicorn's translated code for [begin, end): Unicorn does not notice host writes to
+   * code it has already translated, which would keep running the old instructions.
+   */
+  removeCache(begin: number, end: number): void {
+    const ctl = C.controlType.UC_CTL_TB_REMOVE_CACHE | (2 << 26) | (1 << 30); // UC_CTL_WRITE(TB_REMOVE_CACHE, 2)
+    this.check('uc_ctl(TB_REMOVE_CACHE)', this.api.uc_ctl(this.live(), ctl, 'uint64_t', BigInt(begin), 'uint64_t', BigInt(end)));
+  }
   /** Code hook on [begin, end]; the callback must only record and stop (never start a nested emulation). */
   hookCode(begin: number, end: number, fn: HookCode): void {
-    const cb = koffi.register((_uc: Ptr, address: bigint, size: number) => fn(address, size), koffi.pointer(this.api.HookCodeProto));
+    // koffi hands a uint64_t over as a number when it fits one exactly, else as a bigint.
+    const cb = koffi.register((_uc: Ptr, address: bigint | number, size: number) => fn(BigInt(address), size), koffi.pointer(this.api.HookCodeProto));
     this.callbacks.push(cb);
     const out = [0n];
     this.check('uc_hook_add(CODE)', this.api.uc_hook_code(this.live(), out, C.hookType.UC_HOOK_CODE, cb, null, BigInt(begin), BigInt(end)));
   }
   hookMemInvalid(fn: HookMemInvalid): void {
     const cb = koffi.register(
-      (_uc: Ptr, type: number, address: bigint, size: number, value: bigint) => fn(type, address, size, value),
+      (_uc: Ptr, type: number, address: bigint | number, size: number, value: bigint | number) => fn(type, BigInt(address), size, BigInt(value)),
       koffi.pointer(this.api.HookMemProto),
     );
     this.callbacks.push(cb);
@@ -230,6 +298,31 @@ export class Unicorn {
       C.hookType.UC_HOOK_MEM_READ_UNMAPPED | C.hookType.UC_HOOK_MEM_WRITE_UNMAPPED | C.hookType.UC_HOOK_MEM_FETCH_UNMAPPED |
       C.hookType.UC_HOOK_MEM_READ_PROT | C.hookType.UC_HOOK_MEM_WRITE_PROT | C.hookType.UC_HOOK_MEM_FETCH_PROT;
     this.check('uc_hook_add(MEM_INVALID)', this.api.uc_hook_mem(this.live(), out, type, cb, null, 1n, 0n));
+  }
+  /** Every CPU exception and interrupt (UC_HOOK_INTR); the callback must only record and stop. */
+  hookIntr(fn: HookIntr): void {
+    const cb = koffi.register((_uc: Ptr, intno: number) => fn(intno), koffi.pointer(this.api.HookIntrProto));
+    this.callbacks.push(cb);
+    const out = [0n];
+    this.check('uc_hook_add(INTR)', this.api.uc_hook_intr(this.live(), out, C.hookType.UC_HOOK_INTR, cb, null, 1n, 0n));
+  }
+  /** An x86 instruction Unicorn hands to a hook instead of emulating (X86_INSN); the callback must only record and stop. */
+  hookInsn(insn: number, fn: HookInsn): void {
+    const cb = koffi.register(() => fn(), koffi.pointer(this.api.HookInsnProto));
+    this.callbacks.push(cb);
+    const out = [0n];
+    this.check('uc_hook_add(INSN)', this.api.uc_hook_insn(this.live(), out, C.hookType.UC_HOOK_INSN, cb, null, 1n, 0n, insn));
+  }
+  /** Each newly translated block, before it first runs (UC_HOOK_EDGE_GENERATED); the callback must only record and stop. */
+  hookBlockTranslated(fn: HookBlockTranslated): void {
+    const tbType = this.api.UcTb;
+    const cb = koffi.register((_uc: Ptr, cur: Ptr) => {
+      const tb = koffi.decode(cur, tbType) as { pc: bigint | number; icount: number; size: number };
+      fn(BigInt(tb.pc), tb.icount, tb.size);
+    }, koffi.pointer(this.api.HookEdgeProto));
+    this.callbacks.push(cb);
+    const out = [0n];
+    this.check('uc_hook_add(EDGE_GENERATED)', this.api.uc_hook_edge(this.live(), out, C.hookType.UC_HOOK_EDGE_GENERATED, cb, null, 1n, 0n));
   }
   close(): void {
     if (this.handle === null) return;

@@ -12,12 +12,18 @@ import { AbiscopeError } from '../errors.ts';
 import type { Machine } from '../emu/machine.ts';
 import type { RegisterImage } from './register-image.ts';
 import type { FramePlan } from './frame.ts';
-import { finishCallOut, prepareCallOut, type CallOutOptions, type CallRecord, type CallSite, type PreparedCallOut } from './callout.ts';
+import {
+  CalleeSavedViolation, finishCallOut, preservedViolations, prepareCallOut,
+  type CallOutOptions, type CallRecord, type CallSite, type PreparedCallOut,
+} from './callout.ts';
+import { GuestFault } from '../emu/faults.ts';
 import {
   enterCallback, returnFromCallback, wrapCallbackFailure,
   type CallbackRecord, type LoadedThunk, type TypeContext,
 } from './callback.ts';
 import { GuestOutputCapture, ReturnOrderError, type FrameLevel, type GuestThread } from './guest-thread.ts';
+import { CallTimeoutFault, ChainClock, type CheckedLimits } from './limits.ts';
+import { TimeoutFault, WildJumpFault } from '../emu/faults.ts';
 import type { JsValue } from './values.ts';
 
 /** Everything a call-out needs from its sandbox. */
@@ -27,6 +33,10 @@ export interface ChainEnv {
   image: RegisterImage;
   /** The host-trap slot the thunk jumps to. */
   trapSlot: number;
+  /** The slot the call stub jumps to when the callee did not preserve the image register. */
+  clobberedSlot: number;
+  /** The call stub's code, [start, end): a fault in it after the call is a clobbered image register. */
+  stubCode: [number, number];
   lookup(id: number): CallbackRecord | undefined;
   types: TypeContext;
   /** Runs a call-back's JS function with `level` as its context: call-outs it makes go below it. */
@@ -92,25 +102,69 @@ export function* callOutSteps(env: ChainEnv, req: CallOutRequest): Generator<Cal
   const level = thread.enter('call-out', () => req.describe, call.base, call.frameTop);
   level.canary = call.canary;
   level.output = new GuestOutputCapture();
+  // One deadline for the top-level call-out and everything it runs (limits.ts).
+  if (begins || !thread.clock) thread.clock = new ChainClock(env.site.limits, req.describe);
+  const clock = thread.clock;
   try {
     let pc = env.site.stubAddress;
     for (;;) {
-      const stop = m.run(pc, env.site.limits);
+      clock.check(m);
+      let stop: ReturnType<Machine['run']>;
+      try {
+        stop = runGuest(m, pc, clock, env.site.limits, req.describe);
+      } catch (e) {
+        // The stub touches memory only through the image register: a fault in it means the callee lost it.
+        if (e instanceof GuestFault && e.pc >= env.stubCode[0] && e.pc < env.stubCode[1]) throw calleeSavedViolation(env, call, req.fn, e);
+        throw e;
+      }
       if (stop.slot === 0) break;
-      if (stop.slot !== env.trapSlot) throw new Error(`unexpected host trap slot ${stop.slot} during ${req.describe}`);
+      if (stop.slot === env.clobberedSlot) throw calleeSavedViolation(env, call, req.fn);
+      // Machine.run reports slots nobody allocated; this one is allocated, but not to this sandbox's thunk.
+      if (stop.slot !== env.trapSlot) {
+        throw new WildJumpFault(`host-trap slot ${stop.slot}, which no call-back of this sandbox uses (during ${req.describe})`, m.faultContext(BigInt(stop.address)));
+      }
       pc = yield* callbackSteps(env, thread);
     }
     checkReturnSp(m, thread, level, call.spAtReturn, req.describe);
     env.verifyFrames(level);
+    const violations = preservedViolations(m, env.site, call.plan, call.image);
+    const warning = violations.length ? new CalleeSavedViolation(m.symbolize(req.fn), violations, env.site.cc.name) : undefined;
+    if (warning && env.site.calleeSaved === 'error') throw warning;
     const done = finishCallOut(m, call);
     done.record.output = level.output.result();
+    if (warning) done.record.warnings.push(warning.message);
     return done;
   } finally {
     // The frame is given back by leaving the level: the thread's next frame starts above it again,
     // and the registers are put back by the call-back level around this call or at the chain's end.
     thread.leave(level);
     // The thread's chain ends when its last live level returns (not necessarily this one: see leave).
-    if (thread.idle) env.chainEnds();
+    if (thread.idle) {
+      thread.clock = undefined;
+      env.chainEnds();
+    }
+  }
+}
+
+/**
+ * The stub found its image register changed by the callee (or faulted using it): every
+ * callee-saved register the callee changed, compared with the saved values in the frame.
+ */
+function calleeSavedViolation(env: ChainEnv, call: PreparedCallOut, fn: number, fault?: GuestFault): CalleeSavedViolation {
+  const m = env.site.machine;
+  const found = preservedViolations(m, env.site, call.plan, call.image);
+  const e = new CalleeSavedViolation(m.symbolize(fn), found, env.site.cc.name);
+  if (fault) e.cause = fault;
+  return e;
+}
+
+/** One emulator run; Unicorn's own timeout (an explicit time limit) is the call-out's, and says so. */
+function runGuest(m: Machine, pc: number, clock: ChainClock, limits: CheckedLimits, call: string): ReturnType<Machine['run']> {
+  try {
+    return m.run(pc, clock.run());
+  } catch (e) {
+    if (e instanceof TimeoutFault && !(e instanceof CallTimeoutFault)) throw new CallTimeoutFault(limits.timeoutMs, call, e.context);
+    throw e;
   }
 }
 

@@ -18,6 +18,7 @@ import { variadicTypeProblem } from './variadic.ts';
 import type { RegisterImage } from './register-image.ts';
 import { pointerBytes, writePiece, writeSlot } from './callout.ts';
 import { GuestTermination } from './termination.ts';
+import { WildJumpFault } from '../emu/faults.ts';
 
 export class CallbackReleasedError extends AbiscopeError {
   constructor(readonly id: number, readonly signature: string) {
@@ -111,7 +112,8 @@ export function enterCallback(m: Machine, image: RegisterImage, thunk: LoadedThu
   const idSlot = block + image.locate('function', 'control').offset;
   const id = m.target.pointerSize === 8 ? Number(m.readU64(idSlot)) : m.readU32(idSlot);
   const cb = lookup(id);
-  if (!cb) throw new Error(`host trap from an unknown call-back id ${id}`);
+  // Only an entry stub sets the id register before jumping to the thunk: anything else is a wild jump.
+  if (!cb) throw new WildJumpFault(`abiscope's call-back thunk entered without an entry stub (its id register held ${id}, which is no call-back of this sandbox)`, m.faultContext());
   const caller = callerOf(m, entrySp);
   let text: string | undefined;
   const describe = () => (text ??= `call-back #${id} ${cb.signature.text} called from ${m.symbolize(caller, { returnAddress: true })}`);
@@ -206,7 +208,9 @@ function writeCallbackResult(m: Machine, plan: FramePlan, block: number, entrySp
   flag('x87-result', res.kind === 'registers' && res.pieces.some((p) => p.kind === 'reg' && p.format === 'x87'));
   flag('callee-pops', res.kind === 'memory' && res.calleePops > 0);
   if (res.kind === 'void') return;
-  const bytes = encodeToBytes(res.type, value, 'call-back result', { dm: plan.dataModel });
+  // Strict: a result takes exactly the JS forms of its C type (no `true` or `5n` for an int).
+  // A C caller cannot tell a sloppy result from a right one, so it must be refused here.
+  const bytes = encodeToBytes(res.type, value, `call-back result of ${plan.signature}`, { dm: plan.dataModel, strict: true });
   if (res.kind === 'memory') {
     const dest = readIncomingResultPointer(m, plan, entrySp, regs)!;
     m.write(dest, bytes);

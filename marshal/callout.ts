@@ -4,7 +4,8 @@
 // stub and servicing call-backs is call-chain.ts.
 import { AbiscopeError } from '../errors.ts';
 import type { ArgPiece, CallingConvention } from '../abis/abi.ts';
-import type { Machine, RunLimits } from '../emu/machine.ts';
+import type { Machine } from '../emu/machine.ts';
+import type { CheckedLimits } from './limits.ts';
 import { CANARY_BYTES, typeText, type FramePlan } from './frame.ts';
 import { decodeBytes, encodeValue, type CopyArea, type JsValue } from './values.ts';
 import { layoutOf } from './layout.ts';
@@ -24,6 +25,14 @@ export class FrameCorruptedError extends AbiscopeError {
   constructor(readonly frameTop: number, readonly call: string) {
     super(`${call}: the canary above the call frame at 0x${frameTop.toString(16)} was overwritten: the callee wrote outside its arguments`);
     this.name = 'FrameCorruptedError';
+  }
+}
+
+/** A callee changed registers the convention says it must preserve (callee-saved). */
+export class CalleeSavedViolation extends AbiscopeError {
+  constructor(readonly callee: string, readonly violations: { register: string; before: bigint; after: bigint }[], readonly abi: string) {
+    super(`${callee} did not preserve ${violations.length === 1 ? 'a callee-saved register' : `${violations.length} callee-saved registers`} (${abi}): ${violations.map((v) => `${v.register} was 0x${v.before.toString(16)} at the call, 0x${v.after.toString(16)} at the return`).join('; ')}`);
+    this.name = 'CalleeSavedViolation';
   }
 }
 
@@ -53,6 +62,8 @@ export interface CallRecord {
   resultAddress?: number;
   /** What the guest printed during the call (abiscope's runtime: printf, puts, fprintf...). */
   output: GuestOutput;
+  /** ABI violations reported instead of thrown (Sandbox option calleeSaved: 'warn'). */
+  warnings: string[];
 }
 
 /** The host side of one machine and convention, handed to every call-out. */
@@ -62,10 +73,52 @@ export interface CallSite {
   stubAddress: number;
   imageRegister: string;
   redZone: number;
-  limits?: RunLimits;
+  limits: CheckedLimits;
   functionPointer?: CopyArea['functionPointer'];
   /** Fill the frame with this byte before writing it (tests: stale bytes must not pass). */
   poison?: number;
+  /** The registers a callee must preserve, resolved once (see preservedRegisters). */
+  preserved: PreservedRegisters;
+  /** A callee that changed one: an error (default), or a warning in the call's record. */
+  calleeSaved: 'error' | 'warn';
+}
+
+/** A convention's callee-saved registers, ready to read in one call after each call-out. */
+export interface PreservedRegisters {
+  names: string[];
+  ids: Int32Array;
+  widths: number[];
+  /** Bits compared of each (all but PowerPC's cr fields 0, 1 and 5-7). */
+  masks: bigint[];
+}
+
+export function preservedRegisters(m: Machine, cc: CallingConvention): PreservedRegisters {
+  const names = [...cc.registers.preserved];
+  const { ids, widths } = m.registerIds(names);
+  const masks = names.map((n, i) => cc.registers.preservedBits?.[n] ?? (1n << BigInt(widths[i] * 8)) - 1n);
+  return { names, ids, widths, masks };
+}
+
+/**
+ * The callee-saved registers that differ from what the stub saved into the image just before
+ * the call (read in one Unicorn call; the saved slots are read with the image).
+ */
+export function preservedViolations(m: Machine, site: CallSite, plan: FramePlan, image: number): { register: string; before: bigint; after: bigint }[] {
+  const p = site.preserved;
+  const now = m.readRegisters(p.ids, p.widths);
+  const slots = p.names.map((n) => plan.image.locate(n, 'saved'));
+  const low = slots[0].offset, high = slots[slots.length - 1].offset + slots[slots.length - 1].size;
+  const bytes = m.read(image + low, high - low);
+  const le = site.cc.dataModel.endian === 'little';
+  const out: { register: string; before: bigint; after: bigint }[] = [];
+  p.names.forEach((register, i) => {
+    let before = 0n;
+    const { offset, size } = slots[i];
+    for (let k = 0; k < size; k++) before = (before << 8n) | BigInt(bytes[offset - low + (le ? size - 1 - k : k)]);
+    const mask = p.masks[i];
+    if ((before & mask) !== (now[i] & mask)) out.push({ register, before: before & mask, after: now[i] & mask });
+  });
+  return out;
 }
 
 /** A call-out whose frame is written and whose stub is ready to run; all its state is here and in the frame. */
@@ -193,7 +246,7 @@ export function finishCallOut(m: Machine, call: PreparedCallOut): { value: JsVal
   const value = readResult(m, call.plan, call.image, call.resultAddress);
   for (const f of call.after) f();
   const resultAddress = call.plan.arrangement.result.kind === 'memory' ? call.resultAddress : undefined;
-  return { value, record: { frameBase: call.base, frameTop: call.frameTop, spBefore: call.spBefore, args: call.placed, resultAddress, output: { stdout: '', stderr: '' } } };
+  return { value, record: { frameBase: call.base, frameTop: call.frameTop, spBefore: call.spBefore, args: call.placed, resultAddress, output: { stdout: '', stderr: '' }, warnings: [] } };
 }
 
 export function pointerBytes(address: number, size: number, endian: 'little' | 'big'): Uint8Array {

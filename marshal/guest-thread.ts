@@ -5,6 +5,7 @@
 // saving and restoring registers around each call-back (see call-chain.ts).
 import { AbiscopeError } from '../errors.ts';
 import type { GuestStack } from '../emu/machine.ts';
+import type { ChainClock } from './limits.ts';
 
 export type LevelKind = 'call-out' | 'call-back';
 
@@ -66,6 +67,8 @@ export class FrameStackExhaustedError extends AbiscopeError {
 export class GuestThread {
   /** Active levels, outermost first. */
   readonly levels: FrameLevel[] = [];
+  /** The deadline of the chain running on this thread (its top-level call-out's), while one runs. */
+  clock: ChainClock | undefined;
   /** Levels waiting to return until the deeper ones have (the 'wait' policy). */
   private readonly waiting: { level: FrameLevel; resume(): void }[] = [];
 

@@ -6,7 +6,23 @@
 import { AbiscopeError } from '../errors.ts';
 import type { DataModel } from '../abis/datamodel.ts';
 import type { CType, EnumType, PointerType, RecordType, ScalarName, ScalarType } from './ctypes.ts';
-import { formatType } from './parse.ts';
+import { formatType, isPowerOfTwo, PARSE_LIMITS } from './parse.ts';
+
+/**
+ * The largest object a target has: GCC refuses larger types ("size of array is too large",
+ * "type is too large"): PTRDIFF_MAX, 2^31 - 1 on the 32-bit targets; on 64-bit ones 2^63 - 1,
+ * of which abiscope computes sizes exactly up to 2^53 - 1 (a JS number).
+ */
+export function maxObjectSize(dm: DataModel): number {
+  return dm.pointerSize === 8 ? Number.MAX_SAFE_INTEGER : 2 ** 31 - 1;
+}
+
+/**
+ * How deep layout recurses into a type. Parsed types are at most PARSE_LIMITS.depth deep;
+ * a CType built by hand may be deeper, or contain itself: both are LayoutErrors, never a
+ * JS stack overflow.
+ */
+const MAX_LAYOUT_DEPTH = PARSE_LIMITS.depth * 2;
 
 export class LayoutError extends AbiscopeError {
   override readonly name = 'LayoutError';
@@ -55,22 +71,49 @@ export interface ScalarLeaf {
  */
 export class LayoutCache {
   private readonly cache = new WeakMap<CType, TypeLayout>();
+  /** Types being laid out now, outermost first: one met again contains itself. */
+  private readonly active: CType[] = [];
+  private readonly maxSize: number;
 
-  constructor(readonly dm: DataModel) {}
+  constructor(readonly dm: DataModel) {
+    this.maxSize = maxObjectSize(dm);
+  }
 
   layoutOf(type: CType): TypeLayout {
     let l = this.cache.get(type);
     if (!l) {
-      l = this.compute(type);
+      if (this.active.includes(type)) throw new LayoutError(typeName(type), undefined, 'the type contains itself (by value, not through a pointer)');
+      if (this.active.length >= MAX_LAYOUT_DEPTH) {
+        throw new LayoutError(typeName(this.active[0]), undefined, `the type is nested more than ${MAX_LAYOUT_DEPTH} levels deep`);
+      }
+      this.active.push(type);
+      try {
+        l = this.compute(type);
+      } finally {
+        this.active.pop();
+      }
       this.cache.set(type, l);
     }
     return l;
   }
 
+  /** A size beyond the target's largest object, refused as GCC refuses it (and before it is rounded). */
+  private checkSize(size: number, type: string, field: string | undefined): void {
+    if (!(size <= this.maxSize)) {
+      const limit = this.maxSize === Number.MAX_SAFE_INTEGER ? `${this.maxSize} (2^53 - 1), the largest size abiscope computes exactly`
+        : `${this.maxSize}, the largest object on a ${this.dm.pointerSize * 8}-bit target`;
+      throw new LayoutError(type, field, `size ${Number.isSafeInteger(size) ? size : `about ${size}`} bytes exceeds ${limit}`);
+    }
+  }
+
   private compute(type: CType): TypeLayout {
     const dm = this.dm;
     switch (type.kind) {
-      case 'scalar': return frozen(dm.scalars[type.name]);
+      case 'scalar': {
+        const l = Object.hasOwn(dm.scalars, type.name) ? dm.scalars[type.name] : undefined;
+        if (!l) throw new LayoutError(String(type.name), undefined, 'not a scalar type name');
+        return frozen(l);
+      }
       case 'pointer': return frozen({ size: dm.pointerSize, align: dm.pointerSize });
       case 'enum': return frozen(dm.scalars[enumScalar(type)]);
       case 'array': {
@@ -78,6 +121,8 @@ export class LayoutCache {
           throw new LayoutError(typeName(type), undefined, `invalid array length ${type.length}`);
         }
         const el = this.layoutOf(type.element);
+        // The product is checked before it is used: past 2^53 a JS number is rounded.
+        this.checkSize(el.size * type.length, typeName(type), undefined);
         return frozen({ size: el.size * type.length, align: el.align });
       }
       case 'struct': case 'union': return this.record(type);
@@ -110,6 +155,7 @@ export class LayoutCache {
       // packed, aligned(N) on a member can only raise its alignment.
       const fa = r.packed || f.packed ? f.alignAttr ?? 1 : Math.max(fl.align, f.alignAttr ?? 1);
       const offset = r.kind === 'struct' ? roundUp(end, fa) : 0;
+      this.checkSize(offset + fl.size, name, f.name || '<anonymous>');
       end = Math.max(end, offset + fl.size);
       align = Math.max(align, fa);
       fields.push(Object.freeze({ name: f.name, type: f.type, offset, size: fl.size, align: fa }));
@@ -118,7 +164,9 @@ export class LayoutCache {
     // the members' natural alignment, but then the members are already 1-aligned.)
     if (r.alignAttr !== undefined) align = Math.max(align, r.alignAttr);
     // Trailing padding: arrays of the record keep every element aligned. An empty struct has size 0 in GNU C.
-    return Object.freeze({ size: roundUp(end, align), align, fields: Object.freeze(fields) as FieldLayout[] });
+    const size = roundUp(end, align);
+    this.checkSize(size, name, undefined);
+    return Object.freeze({ size, align, fields: Object.freeze(fields) as FieldLayout[] });
   }
 
   flattenScalars(type: CType): ScalarLeaf[] {
@@ -218,9 +266,13 @@ function findMember(r: RecordType, member: string, cache: LayoutCache): { offset
  * type only when the values do not fit 32 bits (a GNU extension).
  */
 export function enumScalar(e: EnumType): ScalarName {
-  const values = e.members.map((m) => m.value);
-  const min = Math.min(0, ...values);
-  const max = Math.max(0, ...values);
+  // A loop, not Math.min(...values): spreading 100,000 values overflows the JS stack.
+  let min = 0;
+  let max = 0;
+  for (const m of e.members) {
+    if (m.value < min) min = m.value;
+    if (m.value > max) max = m.value;
+  }
   if (min >= 0) return max <= 0xffff_ffff ? 'unsigned int' : 'unsigned long long';
   return min >= -0x8000_0000 && max <= 0x7fff_ffff ? 'int' : 'long long';
 }
@@ -232,7 +284,7 @@ function typeName(t: CType): string {
 }
 
 function checkAlign(n: number, type: string, field: string | undefined): void {
-  if (!Number.isSafeInteger(n) || n <= 0 || (n & (n - 1)) !== 0) {
+  if (!isPowerOfTwo(n)) {
     throw new LayoutError(type, field, `alignment ${n} is not a positive power of 2`);
   }
 }

@@ -9,7 +9,7 @@
 // error with a column rather than a silent guess: a wrong guess would put
 // arguments in the wrong registers.
 
-import { AbiscopeError } from '../errors.ts';
+import { AbiscopeError, UsageError } from '../errors.ts';
 import type {
   ArrayType, CType, EnumType, Field, FunctionType, Param, PointerType, RecordType,
   ScalarName, ScalarType, Signature,
@@ -38,9 +38,15 @@ export class SignatureError extends AbiscopeError {
     const lineStart = before.lastIndexOf('\n') + 1;
     const column = offset - lineStart + 1;
     const lineEnd = source.indexOf('\n', lineStart);
-    const text = source.slice(lineStart, lineEnd < 0 ? source.length : lineEnd).replace(/\t/g, ' ');
+    const full = source.slice(lineStart, lineEnd < 0 ? source.length : lineEnd).replace(/\t/g, ' ');
+    // A long line (a generated header, a fuzzer's text) shows only the part around the column:
+    // the message stays readable and its size bounded, whatever the text.
+    const from = full.length > EXCERPT ? Math.max(0, column - 1 - EXCERPT / 2) : 0;
+    const to = Math.min(full.length, from + EXCERPT);
+    const text = `${from > 0 ? '...' : ''}${full.slice(from, to)}${to < full.length ? '...' : ''}`;
+    const caret = column - 1 - from + (from > 0 ? 3 : 0);
     const where = source.includes('\n') ? `line ${line}, column ${column}` : `column ${column}`;
-    super(`${reason} at ${where}\n  ${text}\n  ${' '.repeat(column - 1)}^`);
+    super(`${shorten(reason)} at ${where}\n  ${text}\n  ${' '.repeat(caret)}^`);
     this.column = column;
     this.line = line;
     this.offset = offset;
@@ -48,6 +54,41 @@ export class SignatureError extends AbiscopeError {
     this.reason = reason;
   }
 }
+
+/** Characters of the source line a SignatureError shows around the column. */
+const EXCERPT = 160;
+
+/** A reason quoting a huge token (a megabyte identifier) keeps its two ends. */
+function shorten(reason: string): string {
+  return reason.length <= 1000 ? reason : `${reason.slice(0, 500)}...${reason.slice(-500)}`;
+}
+
+// ---------------------------------------------------------------------------
+// Limits
+//
+// Every one is checked before the work it bounds, and its error says the limit. They keep
+// parsing linear and bounded in time, memory and JS stack for any text: a prototype or a
+// set of declarations a person writes is far below each of them.
+
+export const PARSE_LIMITS = Object.freeze({
+  /**
+   * Characters in one text. The lexer makes a token object per character at worst: 1 MiB of
+   * text is at most about 100 MB of tokens (and a whole preprocessed glibc header is ~50 KB).
+   */
+  textLength: 1 << 20,
+  /**
+   * Levels of nesting: each parenthesis in a declarator or a constant expression, parameter
+   * list, struct/union body and unary operator is a level of recursion in this parser, and each
+   * pointer, array and function in a type a level of recursion in everything that walks
+   * types later (layout, printing, comparison, encoding). GCC code rarely goes past 10; 200
+   * levels cost a few hundred kB of JS stack at most, so nothing overflows the default stack.
+   */
+  depth: 200,
+  /** Declarations (each declarator counts) in one text. */
+  declarations: 65_536,
+  /** Enumerators of one enum, members of one struct or union, parameters of one function. */
+  members: 65_536,
+});
 
 // ---------------------------------------------------------------------------
 // Scope
@@ -157,10 +198,14 @@ export function parseDeclarations(text: string, scope?: TypeScope): { scope: Typ
 
 /** C spelling of a type, with an optional declarator name: formatType(fnptr, 'cb') = 'int (*cb)(int, double)'. */
 export function formatType(type: CType, name = ''): string {
-  return declare(type, name, false);
+  return declare(type, name, false, 0);
 }
 
-function declare(t: CType, inner: string, isConst: boolean): string {
+function declare(t: CType, inner: string, isConst: boolean, depth: number): string {
+  // Types from the parser are at most PARSE_LIMITS.depth deep; a hand-built CType may be
+  // deeper or cyclic, and this is also used in error messages: print '...' instead of overflowing.
+  if (depth > PARSE_LIMITS.depth * 2) return inner ? `... ${inner}` : '...';
+  const declare_ = (t2: CType, inner2: string, c: boolean) => declare(t2, inner2, c, depth + 1);
   const withInner = (base: string) => (inner ? `${base} ${inner}` : base);
   const cq = isConst ? 'const ' : '';
   switch (t.kind) {
@@ -174,20 +219,21 @@ function declare(t: CType, inner: string, isConst: boolean): string {
       if (t.tag !== undefined) return withInner(`${cq}${t.kind} ${t.tag}`);
       const body = t.fields.map((f) => {
         const fa = [f.packed ? 'packed' : '', f.alignAttr ? `aligned(${f.alignAttr})` : ''].filter(Boolean);
-        return `${declare(f.type, f.name, false)}${fa.length ? ` __attribute__((${fa.join(', ')}))` : ''}; `;
+        return `${declare_(f.type, f.name, false)}${fa.length ? ` __attribute__((${fa.join(', ')}))` : ''}; `;
       }).join('');
       return withInner(`${cq}${t.kind}${attr} { ${body}}`);
     }
     case 'pointer': {
       const star = isConst ? `*const${inner ? ' ' + inner : ''}` : `*${inner}`;
       const needParens = t.to.kind === 'array' || t.to.kind === 'function';
-      return declare(t.to, needParens ? `(${star})` : star, t.isConst ?? false);
+      return declare_(t.to, needParens ? `(${star})` : star, t.isConst ?? false);
     }
-    case 'array': return declare(t.element, `${inner}[${t.length}]`, isConst);
+    // A negative length is the parser's UNSIZED: `int (*p)[]`, a pointer to an array of unknown size.
+    case 'array': return declare_(t.element, `${inner}[${t.length < 0 ? '' : t.length}]`, isConst);
     case 'function': {
-      const params = t.params.map((p) => declare(p.type, p.name ?? '', false));
+      const params = t.params.map((p) => declare_(p.type, p.name ?? '', false));
       if (t.variadic) params.push('...');
-      return declare(t.result, `${inner}(${params.length ? params.join(', ') : 'void'})`, false);
+      return declare_(t.result, `${inner}(${params.length ? params.join(', ') : 'void'})`, false);
     }
   }
 }
@@ -204,6 +250,9 @@ const PUNCT1 = '()[]{},;*=+-/%:&|^~!<>.?';
 
 function tokenize(src: string): Token[] {
   const fail = (reason: string, at: number): never => { throw new SignatureError(reason, src, at); };
+  if (src.length > PARSE_LIMITS.textLength) {
+    fail(`the text has ${src.length} characters; abiscope parses texts of at most ${PARSE_LIMITS.textLength}`, PARSE_LIMITS.textLength);
+  }
   const toks: Token[] = [];
   let i = 0;
   let lineStart = true; // only whitespace so far on this line
@@ -234,12 +283,9 @@ function tokenize(src: string): Token[] {
       const m = /^(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)([uU]?(?:l|L|ll|LL)?|(?:l|L|ll|LL)[uU])$/.exec(text);
       if (!m) {
         const isFloat = /\.|^[0-9]+[eE]|^0[xX][0-9a-fA-F]*[pP]/.test(text);
-        fail(isFloat ? `floating-point constant '${text}' is not allowed here` : `invalid integer constant '${text}'`, start);
+        fail(isFloat ? `floating-point constant '${clip(text)}' is not allowed here` : `invalid integer constant '${clip(text)}'`, start);
       } else {
-        const digits = m[1];
-        // Octal needs its 0o prefix for BigInt; '0' alone is octal zero.
-        const value = /^0[0-7]+$/.test(digits) ? BigInt('0o' + digits.slice(1)) : BigInt(digits);
-        toks.push({ kind: 'number', text, offset: start, end: i, value });
+        toks.push({ kind: 'number', text, offset: start, end: i, value: integerLiteral(m[1], fail, start) });
       }
       continue;
     }
@@ -267,6 +313,31 @@ function tokenize(src: string): Token[] {
   }
   toks.push({ kind: 'eof', text: '', offset: src.length, end: src.length });
   return toks;
+}
+
+/** The largest integer constant C has (unsigned long long on every target). */
+const MAX_LITERAL = (1n << 64n) - 1n;
+
+/**
+ * The value of an integer constant's digits ('0x1F', '017', '0b101', '42'). One above
+ * 2^64 - 1 is an error, as in GCC ("integer constant is too large for its type"); its
+ * length is checked before BigInt converts it, which takes seconds for a million digits.
+ */
+function integerLiteral(digits: string, fail: (r: string, at: number) => never, at: number): bigint {
+  const radix = /^0[xX]/.test(digits) ? 16 : /^0[bB]/.test(digits) ? 2 : /^0[0-7]/.test(digits) ? 8 : 10;
+  const body = (radix === 8 ? digits.slice(1) : radix === 10 ? digits : digits.slice(2)).replace(/^0+/, '');
+  // 2^64 - 1 has 16 hex, 64 binary, 22 octal and 20 decimal digits.
+  const most = { 16: 16, 2: 64, 8: 22, 10: 20 }[radix];
+  const tooLarge = () => fail(`integer constant '${clip(digits)}' is too large (the largest is ${MAX_LITERAL})`, at);
+  if (body.length > most) return tooLarge();
+  const value = body === '' ? 0n : BigInt(radix === 10 ? body : `0${{ 16: 'x', 2: 'b', 8: 'o' }[radix]}${body}`);
+  if (value > MAX_LITERAL) return tooLarge();
+  return value;
+}
+
+/** A token's text as a message quotes it: a huge one keeps its ends. */
+function clip(text: string): string {
+  return text.length <= 60 ? text : `${text.slice(0, 28)}...${text.slice(-28)}`;
 }
 
 /** 'a', '\n', '\0', '\x41', '\101': the value of an int character constant (ASCII only). */
@@ -369,9 +440,39 @@ class Parser {
   private readonly toks: Token[];
   private pos = 0;
   private readonly work: WorkScope;
+  /** Current nesting (see PARSE_LIMITS.depth). */
+  private depth = 0;
+  /** Declarators declared so far in this text (see PARSE_LIMITS.declarations). */
+  private declared = 0;
   constructor(private readonly src: string, scope: TypeScope | undefined) {
+    if (typeof src !== 'string') throw new UsageError(`a C declaration must be given as a string, not ${src === null ? 'null' : typeof src}`);
     this.toks = tokenize(src);
     this.work = workScope(scope);
+  }
+
+  /** One more level of nesting at `t`, refused past the limit before the parser recurses. */
+  private enter(t: Token = this.tok): void {
+    if (++this.depth > PARSE_LIMITS.depth) {
+      this.fail(`nesting deeper than ${PARSE_LIMITS.depth} levels (parentheses, parameter lists, struct/union bodies and unary operators each add one)`, t);
+    }
+  }
+
+  private leave(): void {
+    this.depth--;
+  }
+
+  /** A type deeper than PARSE_LIMITS.depth (through typedefs too): refused where it is made. */
+  private checkDepth(type: CType, at: Token, what: string): void {
+    const d = typeDepth(type);
+    if (d > PARSE_LIMITS.depth) {
+      this.fail(`${what} is nested ${d} levels deep; abiscope allows ${PARSE_LIMITS.depth} (each pointer, array, function and struct/union level adds one)`, at);
+    }
+  }
+
+  /** Counts an item against a per-text or per-list limit, before parsing it. */
+  private count(n: number, limit: number, what: string, t: Token = this.tok): number {
+    if (n >= limit) this.fail(`more than ${limit} ${what}`, t);
+    return n + 1;
   }
 
   get scope(): TypeScope { return this.work; }
@@ -471,6 +572,7 @@ class Parser {
 
   /** One declaration (6.7) without its ';': what each of its declarators declared. */
   private declaration(): Declared[] {
+    this.declared = this.count(this.declared, PARSE_LIMITS.declarations, 'declarations in one text');
     const spec = this.specifiers('top');
     if (!spec.base) this.missingType('top');
     const base = spec.base!;
@@ -487,8 +589,10 @@ class Parser {
       return [];
     }
     const items: Declared[] = [];
-    for (;;) {
+    for (let first = true; ; first = false) {
       const at = this.tok;
+      // `int a, b, c;` declares three: the limit counts declarators.
+      if (!first) this.declared = this.count(this.declared, PARSE_LIMITS.declarations, 'declarations in one text');
       const d = this.declarator(true);
       const attrs = this.trailingAttributes(d.attrs);
       if (this.is('{')) this.fail('function bodies are not supported; give the prototype only');
@@ -685,7 +789,8 @@ class Parser {
         if (!this.is('(')) this.fail("'aligned' needs an explicit alignment: aligned(N)", t);
         this.next();
         const n = this.constantExpression('alignment');
-        if (n <= 0 || (n & (n - 1)) !== 0) this.fail(`requested alignment ${n} is not a positive power of 2`, t);
+        if (!isPowerOfTwo(n)) this.fail(`requested alignment ${n} is not a positive power of 2`, t);
+        if (n > MAX_ALIGNMENT) this.fail(`requested alignment ${n} exceeds the maximum ${MAX_ALIGNMENT} (as in GCC for ELF targets)`, t);
         this.expect(')');
         attrs = mergeAttrs(attrs, { aligned: n, at: t.offset });
       } else if (this.is('(')) this.skipBalanced();
@@ -746,12 +851,15 @@ class Parser {
       target = tag === undefined ? { kind, fields: [], incomplete: true } : { kind, tag, fields: [], incomplete: true };
       if (tag !== undefined) this.work.tags.set(tag, target);
     }
+    this.enter();
     const fields = this.memberList(kind);
+    this.leave();
     attrs = this.trailingAttributes(attrs);
     target.fields = fields;
     delete target.incomplete;
     if (attrs.packed) target.packed = true;
     if (attrs.aligned !== undefined) target.alignAttr = attrs.aligned;
+    this.checkDepth(target, tagTok ?? kw, `'${kind} ${tag ?? '<anonymous>'}'`);
     if (prior && !prior.incomplete && target !== prior) {
       if (!sameType(prior, { ...target, tag })) this.fail(`redefinition of '${kind} ${tag}' with different members`, tagTok);
       return { type: prior, defined: true };
@@ -787,6 +895,7 @@ class Parser {
         continue;
       }
       for (;;) {
+        if (fields.length >= PARSE_LIMITS.members) this.fail(`more than ${PARSE_LIMITS.members} members in one ${kind}`);
         const d = this.declarator(false);
         const name = d.name ?? '';
         if (this.is(':')) this.fail(`bit-fields are not supported: field '${name}'`);
@@ -828,21 +937,32 @@ class Parser {
     }
     const open = this.next();
     const members: { name: string; value: number }[] = [];
-    const added: string[] = [];
-    let next = 0;
+    // A set, not a scan of `members`: a scan made 100,000 enumerators take a minute.
+    const names = new Set<string>();
+    let next = 0n;
     while (!this.is('}')) {
       const t = this.tok;
       if (t.kind !== 'ident' || KEYWORDS.has(t.text)) this.fail(`expected an enumerator name${this.before()}`);
+      if (members.length >= PARSE_LIMITS.members) this.fail(`more than ${PARSE_LIMITS.members} enumerators in one enum`, t);
       this.next();
       this.trailingAttributes({}); // e.g. __attribute__((deprecated))
-      const value = this.accept('=') ? this.constantExpression('enumerator value') : next;
-      if (members.some((m) => m.name === t.text)) this.fail(`duplicate enumerator '${t.text}'`, t);
+      let value: number;
+      if (this.accept('=')) value = this.constantExpression('enumerator value');
+      else {
+        // The implicit value, one above the last, is exact (a BigInt) and must stay exact as a number.
+        if (next > BigInt(Number.MAX_SAFE_INTEGER)) {
+          this.fail(`enumerator '${t.text}' would have the value ${next}, beyond ${Number.MAX_SAFE_INTEGER} (2^53 - 1), the largest abiscope represents exactly`, t);
+        }
+        value = Number(next);
+      }
+      if (names.has(t.text)) this.fail(`duplicate enumerator '${t.text}'`, t);
+      names.add(t.text);
       const old = this.work.constants.get(t.text);
       if (old !== undefined && old !== value) this.fail(`redeclaration of enumerator '${t.text}' with a different value`, t);
       members.push({ name: t.text, value });
       // Enumerators are in scope right after their definition (6.2.1p7): `B = A + 1` works.
-      if (old === undefined) { this.work.constants.set(t.text, value); added.push(t.text); }
-      next = value + 1;
+      if (old === undefined) this.work.constants.set(t.text, value);
+      next = BigInt(value) + 1n;
       if (!this.accept(',')) break;
     }
     this.expect('}', "',' or '}' in the enum");
@@ -869,7 +989,11 @@ class Parser {
   private declarator(abstractOk: boolean): Declarator {
     const pointers: boolean[] = []; // for each '*': is the pointer itself const-qualified
     let attrs: Attrs = {};
-    while (this.accept('*')) {
+    while (this.is('*')) {
+      // `*` and `[N]` loop here rather than recurse, but each makes a level of the type that
+      // everything after the parser recurses into: refused as it is written, before apply().
+      if (pointers.length >= PARSE_LIMITS.depth) this.fail(`more than ${PARSE_LIMITS.depth} levels of pointers in one declarator`);
+      this.next();
       let c = false;
       for (;;) {
         if (this.tok.kind === 'ident' && QUALIFIERS.has(this.tok.text)) {
@@ -887,9 +1011,11 @@ class Parser {
       nameTok = this.next();
       name = nameTok.text;
     } else if (this.is('(') && this.startsNestedDeclarator()) {
+      this.enter();
       this.next();
       inner = this.declarator(abstractOk);
       this.expect(')', "')' to close the declarator");
+      this.leave();
       name = inner.name;
       nameTok = inner.nameTok;
       attrs = mergeAttrs(attrs, inner.attrs);
@@ -900,6 +1026,9 @@ class Parser {
     const suffixes: Suffix[] = [];
     for (;;) {
       const tok = this.tok;
+      if ((this.is('[') || this.is('(')) && suffixes.length >= PARSE_LIMITS.depth) {
+        this.fail(`more than ${PARSE_LIMITS.depth} array and function suffixes in one declarator`);
+      }
       if (this.accept('[')) {
         // C99 array parameter qualifiers: `int a[static 4]`, `int a[const]`
         while (this.tok.kind === 'ident' && (QUALIFIERS.has(this.tok.text) || this.tok.text === 'static')) this.next();
@@ -911,8 +1040,10 @@ class Parser {
         this.expect(']', "']'");
         suffixes.push({ kind: 'array', length, tok });
       } else if (this.is('(')) {
+        this.enter();
         this.next();
         suffixes.push({ kind: 'function', fn: this.parameterList(), tok });
+        this.leave();
       } else break;
     }
     const end = this.toks[Math.max(this.pos - 1, 0)];
@@ -929,6 +1060,12 @@ class Parser {
           if (t.type.kind === 'function') this.fail(`${what} declared as an array of functions`, s.tok);
           if (t.type.kind === 'array' && t.type.length === UNSIZED) this.fail(`${what}: array has an unsized element type`, s.tok);
           this.requireComplete(t.type, `element of ${what}`, s.tok);
+          // Each dimension is at most 2^53 - 1, and so must their product be: every element has
+          // at least one byte on every target (layout.ts then checks bytes against the target).
+          const count = s.length === UNSIZED ? 0n : BigInt(s.length) * elementCount(t.type);
+          if (count > BigInt(Number.MAX_SAFE_INTEGER)) {
+            this.fail(`${what}: ${count} array elements in all, more than ${Number.MAX_SAFE_INTEGER} (2^53 - 1), the largest size abiscope computes exactly`, s.tok);
+          }
           const a: ArrayType = { kind: 'array', element: t.type, length: s.length };
           t = { type: a, isConst: t.isConst }; // a const array is an array of const (6.7.3p9)
         } else {
@@ -938,6 +1075,8 @@ class Parser {
           t = { type: { kind: 'function', result: t.type, ...s.fn }, isConst: false };
         }
       }
+      // Typedefs stack: `typedef T1 *T2;` is shallow to write, but T2's type is one deeper than T1's.
+      this.checkDepth(t.type, nameTok ?? end, name !== undefined ? `the type of '${name}'` : 'the type');
       return inner ? inner.apply(t) : t;
     };
     return name === undefined ? { apply, attrs, end } : { name, nameTok, apply, attrs, end };
@@ -973,6 +1112,7 @@ class Parser {
     let variadic = false;
     if (this.accept(')')) return { params, variadic };
     const voidToks: Token[] = [];
+    const names = new Set<string>();
     for (;;) {
       if (this.is('...')) {
         this.next();
@@ -981,6 +1121,7 @@ class Parser {
         break;
       }
       const first = this.tok;
+      if (params.length >= PARSE_LIMITS.members) this.fail(`more than ${PARSE_LIMITS.members} parameters in one parameter list`);
       const spec = this.specifiers('param');
       if (!spec.base) this.missingType('param');
       const d = this.declarator(true);
@@ -991,6 +1132,10 @@ class Parser {
       else if (type.kind === 'function') type = { kind: 'pointer', to: type };
       if (type.kind === 'void') voidToks.push(first);
       else this.requireComplete(type, d.name !== undefined ? `parameter '${d.name}'` : `parameter ${params.length + 1}`, d.nameTok ?? first);
+      if (d.name !== undefined) {
+        if (names.has(d.name)) this.fail(`redefinition of parameter '${d.name}'`, d.nameTok ?? first);
+        names.add(d.name);
+      }
       params.push(d.name === undefined ? { type } : { name: d.name, type });
       if (this.accept(',')) continue;
       if (!this.is(')')) this.fail(`expected ',' or ')' in the parameter list${this.before()}`);
@@ -1041,18 +1186,26 @@ class Parser {
           if (r === 0n) this.fail('division by zero in a constant expression', op);
           v = op.text === '/' ? v / r : v % r; break; // BigInt division truncates toward zero, as in C
       }
+      // C evaluates in at most 64 bits; bounding every step also keeps `x * x * x ...` from
+      // growing BigInts of millions of digits before the final range check.
+      if (v < -(1n << 64n) || v > MAX_LITERAL) this.fail(`the constant expression overflows 64 bits at '${op.text}'`, op);
     }
   }
 
   private unary(): bigint {
     const t = this.tok;
-    if (this.accept('-')) return -this.unary();
-    if (this.accept('+')) return this.unary();
-    if (this.accept('~')) return ~this.unary();
-    if (this.accept('!')) return this.unary() === 0n ? 1n : 0n;
-    if (this.accept('(')) {
-      const v = this.binary(0);
-      this.expect(')');
+    if (this.is('-') || this.is('+') || this.is('~') || this.is('!') || this.is('(')) {
+      this.enter();
+      this.next();
+      let v: bigint;
+      if (t.text === '(') {
+        v = this.binary(0);
+        this.expect(')');
+      } else {
+        const x = this.unary();
+        v = t.text === '-' ? -x : t.text === '~' ? ~x : t.text === '!' ? (x === 0n ? 1n : 0n) : x;
+      }
+      this.leave();
       return v;
     }
     if (t.kind === 'number') { this.next(); return t.value!; }
@@ -1103,6 +1256,59 @@ class Parser {
 // ---------------------------------------------------------------------------
 // Helpers
 
+/** GCC's largest aligned(N) on ELF targets (2^28: "requested alignment exceeds maximum"). */
+export const MAX_ALIGNMENT = 1 << 28;
+
+/** Exact for any number: `n & (n - 1)` would look at only the low 32 bits of 3 * 2^31. */
+export function isPowerOfTwo(n: number): boolean {
+  return Number.isSafeInteger(n) && n > 0 && 2 ** Math.round(Math.log2(n)) === n;
+}
+
+/** Elements of an array type counting all its dimensions (1 for a non-array). */
+function elementCount(t: CType): bigint {
+  let n = 1n;
+  for (let x = t; x.kind === 'array'; x = x.element) n *= BigInt(Math.max(x.length, 0));
+  return n;
+}
+
+const depths = new WeakMap<CType, number>();
+
+/**
+ * How deep the code that walks a type (layout, printing, comparison, encoding) recurses:
+ * 1 for a leaf, one more for each pointer, array, function and record level. A pointer to a
+ * tagged struct or union counts as a leaf: walkers stop there (it may point to itself).
+ * Memoized per type object; an incomplete record, which may still be completed, is not.
+ */
+function typeDepth(t: CType): number {
+  const known = depths.get(t);
+  if (known !== undefined) return known;
+  let d: number;
+  switch (t.kind) {
+    case 'void': case 'scalar': case 'enum': return 1;
+    case 'pointer': {
+      const to = t.to;
+      d = 1 + ((to.kind === 'struct' || to.kind === 'union') && to.tag !== undefined ? 1 : typeDepth(to));
+      break;
+    }
+    case 'array': d = 1 + typeDepth(t.element); break;
+    case 'function': {
+      let m = typeDepth(t.result);
+      for (const p of t.params) m = Math.max(m, typeDepth(p.type));
+      d = 1 + m;
+      break;
+    }
+    case 'struct': case 'union': {
+      if (t.incomplete) return 1;
+      let m = 0;
+      for (const f of t.fields) m = Math.max(m, typeDepth(f.type));
+      d = 1 + m;
+      break;
+    }
+  }
+  depths.set(t, d);
+  return d;
+}
+
 function mergeAttrs(a: Attrs, b: Attrs): Attrs {
   const out: Attrs = { ...a };
   if (b.packed) out.packed = true;
@@ -1141,7 +1347,16 @@ function sameType(a: CType, b: CType, assumed: [CType, CType][] = []): boolean {
   switch (a.kind) {
     case 'void': return b.kind === 'void';
     case 'scalar': return b.kind === 'scalar' && a.name === b.name;
-    case 'pointer': return b.kind === 'pointer' && !!a.isConst === !!b.isConst && same(a.to, b.to);
+    case 'pointer': {
+      if (b.kind !== 'pointer' || !!a.isConst !== !!b.isConst) return false;
+      // Pointers to tagged records: the tag names the type (one scope). Comparing members
+      // instead would walk a chain of structs pointing to structs as deep as it goes.
+      const x = a.to, y = b.to;
+      if ((x.kind === 'struct' || x.kind === 'union') && x.tag !== undefined && (y.kind === 'struct' || y.kind === 'union') && y.tag !== undefined) {
+        return x.kind === y.kind && x.tag === y.tag;
+      }
+      return same(x, y);
+    }
     case 'array': return b.kind === 'array' && a.length === b.length && same(a.element, b.element);
     case 'enum':
       return b.kind === 'enum' && a.tag === b.tag && a.members.length === b.members.length

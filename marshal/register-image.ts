@@ -2,7 +2,8 @@
 // special register, control word and result register of a convention. The call
 // stub loads argument registers from it and stores result registers into it; a
 // call-back thunk saves incoming argument registers into the same layout, so one
-// description serves both directions.
+// description serves both directions. The stub also saves the registers a callee must
+// preserve into it just before the call, so that the host can compare them afterwards.
 import type { CallingConvention } from '../abis/abi.ts';
 import { TARGETS } from '../emu/targets.ts';
 
@@ -10,7 +11,7 @@ export interface ImageSlot {
   reg: string;
   offset: number;
   size: number;
-  role: 'arg' | 'special' | 'control' | 'result';
+  role: 'arg' | 'special' | 'control' | 'result' | 'saved';
 }
 
 export interface RegisterImage {
@@ -66,6 +67,7 @@ export function registerImage(cc: CallingConvention): RegisterImage {
     if (a && cc.registers.results.includes(a.reg)) continue;
     add(r, 'result', slotBytes(cc, r));
   }
+  for (const r of cc.registers.preserved) add(r, 'saved', slotBytes(cc, r));
   const size = Math.ceil(offset / 16) * 16;
   return {
     size,

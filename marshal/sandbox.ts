@@ -4,13 +4,14 @@
 import { UsageError } from '../errors.ts';
 import { ElfError } from '../emu/elf.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Machine, type RunLimits } from '../emu/machine.ts';
+import { Machine, type MachineOptions } from '../emu/machine.ts';
+import { checkLimits, type CallLimits } from './limits.ts';
 import type { AbiName, CallingConvention } from '../abis/abi.ts';
 import { convention } from '../abis/index.ts';
 import { STUBS } from '../stubs/index.ts';
 import { parseDeclarations, parsePrototype, parseType, emptyScope, SignatureError, type TypeScope } from './parse.ts';
 import { planCall, typeText, type FramePlan } from './frame.ts';
-import { canaryIntact, FrameCorruptedError, type CallRecord, type CallSite } from './callout.ts';
+import { canaryIntact, FrameCorruptedError, preservedRegisters, type CallRecord, type CallSite } from './callout.ts';
 import { CANARY_BYTES } from './frame.ts';
 import { callOutSteps, runAsync, runSync, type CallOutResult, type ChainEnv } from './call-chain.ts';
 import { decodeBytes, encodeToBytes, ValueError, type JsValue, type MovableObject } from './values.ts';
@@ -23,7 +24,7 @@ import { HostRuntime } from './host-runtime.ts';
 import { Loader } from './loader.ts';
 import { splitTypedVarargs } from './variadic.ts';
 
-export interface SandboxOptions extends RunLimits {
+export interface SandboxOptions extends CallLimits, MachineOptions {
   /** Fill every frame with this byte before writing it (tests). */
   poison?: number;
   /**
@@ -42,6 +43,12 @@ export interface SandboxOptions extends RunLimits {
    * as it prints it; fd 1 is stdout, 2 stderr. Every call-out's record also keeps its output.
    */
   onOutput?: (fd: 1 | 2, text: string) => void;
+  /**
+   * A callee that returns with a callee-saved register changed (an ABI violation, compared
+   * after every call-out): 'error' (default) throws CalleeSavedViolation; 'warn' returns the
+   * result and puts the violation in the call's record (record.warnings).
+   */
+  calleeSaved?: 'error' | 'warn';
 }
 
 /** Where a call-out's struct result goes besides being returned. */
@@ -94,13 +101,33 @@ interface CallRequest {
 
 /** Call-back entry stubs: a few instructions each, in one reserved code region. */
 const ENTRY_BYTES = 32;
-const ENTRY_SLOTS = 8192;
 /**
- * Finished temporary call-backs stay released this long (in later temporaries) before
- * their entry is reused: C code that kept such a pointer gets CallbackReleasedError
- * instead of silently reaching another function.
+ * Entries a sandbox can make (16 MiB of address space, mapped once; Unicorn allocates its
+ * pages when they are first written). An entry is never reused for another function: C code
+ * may keep a call-back's address after its call, and a call through it must find the
+ * call-back it was given (released: a CallbackReleasedError), never another one.
  */
-const TEMPORARY_QUARANTINE = 1024;
+const ENTRY_SLOTS = 1 << 19;
+
+/** A guest thread's stack: room for a few frames at least, and no more than a sane share of guest memory. */
+const MIN_THREAD_STACK = 16 * 1024;
+const MAX_THREAD_STACK = 256 * 1024 * 1024;
+
+/** The sandbox has made as many call-back entries as it holds. */
+export class CallbackLimitError extends UsageError {
+  constructor(readonly limit: number) {
+    super(`this sandbox has made ${limit} call-back entries, as many as it holds: entries are never reused (C code may keep their addresses), so make call-backs once with sb.callback() and reuse them, pass the same JS function again rather than a new closure, or open a new sandbox`);
+    this.name = 'CallbackLimitError';
+  }
+}
+
+/** What a released temporary call-back runs instead of its function (never: enterCallback refuses released ones first). */
+const RELEASED = (): never => {
+  throw new UsageError('internal: a released call-back ran');
+};
+
+/** A plain JS function's call-back for one function-pointer type: made once, live while calls use it. */
+interface TemporaryCallback { record: CallbackRecord; uses: number }
 
 export class Library {
   constructor(private readonly sandbox: Sandbox, readonly files: string[]) {}
@@ -133,8 +160,11 @@ export class Sandbox {
   /** Chains of call-outs in progress on all threads, and the CPU registers from before the first began. */
   private chains = 0;
   private idleRegisters: { restore(): void; free(): void } | undefined;
-  /** Entry stubs of finished temporary call-backs, reused by later calls. */
-  private readonly spareTemporaries: CallbackRecord[] = [];
+  /**
+   * Call-backs of plain JS functions, by function and function-pointer type: the same function
+   * passed again gets the same entry (planned once), live while some call-out uses it.
+   */
+  private readonly temporaries = new WeakMap<Function, Map<CType, TemporaryCallback>>();
   /** Host-implemented C library functions (malloc, exit, errno...), made when a load needs them. */
   private readonly hostRuntime: HostRuntime;
   private readonly loader: Loader;
@@ -145,28 +175,33 @@ export class Sandbox {
     machine.sp = machine.mainStack.top; // between calls the CPU rests here (see chainBegins)
     const stubs = STUBS[abi];
     const probe = planCall(this.cc, parseDeclarations('void abiscope_probe(void)').signature!);
-    const source = stubs.callStub(probe.image, machine.returnSentinel);
-    const stub = machine.loadAssembly(source.text, `${abi} call stub`);
+    const clobberedSlot = machine.allocateTrapSlot();
+    const source = stubs.callStub(probe.image, machine.returnSentinel, machine.trapAddress(clobberedSlot));
+    const stub = machine.loadAssembly(source.text, `${abi} call stub`, { trusted: true });
     const trapSlot = machine.allocateTrapSlot();
     const thunkSource = stubs.thunk(probe.image, machine.trapAddress(trapSlot));
-    const save = machine.loadAssembly(thunkSource.save, `${abi} call-back thunk`).address;
-    const resume = machine.loadAssembly(thunkSource.restore, `${abi} call-back return`).address;
+    const save = machine.loadAssembly(thunkSource.save, `${abi} call-back thunk`, { trusted: true }).address;
+    const resume = machine.loadAssembly(thunkSource.restore, `${abi} call-back return`, { trusted: true }).address;
     this.thunk = { source: thunkSource, save, resume };
-    this.entryArena = machine.reserveCode(ENTRY_SLOTS * ENTRY_BYTES, `${abi} call-back entries`);
+    this.entryArena = machine.reserveCode(ENTRY_SLOTS * ENTRY_BYTES, `${abi} call-back entries`, { trusted: true });
     const site: CallSite = {
       machine,
       cc: this.cc,
       stubAddress: stub.address,
       imageRegister: source.imageRegister,
       redZone: stubs.redZone,
-      limits: { budget: options.budget, timeoutMs: options.timeoutMs },
+      limits: checkLimits(options),
       poison: options.poison,
+      preserved: preservedRegisters(machine, this.cc),
+      calleeSaved: options.calleeSaved ?? 'error',
     };
     this.env = {
       site,
       thunk: this.thunk,
       image: registerImage(this.cc),
       trapSlot,
+      clobberedSlot,
+      stubCode: [stub.address, stub.address + stub.bytes.length],
       lookup: (id) => this.callbacks.get(id),
       types: { cc: this.cc, parseType: (t) => parseType(t, this.scope) },
       invoke: (level, fn) => this.context.run(level, fn),
@@ -205,7 +240,11 @@ export class Sandbox {
 
   static async open(abi: AbiName, options: SandboxOptions = {}): Promise<Sandbox> {
     const cc = convention(abi);
-    return new Sandbox(await Machine.open(cc.target), abi, options);
+    checkLimits(options); // before any work: a bad option is a UsageError
+    if (options.calleeSaved !== undefined && options.calleeSaved !== 'error' && options.calleeSaved !== 'warn') {
+      throw new UsageError(`calleeSaved ${JSON.stringify(options.calleeSaved)}: expected 'error' or 'warn'`);
+    }
+    return new Sandbox(await Machine.open(cc.target, { memoryLimit: options.memoryLimit }), abi, options);
   }
 
   /**
@@ -248,8 +287,13 @@ export class Sandbox {
 
   /** A new guest thread with its own stack; `on(thread)` runs call-outs on it. */
   thread(name = `thread ${this.extraThreads.length + 1}`, opts: { stackSize?: number } = {}): GuestThread {
+    if (typeof name !== 'string' || name === '') throw new UsageError(`a thread's name must be a non-empty string, not ${String(name)}`);
     if (this.threads.some((t) => t.name === name)) throw new UsageError(`a thread named '${name}' exists already`);
-    const t = new GuestThread(name, this.machine.newThreadStack(name, opts.stackSize));
+    const size = opts.stackSize;
+    if (size !== undefined && !(Number.isSafeInteger(size) && size >= MIN_THREAD_STACK && size <= MAX_THREAD_STACK && size % 4096 === 0)) {
+      throw new UsageError(`stackSize ${String(size)}: expected a multiple of 4096 bytes from ${MIN_THREAD_STACK} to ${MAX_THREAD_STACK}`);
+    }
+    const t = new GuestThread(name, this.machine.newThreadStack(name, size));
     this.extraThreads.push(t);
     return t;
   }
@@ -295,7 +339,7 @@ export class Sandbox {
       ? parsePrototype(prototype, this.scope, { functionPointer: true }).signature
       : { ...prototype, text: 'text' in prototype && typeof prototype.text === 'string' ? prototype.text : typeText(prototype) };
     const id = this.nextCallbackId++;
-    if (id > ENTRY_SLOTS) throw new Error(`no more call-back entries: this sandbox has made ${ENTRY_SLOTS}`);
+    if (id > ENTRY_SLOTS) throw new CallbackLimitError(ENTRY_SLOTS);
     const plan = planCall(this.cc, signature);
     const entry = this.entryArena + (id - 1) * ENTRY_BYTES;
     this.machine.assembleAt(this.thunk.source.entry(id, this.thunk.save), entry, ENTRY_BYTES);
@@ -311,16 +355,24 @@ export class Sandbox {
     return record;
   }
 
-  /** A plain JS function passed where a function pointer is expected: a call-back for this call only. */
-  private temporaryCallback(value: unknown, type: CType, mine: CallbackRecord[]): number {
+  /**
+   * A plain JS function passed where a function pointer is expected: a call-back live for the
+   * calls that pass it. Its entry is the function's own for that type (made on first use, never
+   * given to another function), released when no call using it is active.
+   */
+  private temporaryCallback(value: unknown, type: CType, mine: TemporaryCallback[]): number {
     const fn = value as (this: CallbackContext, ...args: (JsValue | VarArgs)[]) => unknown;
-    const signature: Signature = { ...(type as FunctionType), text: typeText(type) };
-    // Reuse the oldest spare entry stub once enough are spare: assembling one per call would dominate deep nesting.
-    const spare = this.spareTemporaries.length > TEMPORARY_QUARANTINE ? this.spareTemporaries.shift() : undefined;
-    const cb = spare ? Object.assign(spare, { fn, signature, plan: planCall(this.cc, signature), released: false })
-      : (this.callback(signature, fn) as CallbackRecord);
-    mine.push(cb);
-    return cb.address;
+    let byType = this.temporaries.get(fn);
+    if (!byType) this.temporaries.set(fn, (byType = new Map()));
+    let t = byType.get(type);
+    if (!t) {
+      t = { record: this.callback({ ...(type as FunctionType), text: typeText(type) } as Signature, fn) as CallbackRecord, uses: 0 };
+      byType.set(type, t);
+    }
+    t.uses++;
+    Object.assign(t.record, { fn, released: false });
+    mine.push(t);
+    return t.record.address;
   }
 
   /**
@@ -410,7 +462,7 @@ export class Sandbox {
   private callSteps(plan: FramePlan, address: number, symbol: string, req: CallRequest) {
     const thread = req.thread ?? this.currentThread;
     if (!this.threads.includes(thread)) throw new UsageError(`thread '${thread.name}' belongs to another sandbox`);
-    const temporaries: CallbackRecord[] = [];
+    const temporaries: TemporaryCallback[] = [];
     const env: ChainEnv = { ...this.env, site: { ...this.env.site, functionPointer: (v, t) => this.temporaryCallback(v, t, temporaries) } };
     const target = req.resultInto;
     const res = plan.arrangement.result;
@@ -424,10 +476,12 @@ export class Sandbox {
       }
       return r;
     };
+    // Released when no call uses them: a C function that kept the pointer then gets CallbackReleasedError.
+    // The record stops holding the JS function, so a closure passed once can be collected.
     const recycle = () => {
-      for (const cb of temporaries.splice(0)) {
-        cb.release();
-        this.spareTemporaries.push(cb);
+      for (const t of temporaries.splice(0)) {
+        if (--t.uses > 0) continue;
+        Object.assign(t.record, { fn: RELEASED, released: true });
       }
     };
     return {
@@ -451,20 +505,47 @@ export class Sandbox {
 
   // ---- guest memory helpers ----
 
+  /**
+   * A block of the guest heap: `bytes` from 0 to the heap's size, `align` a power of two from 1
+   * to 4096; anything else is a HeapError and the heap stays as it was.
+   */
   alloc(bytes: number, align = 16): number {
     return this.machine.heap.allocate(bytes, align);
   }
+  /** Frees a block alloc() gave (a HeapError for anything else: freed already, never allocated). */
   free(address: number): void {
     this.machine.heap.release(address);
   }
   /** Reads a C value of type `type` ('int', 'struct V', 'double[4]'...) at a guest address. */
   read(type: string | CType, address: number): JsValue {
     const t = typeof type === 'string' ? parseType(type, this.scope) : type;
-    return decodeBytes(t, this.machine.read(address, layoutOf(t, this.cc.dataModel).size), { dm: this.cc.dataModel });
+    const size = layoutOf(t, this.cc.dataModel).size;
+    this.checkMapped(`read ${typeof type === 'string' ? type : typeText(t)}`, address, size);
+    return decodeBytes(t, this.machine.read(address, size), { dm: this.cc.dataModel });
   }
   write(type: string | CType, address: number, value: unknown): void {
     const t = typeof type === 'string' ? parseType(type, this.scope) : type;
-    this.machine.write(address, encodeToBytes(t, value, `write ${typeof type === 'string' ? type : 'value'}`, { dm: this.cc.dataModel }));
+    const what = `write ${typeof type === 'string' ? type : typeText(t)}`;
+    const bytes = encodeToBytes(t, value, what, { dm: this.cc.dataModel });
+    this.checkMapped(what, address, bytes.length);
+    this.machine.write(address, bytes);
+  }
+  /**
+   * The address of read/write: an integer, the bytes from it within mapped guest memory.
+   * Checked before the host allocates a buffer of `size` bytes (a huge type would throw a
+   * RangeError there) and before Unicorn is asked (NaN would be a RangeError in BigInt()).
+   */
+  private checkMapped(what: string, address: unknown, size: number): void {
+    const limit = 2 ** (8 * this.cc.dataModel.pointerSize);
+    if (typeof address !== 'number' || !Number.isSafeInteger(address) || address < 0 || address >= limit) {
+      throw new ValueError(`${what}: address`, `a guest address (an integer from 0 to ${Math.min(limit, 2 ** 53) - 1})`, address);
+    }
+    if (size === 0) return;
+    const first = this.machine.regionAt(address);
+    const last = this.machine.regionAt(address + size - 1);
+    if (!first || !last) {
+      throw new ValueError(`${what}: address`, `the start of ${size} bytes of mapped guest memory (0x${address.toString(16)}..0x${(address + size - 1).toString(16)} is not all mapped)`, address);
+    }
   }
   readCString(address: number): string {
     return this.machine.readCString(address);

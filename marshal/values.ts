@@ -4,28 +4,106 @@
 import { AbiscopeError } from '../errors.ts';
 import type { CType, RecordType, ScalarName } from './ctypes.ts';
 import type { DataModel } from '../abis/datamodel.ts';
-import { enumScalar, layoutOf } from './layout.ts';
+import { enumScalar, layoutOf, LayoutError, type FieldLayout, type TypeLayout } from './layout.ts';
 import { typeText } from './frame.ts';
 import { numberToX87, x87BytesToNumber } from '../emu/x87.ts';
 
-/** A value did not fit its C type. `path` names the argument and field. */
+/**
+ * A value did not fit its C type. `path` names the argument and field. `cause` is the
+ * JS exception that reading the value threw (a getter's own, a revoked proxy's TypeError).
+ */
 export class ValueError extends AbiscopeError {
-  constructor(readonly path: string, readonly expected: string, readonly got: unknown) {
-    super(`${path}: expected ${expected}, got ${describe(got)}`);
+  constructor(readonly path: string, readonly expected: string, readonly got: unknown, options?: { cause?: unknown }) {
+    super(`${path}: expected ${expected}, got ${describe(got)}`, options);
     this.name = 'ValueError';
   }
 }
 
+/** A value in a message. Never throws: `v` may be a revoked proxy or have throwing getters. */
 function describe(v: unknown): string {
-  if (v === undefined) return 'undefined';
-  if (typeof v === 'bigint') return `${v}n`;
-  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return `an array of ${v.length}`;
-  if (v instanceof Uint8Array || ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
-  if (typeof v === 'object') return 'an object';
-  if (typeof v === 'function') return 'a function';
-  return `${typeof v} ${String(v)}`;
+  try {
+    if (v === undefined) return 'undefined';
+    if (typeof v === 'bigint') return `${v}n`;
+    if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+    if (v === null) return 'null';
+    if (typeof v === 'symbol') return 'a symbol';
+    if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}${isDetached(v.buffer) ? ' with a detached buffer' : ''}`;
+    if (Array.isArray(v)) return `an array of ${v.length}`;
+    if (typeof v === 'object') return 'an object';
+    if (typeof v === 'function') return 'a function';
+    return `${typeof v} ${String(v)}`;
+  } catch {
+    return typeof v === 'function' ? 'a function' : 'an object that cannot be inspected (a revoked proxy?)';
+  }
+}
+
+/** Limits on the values encoded, each checked before the work it bounds. */
+export const VALUE_LIMITS = Object.freeze({
+  /**
+   * Levels of JS objects behind pointers within one value (a linked list given as nested
+   * objects): each costs a few JS frames, and 256 stay far from the default JS stack even in
+   * a deeply nested call-back. Longer lists belong in guest memory (sb.alloc, sb.write).
+   */
+  pointeeDepth: 256,
+  /**
+   * Bytes of one encoded value or one copy behind a pointer: 256 MiB, four times the guest
+   * heap. Checked before the host buffer is allocated (a RangeError beyond it) and filled.
+   */
+  bytes: 256 * 1024 * 1024,
+  /** Elements of one JS array behind a pointer (2^24): each is a JS value read and encoded one by one. */
+  elements: 1 << 24,
+  /** Digits of a decimal string for a 64-bit integer: 2^64 - 1 has 20. */
+  decimalDigits: 20,
+});
+
+/**
+ * Runs `read`, which touches a user's object: its getters, a proxy's traps. A JS exception
+ * there becomes a ValueError naming `path` (the exception is its cause); abiscope's own errors
+ * pass as they are.
+ */
+function guarded<T>(path: string, what: string, value: unknown, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof AbiscopeError) throw e;
+    const why = e instanceof Error ? `${e.name}: ${e.message}` : describe(e);
+    throw new ValueError(path, `${what} (reading it threw ${why})`, value, { cause: e });
+  }
+}
+
+/**
+ * Whether an ArrayBuffer was detached (transferred, or moved by structuredClone): its views
+ * then read as empty and a new view on it throws. Node 20 has no ArrayBuffer.prototype.detached.
+ */
+function isDetached(buf: ArrayBufferLike): boolean {
+  const flag = (buf as { detached?: unknown }).detached;
+  if (typeof flag === 'boolean') return flag;
+  if (buf.byteLength !== 0 || (typeof SharedArrayBuffer !== 'undefined' && buf instanceof SharedArrayBuffer)) return false;
+  try {
+    new Uint8Array(buf);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** The bytes of a typed array, Buffer or DataView (a view of them, not a copy); detached is a ValueError. */
+function viewBytes(v: ArrayBufferView, path: string, what: string): Uint8Array {
+  return guarded(path, what, v, () => {
+    if (isDetached(v.buffer)) throw new ValueError(path, `${what} whose ArrayBuffer is not detached (this one was transferred away)`, v);
+    return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  });
+}
+
+/**
+ * Whether `obj[key] = x` stores x, so that a copy-back after the call cannot fail: an own
+ * writable data property, an accessor with a setter, or a new property of an extensible object.
+ */
+function assignable(obj: object, key: string | number): boolean {
+  const d = Object.getOwnPropertyDescriptor(obj, key);
+  if (!d) return Object.isExtensible(obj);
+  if (d.get !== undefined || d.set !== undefined) return d.set !== undefined;
+  return d.writable === true;
 }
 
 /** A guest address that the user got from abiscope (heap allocation, a result). */
@@ -81,19 +159,33 @@ function range(info: IntInfo): [bigint, bigint] {
   return info.signed ? [-(1n << (bits - 1n)), (1n << (bits - 1n)) - 1n] : [0n, (1n << bits) - 1n];
 }
 
-/** Converts a JS value to a BigInt within the integer type's range. */
-export function toInteger(v: unknown, info: IntInfo, path: string, typeName: string): bigint {
+/**
+ * Converts a JS value to a BigInt within the integer type's range. `strict` (a call-back's
+ * result): a number, or for a 64-bit type also a BigInt or decimal string; no boolean (only
+ * _Bool, encoded before this, takes those).
+ */
+export function toInteger(v: unknown, info: IntInfo, path: string, typeName: string, strict = false): bigint {
   const [lo, hi] = range(info);
-  const expected = `${typeName} (an integer from ${lo} to ${hi}${info.bytes === 8 ? ', as number, BigInt or decimal string' : ''})`;
+  const forms = info.bytes === 8 ? ', as number, BigInt or decimal string' : strict ? ', as a number' : '';
+  const expected = `${typeName} (an integer from ${lo} to ${hi}${forms})`;
   let n: bigint;
-  if (typeof v === 'bigint') n = v;
+  if (typeof v === 'bigint' && (!strict || info.bytes === 8)) n = v;
   else if (typeof v === 'number') {
     if (!Number.isInteger(v)) throw new ValueError(path, expected, v);
     if (!Number.isSafeInteger(v)) throw new ValueError(path, `${expected}; ${v} is beyond 2^53, pass a BigInt`, v);
     n = BigInt(v);
-  } else if (typeof v === 'boolean') n = v ? 1n : 0n;
-  else if (typeof v === 'string' && /^-?\d+$/.test(v.trim()) && info.bytes === 8) n = BigInt(v.trim());
-  else throw new ValueError(path, expected, v);
+  } else if (typeof v === 'boolean' && !strict) n = v ? 1n : 0n;
+  else if (typeof v === 'string' && info.bytes === 8) {
+    // The shape first: BigInt() of a ten-million-digit string takes seconds before it is refused.
+    // (Leading zeros and surrounding white space are allowed, a little of each.)
+    const tooLong = () => new ValueError(path, `${expected}; a decimal string has at most ${VALUE_LIMITS.decimalDigits} digits`, v);
+    if (v.length > VALUE_LIMITS.decimalDigits + 64) throw /^\s*-?\d/.test(v.slice(0, 64)) ? tooLong() : new ValueError(path, expected, v);
+    const s = v.trim();
+    const m = /^-?(\d+)$/.exec(s);
+    if (!m) throw new ValueError(path, expected, v);
+    if (m[1].replace(/^0+(?=\d)/, '').length > VALUE_LIMITS.decimalDigits) throw tooLong();
+    n = BigInt(s);
+  } else throw new ValueError(path, expected, v);
   if (n < lo || n > hi) throw new ValueError(path, expected, v);
   return n;
 }
@@ -204,11 +296,36 @@ function binary128ToNumber(b: Uint8Array): number {
 export interface EncodeOptions {
   dm: DataModel;
   area?: CopyArea;
+  /**
+   * Only the JS forms that are exactly the C type (a call-back's result): an integer type
+   * takes a number (a 64-bit one also a BigInt or decimal string), a boolean only _Bool.
+   */
+  strict?: boolean;
 }
+
+/** One value's encoding: the options, and the objects behind pointers being copied now (cycles). */
+interface Walk extends EncodeOptions {
+  /** Each object whose pointee copy is being encoded, outermost first, with its path. */
+  readonly visiting: Map<object, string>;
+}
+
+const walkOf = (opts: EncodeOptions): Walk => ({ ...opts, visiting: new Map() });
 
 /** Writes `value` as a C `type` into `dv` at `off`. */
 export function encodeValue(type: CType, value: unknown, dv: DataView, off: number, path: string, opts: EncodeOptions): void {
-  const { dm } = opts;
+  checkValueSize(type, value, path, opts.dm);
+  encode(type, value, dv, off, path, walkOf(opts));
+}
+
+/** A type too large to encode (a 2 GB struct by value): refused before its bytes are filled one by one. */
+function checkValueSize(type: CType, value: unknown, path: string, dm: DataModel): number {
+  const size = layoutOf(type, dm).size;
+  if (size > VALUE_LIMITS.bytes) throw new ValueError(path, `a value of at most ${VALUE_LIMITS.bytes} bytes (${typeText(type)} has ${size})`, value);
+  return size;
+}
+
+function encode(type: CType, value: unknown, dv: DataView, off: number, path: string, w: Walk): void {
+  const { dm } = w;
   const le = dm.endian === 'little';
   switch (type.kind) {
     case 'void': throw new ValueError(path, 'no value (void)', value);
@@ -217,26 +334,33 @@ export function encodeValue(type: CType, value: unknown, dv: DataView, off: numb
       let v = value;
       if (typeof v === 'string' && !/^-?\d+$/.test(v)) {
         const m = type.members.find((x) => x.name === v);
-        if (!m) throw new ValueError(path, `a member of enum ${type.tag ?? ''} (${type.members.map((x) => x.name).join(', ')}) or an int`, value);
+        if (!m) throw new ValueError(path, `a member of enum ${type.tag ?? ''} (${enumNames(type.members)}) or an int`, value);
         v = m.value;
       }
       // The enum's integer type as GCC gives it (layout.ts): unsigned int, int, or 64-bit for wide values.
       const info = intInfo(enumScalar(type), dm)!;
-      writeInt(dv, off, info.bytes, toInteger(v, info, path, `enum ${type.tag ?? ''}`.trim()), le);
+      writeInt(dv, off, info.bytes, toInteger(v, info, path, `enum ${type.tag ?? ''}`.trim(), w.strict), le);
       return;
     }
-    case 'scalar': return encodeScalar(type.name, type.spelling ?? type.name, value, dv, off, path, dm);
+    case 'scalar': return encodeScalar(type.name, type.spelling ?? type.name, value, dv, off, path, w);
     case 'pointer': {
-      const addr = pointerValue(type, value, path, opts);
+      const addr = pointerValue(type, value, path, w);
       writeInt(dv, off, dm.pointerSize, BigInt(addr), le);
       return;
     }
-    case 'array': return encodeArray(type.element, type.length, value, dv, off, path, opts);
-    case 'struct': case 'union': return encodeRecord(type, value, dv, off, path, opts);
+    case 'array': return encodeArray(type.element, type.length, value, dv, off, path, w);
+    case 'struct': case 'union': return encodeRecord(type, value, dv, off, path, w);
   }
 }
 
-function encodeScalar(name: ScalarName, spelling: string, value: unknown, dv: DataView, off: number, path: string, dm: DataModel): void {
+/** An enum's members in a message: a 60,000-member enum lists its first few. */
+function enumNames(members: { name: string }[]): string {
+  const names = members.slice(0, 20).map((x) => x.name).join(', ');
+  return members.length > 20 ? `${names}, ... ${members.length - 20} more` : names;
+}
+
+function encodeScalar(name: ScalarName, spelling: string, value: unknown, dv: DataView, off: number, path: string, w: Walk): void {
+  const { dm } = w;
   const le = dm.endian === 'little';
   if (name === 'float' || name === 'double' || name === 'long double') {
     if (typeof value !== 'number') throw new ValueError(path, `${spelling} (a number)`, value);
@@ -252,71 +376,138 @@ function encodeScalar(name: ScalarName, spelling: string, value: unknown, dv: Da
     throw new ValueError(path, '_Bool (true/false, 0 or 1)', value);
   }
   let v = value;
-  // A one-character string is accepted for char types.
+  // A one-character string is accepted for char types, one code point for wchar_t (the length
+  // first: spreading a long string into code points would take as long as the string).
   if ((name === 'char' || name === 'signed char' || name === 'unsigned char') && typeof v === 'string' && v.length === 1) v = v.charCodeAt(0);
-  if (name === 'wchar_t' && typeof v === 'string' && [...v].length === 1) v = v.codePointAt(0);
-  writeInt(dv, off, info.bytes, toInteger(v, info, path, spelling), le);
+  if (name === 'wchar_t' && typeof v === 'string' && v.length <= 2 && [...v].length === 1) v = v.codePointAt(0);
+  writeInt(dv, off, info.bytes, toInteger(v, info, path, spelling, w.strict), le);
 }
 
-function encodeArray(element: CType, length: number, value: unknown, dv: DataView, off: number, path: string, opts: EncodeOptions): void {
-  const el = layoutOf(element, opts.dm).size;
+/**
+ * The items of a JS array or typed array, read once each by index (never through an iterator,
+ * which the user's code may replace), and only if there are `length` of them when `length`
+ * is given. Undefined if `value` is neither.
+ */
+function itemsOf(value: unknown, path: string, what: string, length?: number): unknown[] | undefined {
+  if (ArrayBuffer.isView(value)) {
+    if (value instanceof DataView) throw new ValueError(path, `${what} (a DataView has no elements: pass a typed array)`, value);
+    viewBytes(value, path, `${what}: a typed array`); // detached: a ValueError, not an empty array
+    const t = value as unknown as ArrayLike<unknown>;
+    if (length !== undefined && t.length !== length) return undefined;
+    return Array.from({ length: t.length }, (_, i) => t[i]);
+  }
+  return guarded(path, what, value, () => {
+    if (!Array.isArray(value)) return undefined;
+    const n = value.length;
+    if (length !== undefined && n !== length) return undefined;
+    const out = new Array<unknown>(n);
+    // One try for all elements (a million out-parameter ints): the failing index names the path.
+    let i = 0;
+    try {
+      for (; i < n; i++) out[i] = value[i];
+    } catch (e) {
+      return guarded(`${path}[${i}]`, 'an element that can be read', value, () => { throw e; });
+    }
+    return out;
+  });
+}
+
+function encodeArray(element: CType, length: number, value: unknown, dv: DataView, off: number, path: string, w: Walk): void {
+  const el = layoutOf(element, w.dm).size;
   if (typeof value === 'string' && element.kind === 'scalar' && el === 1) {
-    const bytes = new TextEncoder().encode(value);
-    if (bytes.length > length) throw new ValueError(path, `a string of at most ${length} UTF-8 bytes`, value);
+    // UTF-8 has at least as many bytes as UTF-16 code units: a longer string cannot fit (checked before encoding it).
+    const bytes = value.length <= length ? new TextEncoder().encode(value) : undefined;
+    if (!bytes || bytes.length > length) throw new ValueError(path, `a string of at most ${length} UTF-8 bytes`, value);
     for (let i = 0; i < length; i++) dv.setUint8(off + i, bytes[i] ?? 0);
     return;
   }
-  if (!Array.isArray(value) && !ArrayBuffer.isView(value)) throw new ValueError(path, `an array of ${length} ${typeText(element)}`, value);
-  const items = Array.from(value as ArrayLike<unknown>);
-  if (items.length !== length) throw new ValueError(path, `an array of exactly ${length} ${typeText(element)}`, value);
-  items.forEach((item, i) => encodeValue(element, item, dv, off + i * el, `${path}[${i}]`, opts));
+  const isList = ArrayBuffer.isView(value) || guarded(path, `an array of ${length} ${typeText(element)}`, value, () => Array.isArray(value));
+  if (!isList) throw new ValueError(path, `an array of ${length} ${typeText(element)}`, value);
+  const items = itemsOf(value, path, `an array of ${length} ${typeText(element)}`, length);
+  if (!items) throw new ValueError(path, `an array of exactly ${length} ${typeText(element)}`, value);
+  items.forEach((item, i) => encode(element, item, dv, off + i * el, `${path}[${i}]`, w));
 }
 
-function encodeRecord(type: RecordType, value: unknown, dv: DataView, off: number, path: string, opts: EncodeOptions): void {
-  const layout = layoutOf(type, opts.dm);
-  const fields = layout.fields ?? [];
-  const name = `${type.kind} ${type.tag ?? '(anonymous)'}`;
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) {
-    throw new ValueError(path, `an object for ${name} with fields ${fields.map((f) => f.name).join(', ')}`, value);
+/** A struct's or union's own field values, each read once (getters and proxies may throw, or change). */
+function fieldValues(type: RecordType, value: unknown, path: string, fields: readonly FieldLayout[]): Map<string, unknown> {
+  const name = recordName(type);
+  const expected = `an object for ${name} with fields ${fields.map((f) => f.name).join(', ')}`;
+  if (value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || guarded(path, expected, value, () => Array.isArray(value))) {
+    throw new ValueError(path, expected, value);
   }
   const obj = value as Record<string, unknown>;
-  for (const k of Object.keys(obj)) {
-    if (!fields.some((f) => f.name === k)) throw new ValueError(`${path}.${k}`, `a field of ${name} (${fields.map((f) => f.name).join(', ')})`, obj[k]);
+  const keys = guarded(path, `${expected} whose keys can be listed`, value, () => Object.keys(obj));
+  // A set: a scan of the fields for each key is quadratic for a struct of thousands of members.
+  const known = new Set(fields.map((f) => f.name));
+  const out = new Map<string, unknown>();
+  for (const k of keys) {
+    if (!known.has(k)) throw new ValueError(`${path}.${k}`, `a field of ${name} (${fields.map((f) => f.name).join(', ')})`, guarded(`${path}.${k}`, 'a property that can be read', value, () => obj[k]));
   }
-  for (let i = 0; i < layout.size; i++) dv.setUint8(off + i, 0);
+  for (const f of fields) {
+    const at = `${path}.${f.name}`;
+    const has = guarded(at, `a value for field '${f.name}' that can be read`, value, () => Object.hasOwn(obj, f.name));
+    if (has) out.set(f.name, guarded(at, `a value for field '${f.name}' that can be read`, value, () => obj[f.name]));
+  }
+  return out;
+}
+
+const recordName = (type: RecordType) => `${type.kind} ${type.tag ?? '(anonymous)'}`;
+
+function encodeRecord(type: RecordType, value: unknown, dv: DataView, off: number, path: string, w: Walk): void {
+  const layout = layoutOf(type, w.dm);
+  const fields = layout.fields ?? [];
+  const name = recordName(type);
+  const values = fieldValues(type, value, path, fields);
+  new Uint8Array(dv.buffer, dv.byteOffset + off, layout.size).fill(0);
   if (type.kind === 'union') {
     // Which member is written must be explicit: exactly one key.
-    const keys = Object.keys(obj);
-    if (keys.length !== 1) throw new ValueError(path, `an object with exactly one member of ${name} (${fields.map((f) => f.name).join(', ')})`, value);
-    const f = fields.find((x) => x.name === keys[0])!;
-    encodeValue(f.type, obj[f.name], dv, off + f.offset, `${path}.${f.name}`, opts);
+    if (values.size !== 1) throw new ValueError(path, `an object with exactly one member of ${name} (${fields.map((f) => f.name).join(', ')})`, value);
+    const f = fields.find((x) => values.has(x.name))!;
+    encode(f.type, values.get(f.name), dv, off + f.offset, `${path}.${f.name}`, w);
     return;
   }
   for (const f of fields) {
-    if (!Object.hasOwn(obj, f.name)) throw new ValueError(`${path}.${f.name}`, `a value for field '${f.name}' (${typeText(f.type)}) of ${name}`, undefined);
-    encodeValue(f.type, obj[f.name], dv, off + f.offset, `${path}.${f.name}`, opts);
+    if (!values.has(f.name)) throw new ValueError(`${path}.${f.name}`, `a value for field '${f.name}' (${typeText(f.type)}) of ${name}`, undefined);
+    encode(f.type, values.get(f.name), dv, off + f.offset, `${path}.${f.name}`, w);
   }
 }
 
-/** The guest address a pointer argument carries; copies strings, buffers and objects into the copy area. */
-function pointerValue(type: CType & { kind: 'pointer' }, value: unknown, path: string, opts: EncodeOptions): number {
-  const { dm, area } = opts;
+/**
+ * A guest address given as a number, a BigInt or a GuestPointerLike's `address`: an integer
+ * from 0 below the target's pointer range (2^32), and on 64-bit targets below 2^53, beyond
+ * which a JS number is no longer exact.
+ */
+function guestAddress(v: unknown, type: CType, path: string, dm: DataModel): number {
   const max = dm.pointerSize === 8 ? 2 ** 53 : 2 ** 32;
+  const ok = typeof v === 'number' ? Number.isSafeInteger(v) && v >= 0 && v < max
+    : typeof v === 'bigint' && v >= 0n && v < BigInt(max);
+  if (!ok) throw new ValueError(path, `${typeText(type)} (a guest address from 0 to ${max - 1})`, v);
+  return Number(v);
+}
+
+/** The guest address a pointer argument carries; copies strings, buffers and objects into the copy area. */
+function pointerValue(type: CType & { kind: 'pointer' }, value: unknown, path: string, w: Walk): number {
+  const { dm, area } = w;
   if (value === null || value === undefined) return 0;
-  if (typeof value === 'number' || typeof value === 'bigint') {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0 || n >= max) throw new ValueError(path, `${typeText(type)} (a guest address from 0 to ${max - 1})`, value);
-    return n;
-  }
-  if (isMovable(value) && type.to.kind !== 'function') {
+  if (typeof value === 'number' || typeof value === 'bigint') return guestAddress(value, type, path, dm);
+  const asObject = typeof value === 'object' || typeof value === 'function';
+  if (asObject && type.to.kind !== 'function' && guarded(path, `${typeText(type)} (an object whose 'movable' can be read)`, value, () => isMovable(value))) {
+    const m = value as MovableObject;
     if (!area) throw new ValueError(path, `${typeText(type)} (a guest address; copies need a call frame)`, value);
-    const bytes = value.contents();
-    const address = area.place(bytes.slice(), 16);
-    if (!type.isConst) area.afterCall(() => value.update(area.read(address, bytes.length)));
+    const bytes = guarded(path, `${typeText(type)} (a movable object whose contents() works)`, value, () => m.contents());
+    if (!(bytes instanceof Uint8Array)) throw new ValueError(path, `${typeText(type)} (a movable object whose contents() returns a Uint8Array)`, value);
+    const copy = viewBytes(bytes, path, `${typeText(type)}: contents()`).slice();
+    checkCopySize(copy.length, type, path, value);
+    const address = area.place(copy, 16);
+    if (!type.isConst) {
+      area.afterCall(() => guarded(path, `${typeText(type)}: a movable object whose update() works (the C function has run)`, value,
+        () => m.update(area.read(address, copy.length))));
+    }
     return address;
   }
-  if (typeof value === 'object' && 'address' in (value as object) && typeof (value as GuestPointerLike).address === 'number' && !ArrayBuffer.isView(value)) {
-    return (value as GuestPointerLike).address;
+  if (typeof value === 'object' && !ArrayBuffer.isView(value)
+    && guarded(path, `${typeText(type)} (an object whose 'address' can be read)`, value, () => 'address' in value && typeof (value as GuestPointerLike).address === 'number')) {
+    return guestAddress(guarded(path, `${typeText(type)} (an object whose 'address' can be read)`, value, () => (value as GuestPointerLike).address), type, `${path}.address`, dm);
   }
   if (type.to.kind === 'function') {
     if (typeof value === 'function' && area?.functionPointer) return area.functionPointer(value, type.to, path);
@@ -325,6 +516,8 @@ function pointerValue(type: CType & { kind: 'pointer' }, value: unknown, path: s
   if (!area) throw new ValueError(path, `${typeText(type)} (a guest address; copies need a call frame)`, value);
   const pointee = type.to;
   if (typeof value === 'string') {
+    // Each UTF-16 unit becomes at least a byte: a longer string is refused before it is encoded.
+    checkCopySize(value.length + 1, type, path, value);
     if (pointee.kind === 'scalar' && pointee.name === 'wchar_t') return area.place(encodeWide(value, dm), 4);
     if (pointee.kind === 'scalar' && dm.scalars[pointee.name].size === 1 || pointee.kind === 'void') {
       const utf8 = new TextEncoder().encode(value);
@@ -335,37 +528,150 @@ function pointerValue(type: CType & { kind: 'pointer' }, value: unknown, path: s
     throw new ValueError(path, `${typeText(type)}: a string converts only to char * or wchar_t *`, value);
   }
   if (ArrayBuffer.isView(value)) {
-    const src = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-    const address = area.place(src.slice(), 16);
+    const src = viewBytes(value, path, `${typeText(type)}: a typed array`);
+    // Elements are numbers in the host's byte order: each is copied in the guest's (big-endian PowerPC).
+    const element = value instanceof DataView ? 1 : (value as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    const pointeeSize = pointee.kind === 'scalar' || pointee.kind === 'enum' || pointee.kind === 'pointer' ? layoutOf(pointee, dm).size : 0;
+    if (element > 1 && pointeeSize > 1 && element !== pointeeSize) {
+      throw new ValueError(path, `${typeText(type)}: a typed array of ${pointeeSize}-byte elements (a ${value.constructor.name} has ${element}-byte ones)`, value);
+    }
+    const swap = element > 1 && dm.endian === 'big';
+    const address = area.place(swap ? reverseElements(src, element) : src.slice(), 16);
     // Copy back so the callee's writes reach the caller's buffer (out-parameters).
-    if (!type.isConst) area.afterCall(() => src.set(area.read(address, src.length)));
-    return address;
-  }
-  if (typeof value === 'object') {
-    // An object or array behind a pointer: marshal a copy and read it back after the call.
-    const elemType = pointee;
-    const isArray = Array.isArray(value);
-    const count = isArray ? (value as unknown[]).length : 1;
-    const el = layoutOf(elemType, dm);
-    const bytes = new Uint8Array(Math.max(1, el.size * count));
-    const dv = new DataView(bytes.buffer);
-    const items = isArray ? (value as unknown[]) : [value];
-    items.forEach((item, i) => encodeValue(elemType, item, dv, i * el.size, isArray ? `${path}[${i}]` : `(*${path})`, opts));
-    const address = area.place(bytes, Math.max(el.align, 8));
     if (!type.isConst) {
+      const length = src.length;
       area.afterCall(() => {
-        const back = area.read(address, bytes.length);
-        const bdv = new DataView(back.buffer);
-        items.forEach((item, i) => {
-          const fresh = decodeValue(elemType, bdv, i * el.size, { dm });
-          if (isArray) (value as unknown[])[i] = fresh;
-          else if (item && typeof item === 'object' && fresh && typeof fresh === 'object') Object.assign(item, fresh);
-        });
+        // A call-back may have transferred the buffer meanwhile: say so rather than throw a TypeError.
+        if (src.length !== length) throw new ValueError(path, `${typeText(type)}: a typed array that stays attached until the call returns (its buffer was detached or shrunk during the call, so the C function's writes could not be copied back)`, value);
+        const back = area.read(address, length);
+        src.set(swap ? reverseElements(back, element) : back);
       });
     }
     return address;
   }
+  if (typeof value === 'object') return copyBehindPointer(type, value, path, w, area);
   throw new ValueError(path, `${typeText(type)} (a guest address, null, a string, a typed array or an object)`, value);
+}
+
+/** A copy of `bytes` with each `size`-byte element's bytes reversed (host little-endian <-> guest big-endian). */
+function reverseElements(bytes: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  for (let e = 0; e + size <= bytes.length; e += size) for (let k = 0; k < size; k++) out[e + k] = bytes[e + size - 1 - k];
+  return out;
+}
+
+function checkCopySize(bytes: number, type: CType, path: string, value: unknown): void {
+  if (bytes > VALUE_LIMITS.bytes) throw new ValueError(path, `${typeText(type)} (a copy of at most ${VALUE_LIMITS.bytes} bytes; this one would have ${bytes})`, value);
+}
+
+/**
+ * An object (a struct) or an array (of the pointee type) behind a pointer: marshalled into a
+ * copy, read back after the call unless the pointee is const. Everything that could stop
+ * the copy-back (a frozen object, a read-only element) is checked now, before the C function
+ * runs: afterwards its effects could only be reported, not undone.
+ */
+function copyBehindPointer(type: CType & { kind: 'pointer' }, value: object, path: string, w: Walk, area: CopyArea): number {
+  const { dm } = w;
+  const pointee = type.to;
+  const isArray = guarded(path, `${typeText(type)} (an object or array that can be read)`, value, () => Array.isArray(value));
+  // A plain object stands for one struct or union; anything else behind a pointer is an array
+  // of it (an object for an `int *` would otherwise be encoded as if it were the int).
+  if (!isArray && pointee.kind !== 'struct' && pointee.kind !== 'union') {
+    throw new ValueError(path, `${typeText(type)} (an array of ${typeText(pointee)}, a typed array, a string, a guest address or null, not an object)`, value);
+  }
+  let el: TypeLayout;
+  try {
+    el = layoutOf(pointee, dm);
+  } catch (e) {
+    if (!(e instanceof LayoutError)) throw e;
+    throw new ValueError(path, `${typeText(type)}: a guest address or null (${e.message}: nothing to copy a JS value into)`, value, { cause: e });
+  }
+  const seen = w.visiting.get(value);
+  if (seen !== undefined) {
+    throw new ValueError(path, `${typeText(type)}: an object graph without cycles (this object is also ${seen}, which points to it again; build cyclic data in guest memory)`, value);
+  }
+  if (w.visiting.size >= VALUE_LIMITS.pointeeDepth) {
+    throw new ValueError(path, `${typeText(type)}: at most ${VALUE_LIMITS.pointeeDepth} levels of objects behind pointers (build longer lists in guest memory with sb.alloc and sb.write)`, value);
+  }
+  // Sizes before items: `a.length = 2 ** 32 - 1` makes an array that is cheap to make and slow to read.
+  const count = isArray ? guarded(path, `${typeText(type)} (an array whose length can be read)`, value, () => (value as unknown[]).length) : 1;
+  if (count > VALUE_LIMITS.elements) throw new ValueError(path, `${typeText(type)} (an array of at most ${VALUE_LIMITS.elements} elements; use a typed array for more)`, value);
+  checkCopySize(el.size * count, type, path, value);
+  const items = isArray ? itemsOf(value, path, `${typeText(type)} (an array that can be read)`, count) : [value];
+  if (!items) throw new ValueError(path, `${typeText(type)} (an array whose length stays ${count} while it is read)`, value);
+  const bytes = new Uint8Array(Math.max(1, el.size * items.length));
+  const dv = new DataView(bytes.buffer);
+  w.visiting.set(value, path);
+  try {
+    items.forEach((item, i) => encode(pointee, item, dv, i * el.size, isArray ? `${path}[${i}]` : `(*${path})`, w));
+  } finally {
+    w.visiting.delete(value);
+  }
+  const address = area.place(bytes, Math.max(el.align, 8));
+  if (type.isConst) return address;
+  // The slots the copy-back assigns: each element, or each field (a union's one member) given.
+  const keys = isArray ? [] : pointee.kind === 'union' ? [...fieldValues(pointee as RecordType, value, path, el.fields ?? []).keys()]
+    : (el.fields ?? []).map((f) => f.name);
+  const blocked = guarded(path, `${typeText(type)} (an object whose properties can be inspected)`, value, () => {
+    if (!isArray) return keys.find((k) => !assignable(value, k));
+    // Numeric indices: a million index strings would cost five times the check itself.
+    for (let i = 0; i < items.length; i++) if (!assignable(value, i)) return String(i);
+    return undefined;
+  });
+  if (blocked !== undefined) {
+    const at = isArray ? `${path}[${blocked}]` : `(*${path}).${blocked}`;
+    const why = guarded(path, 'an object that can be inspected', value, () => Object.isFrozen(value)) ? 'it is frozen' : `'${blocked}' is read-only`;
+    throw new ValueError(at, `a writable ${isArray ? 'element' : 'field'}: ${typeText(type)} is not const, so what the C function writes there is copied back, and ${why} (declare the pointer const, or pass a copy)`, value);
+  }
+  area.afterCall(() => {
+    const back = area.read(address, bytes.length);
+    const before = new DataView(bytes.buffer);
+    const after = new DataView(back.buffer);
+    guarded(path, `${typeText(type)}: an object that takes the copy-back (the C function has run)`, value, () => {
+      // A scalar (the common `int *` out-parameter, maybe of a million elements) is what C left.
+      const leaf = pointee.kind === 'scalar' || pointee.kind === 'enum';
+      items.forEach((item, i) => {
+        const now = decodeValue(pointee, after, i * el.size, { dm });
+        const fresh = leaf ? now : copiedBack(pointee, item, decodeValue(pointee, before, i * el.size, { dm }), now);
+        if (isArray) (value as unknown[])[i] = fresh;
+        else if (fresh !== null && typeof fresh === 'object') {
+          for (const k of keys) (value as Record<string, unknown>)[k] = (fresh as Record<string, unknown>)[k];
+        }
+      });
+    });
+  });
+  return address;
+}
+
+/**
+ * What a copy-back stores for one slot: the value the C function left there, except that a
+ * pointer it did not change keeps the JS value given for it (null, an address, or the string,
+ * typed array or object that was copied and updated by its own copy-back: the copy's address
+ * is dead once the call returns). A union keeps only the member it was given.
+ */
+function copiedBack(t: CType, given: unknown, was: JsValue, now: JsValue): unknown {
+  switch (t.kind) {
+    case 'pointer': return was === now ? given : now;
+    case 'struct': case 'union': {
+      if (!isPlainRecord(given) || !isPlainRecord(was) || !isPlainRecord(now)) return now;
+      const out: { [k: string]: unknown } = {};
+      for (const f of t.fields) {
+        if (!Object.hasOwn(now, f.name) || (t.kind === 'union' && !Object.hasOwn(given, f.name))) continue;
+        const v = copiedBack(f.type, given[f.name], (was as Record<string, JsValue>)[f.name], (now as Record<string, JsValue>)[f.name]);
+        Object.defineProperty(out, f.name, { value: v, enumerable: true, writable: true, configurable: true });
+      }
+      return out;
+    }
+    case 'array':
+      if (!Array.isArray(given) || !Array.isArray(was) || !Array.isArray(now)) return now;
+      return now.map((x, i) => copiedBack(t.element, given[i], was[i], x));
+    default:
+      return now;
+  }
+}
+
+function isPlainRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v);
 }
 
 /** UTF-32 in the target's byte order, NUL-terminated (wchar_t is 4 bytes on every target here). */
@@ -393,7 +699,11 @@ export function decodeValue(type: CType, dv: DataView, off: number, opts: Decode
       const n = readInt(dv, off, info, le);
       return info.bytes === 8 ? n : Number(n);
     }
-    case 'pointer': return Number(readInt(dv, off, { bytes: dm.pointerSize, signed: false }, le));
+    case 'pointer': {
+      // Above 2^53 (a 64-bit (void *)-1, garbage in a struct) a number would be rounded: a BigInt is exact.
+      const p = readInt(dv, off, { bytes: dm.pointerSize, signed: false }, le);
+      return p <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(p) : p;
+    }
     case 'scalar': {
       const name = type.name;
       if (name === 'float') return dv.getFloat32(off, le);
@@ -421,8 +731,8 @@ export function decodeValue(type: CType, dv: DataView, off: number, opts: Decode
 
 /** Encodes into a fresh byte array of the type's size. */
 export function encodeToBytes(type: CType, value: unknown, path: string, opts: EncodeOptions): Uint8Array {
-  const bytes = new Uint8Array(Math.max(layoutOf(type, opts.dm).size, 0));
-  encodeValue(type, value, new DataView(bytes.buffer), 0, path, opts);
+  const bytes = new Uint8Array(Math.max(checkValueSize(type, value, path, opts.dm), 0));
+  encode(type, value, new DataView(bytes.buffer), 0, path, walkOf(opts));
   return bytes;
 }
 

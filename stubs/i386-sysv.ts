@@ -1,12 +1,17 @@
 // i386 SysV generic call stub. ebx (callee-saved) holds the register image;
 // esp is the frame base, 16-aligned at the call. The callee may pop a hidden
 // struct-return pointer (ret $4): the host restores esp afterwards anyway.
-import { at, hex, type CallStubGenerator, type ThunkGenerator } from './stub.ts';
+import { at, hex, preserved, type CallStubGenerator, type ThunkGenerator } from './stub.ts';
 
-export const i386CallStub: CallStubGenerator = (image, sentinel) => {
+export const i386CallStub: CallStubGenerator = (image, sentinel, clobbered) => {
   const L = [
     `mov eax, dword ptr [ebx + ${hex(at(image, 'function', 'control'))}]`,
+    // The registers the callee must preserve, as they are at the call (the host compares them after).
+    ...preserved(image).map((r) => `mov dword ptr [ebx + ${hex(at(image, r, 'saved'))}], ${r}`),
     'call eax',
+    // Results are stored through ebx only if the callee preserved it.
+    `cmp dword ptr [ebx + ${hex(at(image, 'ebx', 'saved'))}], ebx`,
+    'jne clobbered',
     `mov dword ptr [ebx + ${hex(at(image, 'eax', 'result'))}], eax`,
     `mov dword ptr [ebx + ${hex(at(image, 'edx', 'result'))}], edx`,
     // float, double and long double results arrive in st0; pop it only then.
@@ -15,6 +20,9 @@ export const i386CallStub: CallStubGenerator = (image, sentinel) => {
     `fstp tbyte ptr [ebx + ${hex(at(image, 'st0', 'result'))}]`,
     'done:',
     `mov eax, ${hex(sentinel)}`,
+    'jmp eax',
+    'clobbered:',
+    `mov eax, ${hex(clobbered)}`,
     'jmp eax',
   ];
   return { text: L.join('\n'), imageRegister: 'ebx' };

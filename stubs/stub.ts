@@ -1,6 +1,6 @@
 // What every convention's stub file provides: assembly generated from the
 // register image layout only, never from a signature.
-import type { RegisterImage } from '../marshal/register-image.ts';
+import type { ImageSlot, RegisterImage } from '../marshal/register-image.ts';
 
 export interface CallStubSource {
   /** Assembly of the generic call stub. */
@@ -9,7 +9,12 @@ export interface CallStubSource {
   imageRegister: string;
 }
 
-export type CallStubGenerator = (image: RegisterImage, sentinel: number) => CallStubSource;
+/**
+ * `sentinel`: where the stub goes when the call is done; `clobbered`: where it goes instead
+ * when the callee did not preserve the image register (the stub then writes no result
+ * through it, and the host reports the callee-saved registers the callee changed).
+ */
+export type CallStubGenerator = (image: RegisterImage, sentinel: number, clobbered: number) => CallStubSource;
 
 /**
  * A call-back thunk in two parts: `save` (entry: store argument registers into a block on
@@ -31,11 +36,16 @@ export interface ThunkSource {
 export type ThunkGenerator = (image: RegisterImage, trap: number) => ThunkSource;
 
 /** Slot offset of a register in the image, for templates. */
-export function at(image: RegisterImage, reg: string, role: 'arg' | 'special' | 'control' | 'result'): number {
+export function at(image: RegisterImage, reg: string, role: ImageSlot['role']): number {
   return image.locate(reg, role).offset;
 }
-export function has(image: RegisterImage, reg: string, role: 'arg' | 'special' | 'control' | 'result'): boolean {
+export function has(image: RegisterImage, reg: string, role: ImageSlot['role']): boolean {
   return image.slots.some((s) => s.reg === reg && s.role === role);
+}
+
+/** The registers a callee must preserve, in image order (the stub saves them before the call). */
+export function preserved(image: RegisterImage): string[] {
+  return image.slots.filter((s) => s.role === 'saved').map((s) => s.reg);
 }
 
 /** Keystone reads bare numbers in Intel syntax as hex: always write 0x-prefixed numbers. */

@@ -17,7 +17,7 @@ describe('arm-aapcs (base standard, armel soft-float)', () => {
     expect(cc.name).toBe('arm-aapcs');
     expect(cc.target).toBe('arm');
     expect(cc.dataModel.name).toBe('arm');
-    expect(cc.registers).toEqual({ intArgs: ['r0', 'r1', 'r2', 'r3'], fpArgs: [], results: ['r0', 'r1'] });
+    expect(cc.registers).toEqual({ intArgs: ['r0', 'r1', 'r2', 'r3'], fpArgs: [], results: ['r0', 'r1'], preserved: ['r4', 'r5', 'r6', 'r7', 'r8', 'r9', 'r10', 'r11'] });
   });
 
   it('C.4: ints fill r0-r3 in order, then C.8: 4-byte stack slots from sp+0', () => {
@@ -213,6 +213,7 @@ describe('arm-aapcs-vfp (armhf hard-float)', () => {
     expect(cc.registers.intArgs).toEqual(['r0', 'r1', 'r2', 'r3']);
     expect(cc.registers.fpArgs).toEqual(['d0', 'd1', 'd2', 'd3', 'd4', 'd5', 'd6', 'd7']);
     expect(cc.registers.results).toEqual(expect.arrayContaining(['r0', 'r1', 'd0', 'd1', 'd2', 'd3']));
+    expect(cc.registers.preserved).toEqual(['r4', 'r5', 'r6', 'r7', 'r8', 'r9', 'r10', 'r11', 'd8', 'd9', 'd10', 'd11', 'd12', 'd13', 'd14', 'd15']);
   });
 
   it('f(int, double, float): r0, d0, and the float in s2 (GCC: mov r0,#1; vmov.f32 s2,#3.0; vmov.f64 d0,#2.0)', () => {

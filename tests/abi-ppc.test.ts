@@ -24,6 +24,8 @@ describe('ppc32-sysv', () => {
       fpArgs: ['f1', 'f2', 'f3', 'f4', 'f5', 'f6', 'f7', 'f8'],
       results: ['r3', 'r4', 'f1', 'f2'],
       special: ['cr6'],
+      preserved: [...Array.from({ length: 18 }, (_, i) => `r${i + 14}`), ...Array.from({ length: 18 }, (_, i) => `f${i + 14}`), 'r2', 'r13', 'cr'],
+      preservedBits: { cr: 0x00fff000n },
     });
   });
 

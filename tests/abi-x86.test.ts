@@ -98,6 +98,7 @@ describe('x86_64-sysv: arguments and results', () => {
       fpArgs: ['xmm0', 'xmm1', 'xmm2', 'xmm3', 'xmm4', 'xmm5', 'xmm6', 'xmm7'],
       results: ['rax', 'rdx', 'xmm0', 'xmm1', 'st0'],
       special: ['al'],
+      preserved: ['rbx', 'rbp', 'r12', 'r13', 'r14', 'r15'],
     });
   });
 
@@ -346,7 +347,7 @@ describe('i386-sysv (Linux GCC)', () => {
     expect(cc.name).toBe('i386-sysv');
     expect(cc.target).toBe('x86');
     expect(cc.dataModel.name).toBe('i386');
-    expect(cc.registers).toEqual({ intArgs: [], fpArgs: [], results: ['eax', 'edx', 'st0'] });
+    expect(cc.registers).toEqual({ intArgs: [], fpArgs: [], results: ['eax', 'edx', 'st0'], preserved: ['ebx', 'esi', 'edi', 'ebp'] });
   });
 
   it('all arguments in 4-byte stack words from esp+0; 8-byte values 4-aligned; long double 12 bytes', () => {

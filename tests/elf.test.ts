@@ -426,9 +426,6 @@ describe('linkElf: errors', () => {
   it.each([
     ['x86_64', 'R_X86_64_PLT32', 0x7f0000000000],
     ['i386', null, 0xf0000000], // 32-bit address space: wraps, never overflows
-    ['armel', 'R_ARM_CALL', 0x4000000],
-    ['armhf', 'R_ARM_THM_CALL', 0x4000000],
-    ['ppc', 'R_PPC_REL24', 0x4000000],
     ['aarch64', 'R_AARCH64_CALL26', 0x10000000],
   ] as const)('%s: a call out of branch range names the symbol, type and value', (dir, type, far) => {
     const run = (): LinkedImage => link(dir, ['a.o', 'data.o'], (n) => (n === 'b_func' ? far : undefined));
@@ -442,6 +439,28 @@ describe('linkElf: errors', () => {
     expect(e.message).toContain(type);
     expect(e.message).toContain('`b_func`');
     expect(e.message).toMatch(/value -?0x[0-9a-f]+ does not fit/);
+  });
+
+  it.each([
+    ['armel', 0x4000000, 'arm'], ['armhf', 0x4000001, 'thumb'], ['ppc', 0x4000000, 'ppc'],
+  ] as const)('%s: a call beyond the branch reach goes through a veneer that loads the address', (dir, far, from) => {
+    const img = link(dir, ['a.o', 'data.o'], (n) => (n === 'b_func' ? far : undefined));
+    expect(img.veneers).toBe(1);
+    const veneer = img.sections.find((s) => s.name === '.veneers')!;
+    const at = veneer.address;
+    if (from === 'arm') expect([u32(img, at), u32(img, at + 4)]).toEqual([0xe51ff004, far]); // ldr pc, [pc, #-4]
+    else if (from === 'thumb') expect([u16(img, at), u16(img, at + 2), u32(img, at + 4)]).toEqual([0xf8df, 0xf000, far]); // ldr.w pc, [pc, #0]
+    else { // lis r12, ha; addi r12, r12, lo; mtctr r12; bctr
+      const ha = u32(img, at) & 0xffff, lo = u32(img, at + 4) & 0xffff;
+      expect(((ha << 16) + ((lo << 16) >> 16)) >>> 0).toBe(far);
+      expect([u32(img, at) >>> 16, u32(img, at + 4) >>> 16, u32(img, at + 8), u32(img, at + 12)]).toEqual([0x3d80, 0x398c, 0x7d8903a6, 0x4e800420]);
+    }
+    // The call to b_func in a_func now branches to the veneer.
+    const elf = readElf(sample(dir, 'a.o').bytes, 'a.o');
+    const rel = elf.sections.find((x) => (x.type === SHT_REL || x.type === SHT_RELA) && elf.sections[x.info].name === '.text')!;
+    const text = img.sections.find((x) => x.file === 'a.o' && x.name === '.text')!.address;
+    const call = readRelocations(elf, rel).find((r) => elf.symbols[r.sym].name === 'b_func')!;
+    expect(decodeBranch(img, text + call.offset, dir === 'armhf' ? 'thumb' : dir === 'armel' ? 'arm' : undefined).target).toBe(at);
   });
 
   it('range-checks R_X86_64_32 when code is placed above 4 GiB', () => {

@@ -30,6 +30,7 @@ build() { # dir gcc-prefix asm-name [extra cflags]
 	$ld $LDFLAGS $ldextra "$dir/a.o" "$dir/b.o" "$dir/data.o" "$dir/last.o" -o "$dir/prog.elf"
 	$cc -c "$src/relocs-$asm.s" -o "$dir/relocs.o"
 	$ld $LDFLAGS $DEFSYMS "$dir/relocs.o" -o "$dir/relocs.elf"
+	$cc $CFLAGS $extra "$src/big.c" -o "$dir/big.o"
 }
 
 build i386    i686-linux-gnu-        i386
