@@ -3,11 +3,9 @@
 // each argument and the result go. Frame planning, stubs and call-backs read it;
 // nothing outside the convention's own file knows its rules.
 import { AbiscopeError } from '../errors.ts';
-import type { CType, Signature } from '../marshal/ctypes.ts';
-import type { DataModel } from './datamodel.ts';
+import type { CType, Signature } from '../ctypes/ctypes.ts';
+import type { DataModel } from '../layout/datamodel.ts';
 import type { TargetName } from '../emu/targets.ts';
-
-export type AbiName = 'i386-sysv' | 'x86_64-sysv' | 'arm-aapcs' | 'arm-aapcs-vfp' | 'ppc32-sysv';
 
 /**
  * One piece of an argument or result. A value is described by its in-memory image
@@ -83,7 +81,7 @@ export interface SpecialRegister {
 }
 
 export interface CallArrangement {
-  abi: AbiName;
+  abi: string;
   signature: Signature;
   args: ArgAssignment[];
   result: ResultAssignment;
@@ -110,7 +108,11 @@ export interface RegisterFile {
    */
   preserved: string[];
   /** Bits of a preserved register that are preserved, where only some are (PowerPC cr: fields 2-4). */
-  preservedBits?: Readonly<Record<string, bigint>>;
+  preservedBits?: Readonly<Record<string, number>>;
+  /** Registers that are part of another (ARM VFP: s2k and s2k+1 are the low and high halves of dk). */
+  aliases?: Readonly<Record<string, { reg: string; offset: number; size: number }>>;
+  /** Slot bytes of registers whose image slot is not their width (x87 st0: 16; al, cr6: a word). */
+  slotBytes?: Readonly<Record<string, number>>;
 }
 
 /** How users build code for a convention on Debian or Ubuntu, and the runtime build that goes with it. */
@@ -123,11 +125,21 @@ export interface Toolchain {
   runtimeDir: string;
 }
 
+/** Facts of a convention's stack frame that the plan needs. */
+export interface FrameFacts {
+  /** Bytes below the stack pointer a leaf function may use without moving it (x86-64 psABI 3.2.2: 128). */
+  redZone?: number;
+  /** The word at the stack pointer is the caller's stack pointer (PowerPC SysV: the back chain). */
+  backChain?: boolean;
+}
+
 export interface CallingConvention {
-  name: AbiName;
+  /** Its name in backends/registry.ts. */
+  name: string;
   target: TargetName;
   dataModel: DataModel;
   toolchain: Toolchain;
+  frame?: FrameFacts;
   registers: RegisterFile;
   /**
    * Caller's view: where each argument and the result go. For a variadic signature,
@@ -139,7 +151,7 @@ export interface CallingConvention {
 
 /** A signature the convention cannot express (e.g. unsupported type). */
 export class AbiError extends AbiscopeError {
-  constructor(readonly abi: AbiName, message: string) {
+  constructor(readonly abi: string, message: string) {
     super(`${abi}: ${message}`);
     this.name = 'AbiError';
   }

@@ -2,10 +2,10 @@
 // which arguments a call has (fixed ones plus the `...` ones, after C's default
 // argument promotions), which types can be passed at all, and how a sub-word
 // integer is widened. Nothing here knows a register or a stack slot.
-import { AbiError, type AbiName } from './abi.ts';
-import type { DataModel } from './datamodel.ts';
-import type { CType, ScalarType, Signature } from '../marshal/ctypes.ts';
-import { enumScalar } from '../marshal/layout.ts';
+import { AbiError } from './abi.ts';
+import type { DataModel } from '../layout/datamodel.ts';
+import type { CType, ScalarType, Signature } from '../ctypes/ctypes.ts';
+import { enumScalar } from '../layout/layout.ts';
 
 export const alignUp = (n: number, align: number): number => Math.ceil(n / align) * align;
 
@@ -26,7 +26,7 @@ export interface CallArg {
  * not a function, not an array (a parameter array has decayed to a pointer
  * already, so one arriving here is a mistake), not an incomplete struct.
  */
-export function checkByValue(abi: AbiName, type: CType, what: string): void {
+export function checkByValue(abi: string, type: CType, what: string): void {
   switch (type.kind) {
     case 'void':
       throw new AbiError(abi, `${what}: void cannot be passed by value`);
@@ -66,7 +66,7 @@ export function promoteVariadic(type: CType): { type: CType; promoted?: string }
 }
 
 /** The arguments of one call: fixed parameters, then the variadic ones (promoted), each checked. */
-export function callArgs(abi: AbiName, signature: Signature, variadicArgs: CType[] = []): CallArg[] {
+export function callArgs(abi: string, signature: Signature, variadicArgs: CType[] = []): CallArg[] {
   if (variadicArgs.length > 0 && !signature.variadic) {
     throw new AbiError(abi, `${signature.text}: ${variadicArgs.length} variadic argument(s) given, but the function is not variadic`);
   }

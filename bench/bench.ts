@@ -5,10 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench, type Task } from 'tinybench';
-import { Sandbox } from '../marshal/sandbox.ts';
-import { ABI_NAMES } from '../abis/index.ts';
-import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
-import type { JsValue } from '../marshal/values.ts';
+import { Sandbox } from '../sandbox/sandbox.ts';
+import { ABI_NAMES } from '../backends/registry.ts';
+import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
+import type { JsValue } from '../layout/values.ts';
 
 const types = fixtureTypes();
 const time = Number(process.env.BENCH_MS ?? 300);

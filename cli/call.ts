@@ -1,15 +1,15 @@
 // `abiscope call`: one call-out from the command line, result as JSON on stdout.
 import { UsageError } from '../errors.ts';
-import { Sandbox } from '../marshal/sandbox.ts';
-import { convention } from '../abis/index.ts';
-import type { AbiName } from '../abis/abi.ts';
+import { Sandbox } from '../sandbox/sandbox.ts';
+import { convention } from '../backends/registry.ts';
+import type { AbiName } from '../backends/registry.ts';
 import { fromJsonArg, toJson } from './json.ts';
 import { GuestFault } from '../emu/faults.ts';
-import { GuestAbort, GuestExit } from '../marshal/termination.ts';
+import { GuestAbort, GuestExit } from '../sandbox/termination.ts';
 import { UnicornMissingError } from '../emu/unicorn.ts';
-import { parsePrototype, parseType, SignatureError, type TypeScope } from '../marshal/parse.ts';
-import { VariadicArgumentError, variadicTypeProblem } from '../marshal/variadic.ts';
-import type { Signature } from '../marshal/ctypes.ts';
+import { parsePrototype, parseType, SignatureError, type TypeScope } from '../ctypes/parse.ts';
+import { VariadicArgumentError, variadicTypeProblem } from '../layout/variadic.ts';
+import type { Signature } from '../ctypes/ctypes.ts';
 
 export interface CallOptions {
   abi: string;

@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pc from 'picocolors';
-import { Sandbox } from '../marshal/sandbox.ts';
-import type { CallbackContext } from '../marshal/callback.ts';
-import { ABI_NAMES, convention } from '../abis/index.ts';
+import { Sandbox } from '../sandbox/sandbox.ts';
+import type { CallbackContext } from '../sandbox/callback.ts';
+import { ABI_NAMES, convention } from '../backends/registry.ts';
 import { toJson } from './json.ts';
 
 const TYPES = 'struct point { float x, y; }; struct triple { double a, b, c; }; struct mixed { int i; float f; double d; };';

@@ -1,9 +1,18 @@
-// `abiscope explain`: a frame plan as a table, a picture of the frame, or JSON (docs/plan-json.md).
+// `abiscope explain`: a frame plan as a table, its program and a picture of the frame, or as
+// JSON (the plan itself: docs/plan-json.md). With `--compiled`, the compiled back end's code
+// for the plan, each instruction beside the plan operations it performs.
 import pc from 'picocolors';
 import type { ArgPiece } from '../abis/abi.ts';
-import { convention } from '../abis/index.ts';
-import { parsePrototype, parseType } from '../marshal/parse.ts';
-import { planCall, typeText, type FramePlan } from '../marshal/frame.ts';
+import { conventionBackend, convention } from '../backends/registry.ts';
+import { parsePrototype, parseType } from '../ctypes/parse.ts';
+import { planCall, type FramePlan, type PlanOp } from '../abis/plan.ts';
+import type { CodeLine } from '../backends/backend.ts';
+
+/**
+ * Where a compiled stub jumps when it is done, in explain's listings: a sandbox puts its
+ * return sentinel there (an address in its host-trap page).
+ */
+const LISTING_SENTINEL = 0;
 
 export function planFor(abi: string, text: string, varargs: string[] = []): FramePlan {
   const cc = convention(abi);
@@ -12,78 +21,101 @@ export function planFor(abi: string, text: string, varargs: string[] = []): Fram
   return planCall(cc, signature, varargs.map((t) => parseType(t, scope)));
 }
 
-/** A location in the JSON format: a register by its ABI name, or a stack offset from sp at the call. */
-export function locationJson(p: ArgPiece): Record<string, string | number> {
-  return p.kind === 'reg'
-    ? { register: p.reg, size: p.size, valueOffset: p.valueOffset, format: p.format }
-    : { stackOffset: p.offset + p.slotOffset, size: p.size, valueOffset: p.valueOffset, slotSize: p.slotSize };
+/** The compiled back end's code for a plan. */
+export function compiledLines(plan: FramePlan): CodeLine[] {
+  return conventionBackend(plan.abi).compileStub(plan, LISTING_SENTINEL);
 }
 
-export function explainJson(abi: string, text: string, varargs: string[] = []): unknown {
+/** The JSON of `explain --json`: the plan, and with `compiled` the compiled stub's lines. */
+export function explainJson(abi: string, text: string, varargs: string[] = [], opts: { compiled?: boolean } = {}): FramePlan & { compiled?: CodeLine[] } {
   const plan = planFor(abi, text, varargs);
-  const arr = plan.arrangement;
-  const res = arr.result;
-  return {
-    format: 'abiscope-plan/1',
-    abi: plan.abi,
-    signature: plan.signature,
-    arguments: plan.args.map((a, i) => ({
-      name: a.name,
-      type: a.type,
-      size: a.size,
-      passing: a.passing,
-      variadic: arr.args[i].variadic,
-      locations: a.pieces.map(locationJson),
-      rule: a.rule,
-    })),
-    result:
-      res.kind === 'void' ? { type: 'void', locations: [] }
-      : res.kind === 'registers' ? { type: typeText(res.type), size: res.size, locations: res.pieces.map(locationJson), rule: res.rule }
-      : { type: typeText(res.type), size: res.size, memory: { pointer: locationJson(res.pointer), returnedIn: res.returnedIn ?? null, calleePops: res.calleePops }, rule: res.rule },
-    stack: { bytes: arr.stackBytes, align: arr.stackAlign },
-    special: arr.special,
-    frame: {
-      regions: [
-        { name: 'region 3: outgoing stack area', offset: plan.stackArea.offset, size: plan.stackArea.size },
-        { name: 'region 3: register image', offset: plan.imageArea.offset, size: plan.imageArea.size },
-        { name: 'region 2: argument pointers', offset: plan.region2.offset, size: plan.region2.size },
-        { name: 'region 1: copies and result temporary', offset: plan.region1.offset, size: plan.region1.staticSize, items: plan.region1.items },
-      ],
-    },
-    moves: plan.moves,
-  };
+  return opts.compiled ? { ...plan, compiled: compiledLines(plan) } : plan;
 }
 
-function where(p: ArgPiece): string {
+/** A location in the one notation used everywhere: a register by its ABI name, a stack slot as [sp+N] from sp at the call. */
+export function where(p: ArgPiece): string {
   if (p.kind === 'reg') return p.reg;
   return `[sp+${p.offset + p.slotOffset}]`;
 }
 
-export function explainText(abi: string, text: string, varargs: string[] = []): string {
+/** A frame offset of the plan, in the same notation. */
+const at = (off: number) => `[sp+${off}]`;
+
+/** One plan operation as a line of text. */
+export function opText(plan: FramePlan, op: PlanOp): string {
+  const arg = (i: number) => plan.args[i]?.name ?? `arg${i}`;
+  switch (op.op) {
+    case 'copy': return `copy ${arg(op.arg)} (${op.size} bytes) to ${at(op.to)}`;
+    case 'move': {
+      const part = op.valueOffset || op.size !== plan.args[op.arg]?.size ? ` bytes ${op.valueOffset}..${op.valueOffset + op.size - 1}` : '';
+      return `move ${arg(op.arg)}${part} to ${at(op.to)} as ${op.format}${op.extend ? ` (${op.extend}-extended)` : ''}, ${op.slotSize}-byte slot`;
+    }
+    case 'address': return `address of ${at(op.of)} to ${at(op.to)}  (${op.why})`;
+    case 'result-pointer': return `result pointer (${at(op.of)} or the caller's) to ${at(op.to)}`;
+    case 'arg-pointer': return `region 2: &${arg(op.arg)} = ${at(op.at)} to ${at(op.to)}`;
+    case 'constant': return `constant ${op.value} to ${at(op.to)}  (${op.why})`;
+    case 'function': return `callee address to ${at(op.to)}`;
+    case 'back-chain': return `back chain (caller's sp) to ${at(op.to)}`;
+    case 'save': return `save ${op.reg} to ${at(op.to)} (${op.when} the call)`;
+    case 'load': return `load ${op.reg} from ${at(op.from)}  (${op.why})`;
+    case 'set': return `set ${op.reg} = ${op.value}  (${op.why})`;
+    case 'call': return `call ${at(op.from)}${op.pops ? `, callee pops ${op.pops}` : ''}`;
+    case 'store': return `store ${op.reg} to ${at(op.to)}${op.format === 'x87' ? ' (x87 pop)' : ''}  (${op.why})`;
+    case 'check-preserved': return `check preserved: ${op.regs.map((r) => r.reg).join(' ')}`;
+    case 'result': return `result bytes ${op.valueOffset}..${op.valueOffset + op.size - 1} from ${at(op.from)} as ${op.format}  (${op.why})`;
+    case 'result-memory': return `result ${op.size} bytes from ${at(op.from)}  (${op.why})`;
+  }
+}
+
+/** Which side runs an operation. */
+export function opSide(op: PlanOp): 'host before' | 'guest' | 'host after' {
+  switch (op.op) {
+    case 'save': case 'load': case 'set': case 'call': case 'store': return 'guest';
+    case 'check-preserved': case 'result': case 'result-memory': return 'host after';
+    default: return 'host before';
+  }
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const line = (r: string[], head = false) => r.map((cell, c) => (head ? pc.bold(cell.padEnd(widths[c])) : cell.padEnd(widths[c]))).join('  ').trimEnd();
+  return [line(rows[0], true), ...rows.slice(1).map((r) => line(r))];
+}
+
+export function explainText(abi: string, text: string, varargs: string[] = [], opts: { compiled?: boolean } = {}): string {
   const plan = planFor(abi, text, varargs);
-  const arr = plan.arrangement;
   const rows: string[][] = [['argument', 'type', 'location', 'frame offset', 'rule']];
   for (const a of plan.args) {
     const loc = a.pieces.map(where).join(' + ') + (a.passing === 'reference' ? ' (pointer to copy)' : '');
-    const off = a.pointsTo.frameOffset !== null ? `+${a.pointsTo.frameOffset}` : a.pointsTo.region === 'image' ? 'image' : '-';
+    const moved = plan.ops.find((o) => (o.op === 'move' || o.op === 'copy') && o.arg === a.index);
+    const off = a.pointsTo.frameOffset !== null ? at(a.pointsTo.frameOffset) : moved && 'to' in moved ? `${at(moved.to)} (image)` : '-';
     rows.push([a.name, a.type, loc, off, a.rule]);
   }
-  const res = arr.result;
-  if (res.kind === 'registers') rows.push(['(result)', typeText(res.type), res.pieces.map(where).join(' + '), '-', res.rule]);
+  const res = plan.result;
+  if (res.kind === 'registers') rows.push(['(result)', res.type, res.pieces.map(where).join(' + '), '-', res.rule]);
   if (res.kind === 'memory') {
-    rows.push(['(result)', typeText(res.type), `memory via ${where(res.pointer)}${res.returnedIn ? `, returned in ${res.returnedIn}` : ''}${res.calleePops ? `, callee pops ${res.calleePops}` : ''}`, `+${plan.region1.offset}`, res.rule]);
+    rows.push(['(result)', res.type, `memory via ${where(res.pointer)}${res.returnedIn ? `, returned in ${res.returnedIn}` : ''}${res.calleePops ? `, callee pops ${res.calleePops}` : ''}`, at(res.temp), res.rule]);
   }
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const line = (r: string[], head = false) => r.map((cell, c) => (head ? pc.bold(cell.padEnd(widths[c])) : cell.padEnd(widths[c]))).join('  ');
-  const out = [`${pc.bold(plan.abi)}  ${plan.signature}`, '', line(rows[0], true), ...rows.slice(1).map((r) => line(r))];
-  if (arr.special.length) out.push('', ...arr.special.map((s) => `set ${s.reg} = ${s.value}  (${s.why})`));
+  const out = [`${pc.bold(plan.abi)}  ${plan.signature}`, '', ...table(rows)];
+  if (plan.special.length) out.push('', ...plan.special.map((s) => `set ${s.reg} = ${s.value}  (${s.why})`));
   out.push('', pc.bold('frame (stack grows down; offsets from sp at the call)'), framePicture(plan), '');
+  out.push(pc.bold('program (the plan\'s operations, in order)'));
+  const lines = opts.compiled ? compiledLines(plan) : undefined;
+  plan.ops.forEach((op, i) => {
+    out.push(`  ${String(i).padStart(3)}  ${opSide(op).padEnd(11)}  ${opText(plan, op)}`);
+  });
+  if (lines) {
+    out.push('', pc.bold(`compiled stub (${lines.length} instructions; each tagged with the operations it performs)`));
+    const width = Math.max(...lines.map((l) => l.asm.length));
+    for (const l of lines) out.push(`  ${l.asm.padEnd(width)}  ${pc.dim(l.ops.length ? `; op ${l.ops.join(', ')}` : '; back to the host')}`);
+  }
+  out.push('');
   return out.join('\n');
 }
 
 function framePicture(plan: FramePlan): string {
   const w = 44;
-  const box = (label: string, off: number, size: number | string) => `  +${'-'.repeat(w)}+\n  | ${label.padEnd(w - 2)} | sp+${off}, ${size} bytes`;
+  const box = (label: string, off: number, size: number | string) => `  +${'-'.repeat(w)}+\n  | ${label.padEnd(w - 2)} | ${at(off)}, ${size} bytes`;
   const r1 = plan.region1.items.map((i) => `${i.kind}${i.arg >= 0 ? ` of ${plan.args[i.arg]?.name}` : ''}${i.size === null ? ' (per call)' : ` (${i.size})`}`);
   return [
     box(`canary`, plan.region1.offset + plan.region1.staticSize, 16),
@@ -91,6 +123,6 @@ function framePicture(plan: FramePlan): string {
     box(`region 2: ${plan.args.length} argument pointers`, plan.region2.offset, plan.region2.size),
     box(`region 3: register image`, plan.imageArea.offset, plan.imageArea.size),
     box(`region 3: outgoing stack arguments`, 0, plan.stackArea.size),
-    `  +${'-'.repeat(w)}+ <- sp at the call`,
+    `  +${'-'.repeat(w)}+ <- sp at the call${plan.redZone ? ` (the frame starts ${plan.redZone} bytes below the caller's sp: red zone)` : ''}`,
   ].join('\n');
 }

@@ -8,7 +8,7 @@ import { parseElf } from '../emu/elf.ts';
 import { targetProfile, type TargetName } from '../emu/targets.ts';
 import { explainText, explainJson } from './explain.ts';
 import { runCall, splitTypeList, type CallOptions } from './call.ts';
-import { readInput } from '../marshal/loader.ts';
+import { readInput } from '../sandbox/loader.ts';
 import { isArchive, readArchive } from '../emu/elf-archive.ts';
 import { runDemo } from './demo.ts';
 import { Disassembler } from '../emu/asm.ts';
@@ -93,9 +93,11 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('--abi <abi>', 'i386-sysv | x86_64-sysv | arm-aapcs | arm-aapcs-vfp | ppc32-sysv')
     .option('--json', 'print the plan as JSON (docs/plan-json.md)')
     .option('--varargs <types>', 'comma-separated types of the arguments passed for ...')
-    .action((signature: string, o: { abi: string; json?: boolean; varargs?: string }) => {
+    .option('--compiled', 'also print the compiled back end\'s stub, each instruction tagged with the plan operations it performs')
+    .action((signature: string, o: { abi: string; json?: boolean; varargs?: string; compiled?: boolean }) => {
       const varargs = o.varargs ? splitTypeList(o.varargs) : [];
-      process.stdout.write(o.json ? `${JSON.stringify(explainJson(o.abi, signature, varargs), null, 2)}\n` : explainText(o.abi, signature, varargs));
+      const opts = { compiled: o.compiled === true };
+      process.stdout.write(o.json ? `${JSON.stringify(explainJson(o.abi, signature, varargs, opts), null, 2)}\n` : explainText(o.abi, signature, varargs, opts));
     });
 
   program

@@ -49,6 +49,14 @@ type StopEvent =
 /** `until` of every run: the last trap slot. Traps stop through the hook; reaching it is a wild jump. */
 const RUN_UNTIL = LAYOUT.trapBase + PAGE - LAYOUT.trapSlotBytes;
 
+/** Code given to assembleAt is longer than the room it may take. */
+export class SnippetTooLargeError extends UsageError {
+  constructor(readonly bytes: number, readonly room: number) {
+    super(`code snippet of ${bytes} bytes exceeds its ${room}-byte slot`);
+    this.name = 'SnippetTooLargeError';
+  }
+}
+
 export interface MachineOptions {
   /** Guest memory mapped in all, in bytes (default 1 GiB): loads, stacks and the heap count. */
   memoryLimit?: number;
@@ -452,10 +460,15 @@ export class Machine {
     return address;
   }
 
+  /** Names code that has no ELF symbol (a compiled stub in reserved code), for symbolize and call chains. */
+  nameCode(address: number, size: number, name: string): void {
+    this.localFunctions.push({ name, address, size, kind: 'func', binding: 'local', thumb: false, defined: true });
+  }
+
   /** Assembles `text` at `address` (inside reserved code) and writes it; returns its size. */
   assembleAt(text: string, address: number, maxBytes: number): number {
     const bytes = this.assembler.assemble(text, address);
-    if (bytes.length > maxBytes) throw new Error(`code snippet of ${bytes.length} bytes exceeds its ${maxBytes}-byte slot`);
+    if (bytes.length > maxBytes) throw new SnippetTooLargeError(bytes.length, maxBytes);
     this.write(address, bytes);
     return bytes.length;
   }

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AbiError, type ArgPiece, type CallArrangement } from '../abis/abi.ts';
-import { armAapcs } from '../abis/arm-aapcs.ts';
-import { armAapcsVfp } from '../abis/arm-aapcs-vfp.ts';
+import { armAapcs } from '../abis/arm-aapcs/convention.ts';
+import { armAapcsVfp } from '../abis/arm-aapcs-vfp/convention.ts';
 import { arrange, build, callShape, places, where, type RecShape, type Shape } from './abi-helpers.ts';
 
 describe('arm-aapcs (base standard, armel soft-float)', () => {

@@ -2,7 +2,7 @@
 // where its arguments went, and rendering random signature shapes as C.
 import fc from 'fast-check';
 import type { ArgAssignment, ArgPiece, CallArrangement, CallingConvention } from '../abis/abi.ts';
-import { parseDeclarations, parseType } from '../marshal/parse.ts';
+import { parseDeclarations, parseType } from '../ctypes/parse.ts';
 
 /** The arrangement of the prototype in `text` (declarations may precede it); `variadic` types for `...`. */
 export function arrange(cc: CallingConvention, text: string, variadic: string[] = []): CallArrangement {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AbiError, type ArgPiece } from '../abis/abi.ts';
-import { ppc32Sysv, ppc32SysvSvr4StructReturn } from '../abis/ppc32-sysv.ts';
+import { ppc32Sysv, ppc32SysvSvr4StructReturn } from '../abis/ppc32-sysv/convention.ts';
 import { arrange, build, callShape, places, type RecShape, type Shape } from './abi-helpers.ts';
 
 const ints = (n: number) => Array.from({ length: n }, () => 'int').join(', ');
@@ -25,7 +25,8 @@ describe('ppc32-sysv', () => {
       results: ['r3', 'r4', 'f1', 'f2'],
       special: ['cr6'],
       preserved: [...Array.from({ length: 18 }, (_, i) => `r${i + 14}`), ...Array.from({ length: 18 }, (_, i) => `f${i + 14}`), 'r2', 'r13', 'cr'],
-      preservedBits: { cr: 0x00fff000n },
+      preservedBits: { cr: 0x00fff000 },
+      slotBytes: { cr6: 4 },
     });
   });
 

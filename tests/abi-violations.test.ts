@@ -2,8 +2,8 @@
 // the rule on purpose (tests/fixtures/src/violations.c, top-level assembly) on every convention.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox, CalleeSavedViolation } from '../index.ts';
-import { FIXTURE_DIRS, fixtureObjects } from '../marshal/fixtures.ts';
-import { ABI_NAMES } from '../abis/index.ts';
+import { FIXTURE_DIRS, fixtureObjects } from '../sandbox/fixtures.ts';
+import { ABI_NAMES } from '../backends/registry.ts';
 
 const CASES = ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => [abi, dir] as const));
 /** The register the call stub keeps its image in, and the other one abi_clobber_image overwrites. */

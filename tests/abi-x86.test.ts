@@ -6,13 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AbiError, type ArgPiece, type CallArrangement, type CallingConvention } from '../abis/abi.ts';
-import { i386Sysv, i386SysvRegStructs } from '../abis/i386-sysv.ts';
-import { classify, mergeClasses, x86_64Sysv, type EightbyteClass } from '../abis/x86_64-sysv.ts';
-import { parseType } from '../marshal/parse.ts';
+import { i386Sysv, i386SysvRegStructs } from '../abis/i386-sysv/convention.ts';
+import { classify, mergeClasses, x86_64Sysv, type EightbyteClass } from '../abis/x86_64-sysv/convention.ts';
+import { parseType } from '../ctypes/parse.ts';
 import { arrange, places, where } from './abi-helpers.ts';
-import type { CType, Field, RecordType, ScalarName, Signature } from '../marshal/ctypes.ts';
-import { DATA_MODELS } from '../abis/datamodel.ts';
-import { LayoutCache } from '../marshal/layout.ts';
+import type { CType, Field, RecordType, ScalarName, Signature } from '../ctypes/ctypes.ts';
+import { DATA_MODELS } from '../layout/datamodel.ts';
+import { LayoutCache } from '../layout/layout.ts';
 
 
 const resultRegs = (a: CallArrangement) => (a.result.kind === 'registers' ? where(a.result) : a.result.kind);
@@ -99,6 +99,7 @@ describe('x86_64-sysv: arguments and results', () => {
       results: ['rax', 'rdx', 'xmm0', 'xmm1', 'st0'],
       special: ['al'],
       preserved: ['rbx', 'rbp', 'r12', 'r13', 'r14', 'r15'],
+      slotBytes: { st0: 16, al: 8 },
     });
   });
 
@@ -347,7 +348,7 @@ describe('i386-sysv (Linux GCC)', () => {
     expect(cc.name).toBe('i386-sysv');
     expect(cc.target).toBe('x86');
     expect(cc.dataModel.name).toBe('i386');
-    expect(cc.registers).toEqual({ intArgs: [], fpArgs: [], results: ['eax', 'edx', 'st0'], preserved: ['ebx', 'esi', 'edi', 'ebp'] });
+    expect(cc.registers).toEqual({ intArgs: [], fpArgs: [], results: ['eax', 'edx', 'st0'], preserved: ['ebx', 'esi', 'edi', 'ebp'], slotBytes: { st0: 16 } });
   });
 
   it('all arguments in 4-byte stack words from esp+0; 8-byte values 4-aligned; long double 12 bytes', () => {

@@ -6,11 +6,11 @@
 // through registers or the caller's hidden pointer, the caller returning it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { Sandbox } from '../marshal/sandbox.ts';
-import { FIXTURE_DIRS, FIXTURES, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
-import type { AbiName } from '../abis/abi.ts';
-import type { VarArgs } from '../marshal/callback.ts';
-import type { JsValue } from '../marshal/values.ts';
+import { Sandbox } from '../sandbox/sandbox.ts';
+import { FIXTURE_DIRS, FIXTURES, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
+import type { AbiName } from '../backends/registry.ts';
+import type { VarArgs } from '../sandbox/callback.ts';
+import type { JsValue } from '../layout/values.ts';
 import { diffValues, loadGenCases, show, type GenCase } from './gen/cases.ts';
 
 const GEN = loadGenCases();

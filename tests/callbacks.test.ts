@@ -2,11 +2,11 @@
 // and results, nested call-outs from call-backs to depth 1000, exceptions unwinding
 // through guest frames, released call-backs. Stack and registers poisoned first.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../marshal/sandbox.ts';
-import { ABI_NAMES } from '../abis/index.ts';
-import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
-import { CallbackError, type CallbackContext } from '../marshal/callback.ts';
-import type { JsValue } from '../marshal/values.ts';
+import { Sandbox } from '../sandbox/sandbox.ts';
+import { ABI_NAMES } from '../backends/registry.ts';
+import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
+import { CallbackError, type CallbackContext } from '../sandbox/callback.ts';
+import type { JsValue } from '../layout/values.ts';
 
 const types = fixtureTypes();
 

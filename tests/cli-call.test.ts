@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { errorOf, resultOf, run } from './cli-run.ts';
 import { splitTypeList } from '../cli/call.ts';
-import { FIXTURES } from '../marshal/fixtures.ts';
-import type { AbiName } from '../abis/abi.ts';
+import { FIXTURES } from '../sandbox/fixtures.ts';
+import type { AbiName } from '../backends/registry.ts';
 
 const CONVENTIONS: { abi: AbiName; dir: string }[] = [
   { abi: 'i386-sysv', dir: 'i386' }, { abi: 'x86_64-sysv', dir: 'x86_64' }, { abi: 'arm-aapcs', dir: 'armel' },
@@ -110,9 +110,10 @@ describe('abiscope call and explain take declarations, then one prototype, named
     expect(text.stdout).toMatch(/\nd +double +xmm0 /);
     const json = await run('explain', '--abi', 'ppc32-sysv', '--json', 'struct P { int x, y; }; int (int n, ...)', '--varargs', 'struct P,double');
     expect(json.code).toBe(0);
-    const plan = JSON.parse(json.stdout) as { signature: string; arguments: { type: string; variadic: boolean }[] };
+    const plan = JSON.parse(json.stdout) as { format: string; signature: string; args: { type: string; variadic: boolean }[] };
+    expect(plan.format).toBe('abiscope-plan/2');
     expect(plan.signature).toBe('int (int n, ...)');
-    expect(plan.arguments.map((a) => [a.type, a.variadic])).toEqual([['int', false], ['struct P', true], ['double', true]]);
+    expect(plan.args.map((a) => [a.type, a.variadic])).toEqual([['int', false], ['struct P', true], ['double', true]]);
     const bad = await run('explain', '--abi', 'x86_64-sysv', 'struct Q { int x; }; int (int); int (double)');
     expect(bad.code).toBe(1);
     expect(bad.stdout).toBe('');

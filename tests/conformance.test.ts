@@ -4,10 +4,10 @@
 // ones. make_<id> returns a struct computed from the arguments. Registers and the
 // stack are poisoned before each call; the stack bookkeeping is checked after it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../marshal/sandbox.ts';
-import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
-import type { AbiName } from '../abis/abi.ts';
-import type { JsValue } from '../marshal/values.ts';
+import { Sandbox } from '../sandbox/sandbox.ts';
+import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
+import type { AbiName } from '../backends/registry.ts';
+import type { JsValue } from '../layout/values.ts';
 import { diffValues, loadGenCases, show, type GenCase } from './gen/cases.ts';
 
 const POISON = 0xa5;

@@ -7,12 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Machine } from '../emu/machine.ts';
-import { FIXTURE_DIRS, FIXTURES, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
-import { convention } from '../abis/index.ts';
-import type { AbiName, ArgPiece } from '../abis/abi.ts';
-import { parseDeclarations, parseType, type TypeScope } from '../marshal/parse.ts';
-import { planCall, type FramePlan } from '../marshal/frame.ts';
-import { readIncoming, readIncomingResultPointer } from '../marshal/incoming.ts';
+import { FIXTURE_DIRS, FIXTURES, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
+import { convention } from '../backends/registry.ts';
+import type { ArgPiece } from '../abis/abi.ts';
+import type { AbiName } from '../backends/registry.ts';
+import { parseDeclarations, parseType, type TypeScope } from '../ctypes/parse.ts';
+import { planCall, typedPlan, type FramePlan } from '../abis/plan.ts';
+import { readIncoming, readIncomingResultPointer } from '../backends/incoming.ts';
 import { diffValues, loadGenCases, show, type GenCase } from './gen/cases.ts';
 
 const POISON = 0xa5;
@@ -94,17 +95,18 @@ describe.each(TARGETS)('differential $abi ($dir)', ({ abi, dir }) => {
   it.each(PROBES.map((p) => [`${p.name} -> ${p.recorderProto}`, p] as const))('%s', (_name, p) => {
     const { m, slot } = where.get(p.name)!;
     const sig = parseDeclarations(p.recorderProto, scope).signature!;
-    const plan = planCall(cc, sig, (p.variadicTypes ?? []).map((t) => parseType(t, scope)));
-    const callerResult = p.sret ? planCall(cc, parseDeclarations(`struct R${p.recorder.slice('rec_make_'.length)} ${p.caller}(void)`, scope).signature!).arrangement.result : undefined;
+    const typed = typedPlan(cc, sig, (p.variadicTypes ?? []).map((t) => parseType(t, scope)));
+    const { plan } = typed;
+    const callerResult = p.sret ? planCall(cc, parseDeclarations(`struct R${p.recorder.slice('rec_make_'.length)} ${p.caller}(void)`, scope).signature!).result : undefined;
     const stop = runToRecorder(m, p.caller, callerResult?.kind === 'memory' ? callerResult.pointer : undefined);
     expect(stop.slot, `${p.caller} should stop at ${p.recorder}`).toBe(slot);
-    const incoming = readIncoming(m, plan, m.sp);
+    const incoming = readIncoming(m, typed, m.sp);
     const problems: string[] = [];
     incoming.forEach((a, i) => problems.push(...diffValues(p.args[i], a.value, `${a.name}`).map((d) => `${d} (from ${a.from.join(', ')})`)));
     if (incoming.length !== p.args.length) problems.push(`decoded ${incoming.length} arguments, expected ${p.args.length}`);
-    if (p.sret || plan.arrangement.result.kind === 'memory') {
+    if (p.sret || plan.result.kind === 'memory') {
       const rp = readIncomingResultPointer(m, plan, m.sp);
-      if (plan.arrangement.result.kind === 'memory') {
+      if (plan.result.kind === 'memory') {
         const st = m.mainStack;
         if (rp === undefined || rp < st.bottom || rp >= st.top) problems.push(`hidden result pointer 0x${(rp ?? 0).toString(16)} is not inside the main stack [0x${st.bottom.toString(16)}, 0x${st.top.toString(16)})`);
       }

@@ -10,7 +10,7 @@ import { readArchive, isArchive } from '../emu/elf-archive.ts';
 import { ElfError, linkElf } from '../emu/elf.ts';
 import { readSharedObject, linkShared } from '../emu/elf-shared.ts';
 import { Sandbox } from '../index.ts';
-import { FIXTURES } from '../marshal/fixtures.ts';
+import { FIXTURES } from '../sandbox/fixtures.ts';
 
 const USER = (dir: string, f: string): Uint8Array => new Uint8Array(readFileSync(join(FIXTURES, 'obj', dir, 'user', f)));
 const SAMPLE = (dir: string, f: string): Uint8Array => new Uint8Array(readFileSync(join(FIXTURES, '..', 'elf-samples', dir, f)));

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AbiscopeError, Sandbox, type AbiName } from '../index.ts';
-import { FIXTURES } from '../marshal/fixtures.ts';
+import { FIXTURES } from '../sandbox/fixtures.ts';
 
 const file = (dir: string, ...path: string[]): Uint8Array => new Uint8Array(readFileSync(join(FIXTURES, 'obj', dir, ...path)));
 

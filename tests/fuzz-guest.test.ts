@@ -13,11 +13,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { join } from 'node:path';
-import { Sandbox } from '../marshal/sandbox.ts';
-import type { AbiName } from '../abis/abi.ts';
+import { Sandbox } from '../sandbox/sandbox.ts';
+import type { AbiName } from '../backends/registry.ts';
 import { Assembler } from '../emu/asm.ts';
 import { AbiscopeError } from '../errors.ts';
-import { FIXTURES } from '../marshal/fixtures.ts';
+import { FIXTURES } from '../sandbox/fixtures.ts';
 
 interface Convention { abi: AbiName; dir: string; isa: 'x86' | 'x86_64' | 'arm' | 'thumb' | 'ppc32' }
 const CONVENTIONS: Convention[] = [

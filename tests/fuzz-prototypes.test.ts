@@ -7,12 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AbiscopeError } from '../errors.ts';
-import { emptyScope, formatType, parseDeclarations, parsePrototype, parseType, SignatureError, type TypeScope } from '../marshal/parse.ts';
-import { planCall } from '../marshal/frame.ts';
-import { layoutOf } from '../marshal/layout.ts';
-import { convention } from '../abis/index.ts';
-import type { AbiName } from '../abis/abi.ts';
-import type { CType, EnumType, RecordType, Signature } from '../marshal/ctypes.ts';
+import { emptyScope, formatType, parseDeclarations, parsePrototype, parseType, SignatureError, type TypeScope } from '../ctypes/parse.ts';
+import { planCall } from '../abis/plan.ts';
+import { layoutOf } from '../layout/layout.ts';
+import { convention } from '../backends/registry.ts';
+import type { AbiName } from '../backends/registry.ts';
+import type { CType, EnumType, RecordType, Signature } from '../ctypes/ctypes.ts';
 
 const ABIS: AbiName[] = ['i386-sysv', 'x86_64-sysv', 'arm-aapcs', 'arm-aapcs-vfp', 'ppc32-sysv'];
 const CCS = ABIS.map((a) => convention(a));

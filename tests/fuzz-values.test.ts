@@ -9,12 +9,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AbiscopeError } from '../errors.ts';
-import { Sandbox, type ForeignFunction } from '../marshal/sandbox.ts';
-import { formatType, parseDeclarations } from '../marshal/parse.ts';
-import { decodeBytes, encodeToBytes } from '../marshal/values.ts';
-import { layoutOf } from '../marshal/layout.ts';
-import type { AbiName } from '../abis/abi.ts';
-import type { CType, RecordType, ScalarName } from '../marshal/ctypes.ts';
+import { Sandbox, type ForeignFunction } from '../sandbox/sandbox.ts';
+import { formatType, parseDeclarations } from '../ctypes/parse.ts';
+import { decodeBytes, encodeToBytes } from '../layout/values.ts';
+import { layoutOf } from '../layout/layout.ts';
+import type { AbiName } from '../backends/registry.ts';
+import type { CType, RecordType, ScalarName } from '../ctypes/ctypes.ts';
 
 const CONVENTIONS: [AbiName, string][] = [['i386-sysv', 'i386'], ['x86_64-sysv', 'x86_64'], ['arm-aapcs', 'armel'], ['arm-aapcs-vfp', 'armhf'], ['ppc32-sysv', 'ppc32']];
 const RUNS = 5000;

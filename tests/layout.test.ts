@@ -3,12 +3,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { DATA_MODELS, type DataModel, type DataModelName } from '../abis/datamodel.ts';
-import type { CType, Field, RecordType, ScalarName } from '../marshal/ctypes.ts';
+import { DATA_MODELS, type DataModel, type DataModelName } from '../layout/datamodel.ts';
+import type { CType, Field, RecordType, ScalarName } from '../ctypes/ctypes.ts';
 import {
   LayoutCache, LayoutError, alignOf, enumScalar, flattenScalars, layoutOf, offsetOf, sizeOf,
-} from '../marshal/layout.ts';
-import { parseDeclarations, parseType, type TypeScope } from '../marshal/parse.ts';
+} from '../layout/layout.ts';
+import { parseDeclarations, parseType, type TypeScope } from '../ctypes/parse.ts';
 
 // ---------------------------------------------------------------------------
 // Ground truth from GCC (tests/layout-truth/gen.mjs)

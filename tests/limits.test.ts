@@ -4,15 +4,15 @@
 // and the sandbox goes on working.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbiscopeError } from '../errors.ts';
-import { Sandbox } from '../marshal/sandbox.ts';
-import { parseDeclarations, parseSignature, parseType, PARSE_LIMITS, SignatureError } from '../marshal/parse.ts';
-import { layoutOf, LayoutError } from '../marshal/layout.ts';
-import { encodeToBytes, encodeValue, ValueError, VALUE_LIMITS } from '../marshal/values.ts';
+import { Sandbox } from '../sandbox/sandbox.ts';
+import { parseDeclarations, parseSignature, parseType, PARSE_LIMITS, SignatureError } from '../ctypes/parse.ts';
+import { layoutOf, LayoutError } from '../layout/layout.ts';
+import { encodeToBytes, encodeValue, ValueError, VALUE_LIMITS } from '../layout/values.ts';
 import { HeapError } from '../emu/heap.ts';
-import { CallbackError } from '../marshal/callback.ts';
+import { CallbackError } from '../sandbox/callback.ts';
 import { UsageError } from '../errors.ts';
-import { convention } from '../abis/index.ts';
-import type { AbiName } from '../abis/abi.ts';
+import { convention } from '../backends/registry.ts';
+import type { AbiName } from '../backends/registry.ts';
 
 const CONVENTIONS: [AbiName, string][] = [['i386-sysv', 'i386'], ['x86_64-sysv', 'x86_64'], ['arm-aapcs', 'armel'], ['arm-aapcs-vfp', 'armhf'], ['ppc32-sysv', 'ppc32']];
 const dm32 = convention('i386-sysv').dataModel;
@@ -427,7 +427,7 @@ describe('on every convention', () => {
 describe('decoding: a 64-bit pointer above 2^53 is a BigInt, not rounded', () => {
   it('(void *)-1 reads back exactly', async () => {
     const bytes = new Uint8Array(8).fill(0xff);
-    const { decodeBytes } = await import('../marshal/values.ts');
+    const { decodeBytes } = await import('../layout/values.ts');
     expect(decodeBytes(parseType('void *'), bytes, { dm: dm64 })).toBe(2n ** 64n - 1n);
     expect(decodeBytes(parseType('void *'), bytes.subarray(0, 4), { dm: dmBig })).toBe(2 ** 32 - 1);
   });

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Machine } from '../emu/machine.ts';
 import type { TargetName } from '../emu/targets.ts';
 import { BudgetExhaustedFault, InvalidInstructionFault, MemoryFault, StackOverflowFault, TimeoutFault } from '../emu/faults.ts';
-import { fixtureObjects } from '../marshal/fixtures.ts';
+import { fixtureObjects } from '../sandbox/fixtures.ts';
 import { AssemblyError } from '../emu/asm.ts';
 
 const POISON = 0xa5;

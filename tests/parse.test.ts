@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Sandbox, type Library } from '../marshal/sandbox.ts';
-import { fixtureObjects } from '../marshal/fixtures.ts';
-import type { JsValue } from '../marshal/values.ts';
-import type { CType, Field, FunctionType, RecordType, ScalarName, Signature } from '../marshal/ctypes.ts';
+import { Sandbox, type Library } from '../sandbox/sandbox.ts';
+import { fixtureObjects } from '../sandbox/fixtures.ts';
+import type { JsValue } from '../layout/values.ts';
+import type { CType, Field, FunctionType, RecordType, ScalarName, Signature } from '../ctypes/ctypes.ts';
 import {
   SignatureError, emptyScope, formatType, parseDeclarations, parsePrototype, parseSignature, parseType,
-} from '../marshal/parse.ts';
+} from '../ctypes/parse.ts';
 
 const int: CType = { kind: 'scalar', name: 'int' };
 const double: CType = { kind: 'scalar', name: 'double' };

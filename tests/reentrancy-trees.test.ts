@@ -7,12 +7,12 @@
 // async call-backs, in orders a fast-check scheduler picks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Sandbox, type ForeignFunction } from '../marshal/sandbox.ts';
-import { ABI_NAMES } from '../abis/index.ts';
-import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
-import { CallbackError } from '../marshal/callback.ts';
-import type { GuestThread } from '../marshal/guest-thread.ts';
-import type { JsValue } from '../marshal/values.ts';
+import { Sandbox, type ForeignFunction } from '../sandbox/sandbox.ts';
+import { ABI_NAMES } from '../backends/registry.ts';
+import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
+import { CallbackError } from '../sandbox/callback.ts';
+import type { GuestThread } from '../sandbox/guest-thread.ts';
+import type { JsValue } from '../layout/values.ts';
 
 const types = fixtureTypes();
 

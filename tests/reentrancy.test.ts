@@ -3,15 +3,15 @@
 // out of LIFO order, the moving-object hazard with a naive variant that must fail,
 // and bad input leaving the sandbox usable. Registers and stacks are poisoned first.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../marshal/sandbox.ts';
-import { ABI_NAMES } from '../abis/index.ts';
-import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
-import { CallbackError, type VarArgs } from '../marshal/callback.ts';
-import { FrameStackExhaustedError, ReturnOrderError, type GuestThread } from '../marshal/guest-thread.ts';
-import { FrameCorruptedError } from '../marshal/callout.ts';
-import { MovingObjectHeap, EVACUATED } from '../marshal/object-heap.ts';
-import { ValueError, type JsValue } from '../marshal/values.ts';
-import { ArgumentCountError } from '../marshal/callout.ts';
+import { Sandbox } from '../sandbox/sandbox.ts';
+import { ABI_NAMES } from '../backends/registry.ts';
+import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
+import { CallbackError, type VarArgs } from '../sandbox/callback.ts';
+import { FrameStackExhaustedError, ReturnOrderError, type GuestThread } from '../sandbox/guest-thread.ts';
+import { FrameCorruptedError } from '../sandbox/callout.ts';
+import { MovingObjectHeap, EVACUATED } from '../sandbox/object-heap.ts';
+import { ValueError, type JsValue } from '../layout/values.ts';
+import { ArgumentCountError } from '../sandbox/callout.ts';
 import { UnicornClosedError } from '../emu/unicorn.ts';
 
 const types = fixtureTypes();

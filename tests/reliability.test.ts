@@ -9,7 +9,7 @@ import {
   Sandbox, ElfError, GuestMemoryError, MAX_REGIONS, UsageError, CallTimeoutFault, CallbackError, CallbackReleasedError, BudgetExhaustedFault, type AbiName,
 } from '../index.ts';
 import { Machine } from '../emu/machine.ts';
-import { FIXTURE_DIRS, FIXTURES, fixtureObjects } from '../marshal/fixtures.ts';
+import { FIXTURE_DIRS, FIXTURES, fixtureObjects } from '../sandbox/fixtures.ts';
 
 const SAMPLES = join(FIXTURES, '..', 'elf-samples');
 const CONVENTIONS: [AbiName, string, string][] = [

@@ -7,9 +7,9 @@
 // so the tests see the order and the split of the writes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { Sandbox } from '../marshal/sandbox.ts';
+import { Sandbox } from '../sandbox/sandbox.ts';
 import { parseElf } from '../emu/elf.ts';
-import type { AbiName } from '../abis/abi.ts';
+import type { AbiName } from '../backends/registry.ts';
 
 const CONVENTIONS: [AbiName, string][] = [
   ['i386-sysv', 'i386'], ['x86_64-sysv', 'x86_64'], ['arm-aapcs', 'armel'], ['arm-aapcs-vfp', 'armhf'], ['ppc32-sysv', 'ppc32'],

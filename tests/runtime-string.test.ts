@@ -6,8 +6,8 @@
 // and the comparisons must be of unsigned char either way); ctype exhaustively over -128..255.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Sandbox } from '../marshal/sandbox.ts';
-import type { AbiName } from '../abis/abi.ts';
+import { Sandbox } from '../sandbox/sandbox.ts';
+import type { AbiName } from '../backends/registry.ts';
 
 // [convention, long is 64-bit, big-endian, wchar_t is signed] (GCC's __WCHAR_TYPE__: long
 // int on i386 and ppc32, int on x86-64, unsigned int on ARM)

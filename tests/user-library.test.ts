@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox, GuestAbort, GuestExit, type JsValue } from '../index.ts';
 import { run } from './cli-run.ts';
-import { FIXTURES } from '../marshal/fixtures.ts';
-import type { AbiName } from '../abis/abi.ts';
+import { FIXTURES } from '../sandbox/fixtures.ts';
+import type { AbiName } from '../backends/registry.ts';
 
 const BUILDS: [string, AbiName][] = [
   ['i386', 'i386-sysv'], ['x86_64', 'x86_64-sysv'], ['armel', 'arm-aapcs'],

@@ -1,15 +1,15 @@
-// Property-based tests of marshal/values.ts (JS values <-> the in-memory image of C values) on every data
+// Property-based tests of layout/values.ts (JS values <-> the in-memory image of C values) on every data
 // model: round trips, range and shape errors with their paths, byte layout against layoutOf, byte order.
 // The expected images are built here independently (integers byte by byte, long doubles from the bits of
 // the double), not with values.ts. Every property has a fixed seed, so a failure reproduces.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ABI_NAMES, convention } from '../abis/index.ts';
-import { DATA_MODELS, type DataModel } from '../abis/datamodel.ts';
-import type { CType, EnumType, Field, RecordType, ScalarName, ScalarType } from '../marshal/ctypes.ts';
-import { enumScalar, layoutOf } from '../marshal/layout.ts';
-import { typeText } from '../marshal/frame.ts';
-import { decodeBytes, encodeToBytes, encodeValue, ValueError } from '../marshal/values.ts';
+import { ABI_NAMES, convention } from '../backends/registry.ts';
+import { DATA_MODELS, type DataModel } from '../layout/datamodel.ts';
+import type { CType, EnumType, Field, RecordType, ScalarName, ScalarType } from '../ctypes/ctypes.ts';
+import { enumScalar, layoutOf } from '../layout/layout.ts';
+import { typeText } from '../ctypes/type-text.ts';
+import { decodeBytes, encodeToBytes, encodeValue, ValueError } from '../layout/values.ts';
 
 // ---------------------------------------------------------------------------
 // Data models: one per convention, plus any model no convention uses yet (aarch64, binary128 long double).

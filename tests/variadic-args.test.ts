@@ -3,13 +3,13 @@
 // of calling, the explicit-types form of callWithRecord and plan, and every way of getting
 // it wrong, on every convention against the GCC-compiled variadic.o.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox, type ForeignFunction } from '../marshal/sandbox.ts';
-import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../marshal/fixtures.ts';
-import type { AbiName } from '../abis/abi.ts';
-import { ValueError, type JsValue } from '../marshal/values.ts';
-import { CallbackError, type VarArgs } from '../marshal/callback.ts';
-import { VariadicArgumentError, promotedAs, splitTypedVarargs, variadicTypeProblem } from '../marshal/variadic.ts';
-import { parseSignature, parseType } from '../marshal/parse.ts';
+import { Sandbox, type ForeignFunction } from '../sandbox/sandbox.ts';
+import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
+import type { AbiName } from '../backends/registry.ts';
+import { ValueError, type JsValue } from '../layout/values.ts';
+import { CallbackError, type VarArgs } from '../sandbox/callback.ts';
+import { VariadicArgumentError, promotedAs, splitTypedVarargs, variadicTypeProblem } from '../layout/variadic.ts';
+import { parseSignature, parseType } from '../ctypes/parse.ts';
 import { VariadicArgumentError as Exported, ValueError as ExportedValueError } from '../index.ts';
 
 const TARGETS = (Object.keys(FIXTURE_DIRS) as AbiName[]).flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, dir })));

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { JsValue } from '../../marshal/values.ts';
+import type { JsValue } from '../../layout/values.ts';
 
 export interface GenCase {
   id: string;

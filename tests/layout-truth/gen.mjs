@@ -6,13 +6,13 @@
 // char and wchar_t) into a `const unsigned long long layout_table[]`, pull the
 // table out of the object file with objcopy, decode it in the target's byte
 // order and write <target>.json. tests/layout.test.ts compares those files
-// with marshal/layout.ts, so the tests need no compiler.
+// with layout/layout.ts, so the tests need no compiler.
 //
 //   node tests/layout-truth/gen.mjs           regenerate the JSON files
 //   node tests/layout-truth/gen.mjs --check   regenerate in memory, diff against the committed files
 //
 // types.h is read here with a deliberately small scanner, independent of
-// marshal/parse.ts, so a parser bug cannot hide itself in the ground truth.
+// ctypes/parse.ts, so a parser bug cannot hide itself in the ground truth.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';

@@ -1,0 +1,129 @@
+// ARM AAPCS back ends, soft-float (armel) and VFP (armhf), in ARM state. The generic call
+// stub: r4 (callee-saved) holds the register image; sp is the frame base. `blx` to an odd
+// address enters a Thumb callee, whose `bx lr` returns here in ARM state. The compiled stub
+// addresses the frame from sp (r12, the intra-procedure scratch register, for offsets an
+// instruction cannot encode).
+import { at, hex, preserved, type CallStubGenerator, type CodeLine, type ConventionBackend, type StubCompiler, type ThunkGenerator } from '../../backends/backend.ts';
+import type { PlanOp } from '../../abis/plan.ts';
+
+/** Any 32-bit constant from byte-sized rotated immediates (Keystone's ARM mode has no movw/movt). */
+function movImm(reg: string, value: number): string[] {
+  const bytes = [24, 16, 8, 0].map((sh) => ((value >>> sh) & 0xff) << sh >>> 0);
+  return [`mov ${reg}, #${hex(bytes[0])}`, ...bytes.slice(1).filter((b) => b).map((b) => `orr ${reg}, ${reg}, #${hex(b)}`)];
+}
+
+function armStub(vfp: boolean): CallStubGenerator {
+  return (image, sentinel, clobbered) => {
+    const L: string[] = [];
+    for (const r of ['r0', 'r1', 'r2', 'r3']) L.push(`ldr ${r}, [r4, #${hex(at(image, r, 'arg'))}]`);
+    if (vfp) for (let i = 0; i < 8; i++) L.push(`vldr d${i}, [r4, #${hex(at(image, `d${i}`, 'arg'))}]`);
+    // The registers the callee must preserve, as they are at the call (their slots are consecutive).
+    const saved = preserved(image);
+    const core = saved.filter((r) => r.startsWith('r'));
+    L.push(`add r12, r4, #${hex(at(image, core[0], 'saved'))}`, `stm r12, {${core.join(', ')}}`);
+    const d = saved.filter((r) => r.startsWith('d'));
+    if (d.length) L.push(`add r12, r4, #${hex(at(image, d[0], 'saved'))}`, `vstm r12, {${d[0]}-${d[d.length - 1]}}`);
+    L.push(`ldr r12, [r4, #${hex(at(image, 'function', 'control'))}]`, 'blx r12');
+    // Results are stored through r4 only if the callee preserved it.
+    L.push(`ldr r12, [r4, #${hex(at(image, 'r4', 'saved'))}]`, 'cmp r12, r4', 'bne clobbered');
+    L.push(`str r0, [r4, #${hex(at(image, 'r0', 'result'))}]`, `str r1, [r4, #${hex(at(image, 'r1', 'result'))}]`);
+    if (vfp) for (let i = 0; i < 4; i++) L.push(`vstr d${i}, [r4, #${hex(at(image, `d${i}`, 'result'))}]`);
+    L.push(`add r12, r4, #${hex(at(image, core[0], 'saved-after'))}`, `stm r12, {${core.join(', ')}}`);
+    if (d.length) L.push(`add r12, r4, #${hex(at(image, d[0], 'saved-after'))}`, `vstm r12, {${d[0]}-${d[d.length - 1]}}`);
+    L.push(...movImm('r12', sentinel), 'bx r12');
+    L.push('clobbered:', ...movImm('r12', clobbered), 'bx r12');
+    return { text: L.join('\n'), imageRegister: 'r4' };
+  };
+}
+
+export const armAapcsCallStub = armStub(false);
+export const armAapcsVfpCallStub = armStub(true);
+
+// Call-back thunks (ARM state; a Thumb caller's BLX to the even entry switches state,
+// and `bx lr` returns to it). r12 carries the call-back id from the entry stub.
+function armThunk(vfp: boolean): ThunkGenerator {
+  return (image, trap) => {
+    const frame = Math.ceil(image.blockSize / 8) * 8;
+    const S = [`sub sp, sp, #${hex(frame)}`];
+    for (const r of ['r0', 'r1', 'r2', 'r3']) S.push(`str ${r}, [sp, #${hex(at(image, r, 'arg'))}]`);
+    if (vfp) for (let i = 0; i < 8; i++) S.push(`vstr d${i}, [sp, #${hex(at(image, `d${i}`, 'arg'))}]`);
+    S.push(`str r12, [sp, #${hex(at(image, 'function', 'control'))}]`, ...movImm('r12', trap), 'bx r12');
+    const R = [`ldr r0, [sp, #${hex(at(image, 'r0', 'result'))}]`, `ldr r1, [sp, #${hex(at(image, 'r1', 'result'))}]`];
+    if (vfp) for (let i = 0; i < 4; i++) R.push(`vldr d${i}, [sp, #${hex(at(image, `d${i}`, 'result'))}]`);
+    R.push(`add sp, sp, #${hex(frame)}`, 'bx lr');
+    return {
+      save: S.join('\n'),
+      restore: R.join('\n'),
+      entry: entryArm,
+      block: (sp) => sp,
+      entrySp: (sp) => sp + frame,
+    };
+  };
+}
+
+/** Entry stub: r12 = id, then a PC-relative branch to the shared thunk (assembled at its own address). */
+function entryArm(id: number, save: number): string {
+  return [...movImm('r12', id), `b ${hex(save)}`].join('\n');
+}
+
+export const armAapcsThunk = armThunk(false);
+export const armAapcsVfpThunk = armThunk(true);
+
+/** Whether `v` is an ARM data-processing immediate: 8 bits rotated right by an even amount. */
+function armImmediate(v: number): boolean {
+  for (let r = 0; r < 32; r += 2) if ((((v << r) | (v >>> (32 - r))) >>> 0) <= 0xff) return true;
+  return false;
+}
+
+/** `r12 = sp + off` (for stm/vstm/vldr bases and offsets beyond an instruction's reach). */
+function frameAddress(off: number): string[] {
+  return armImmediate(off) ? [`add r12, sp, #${hex(off)}`] : [...movImm('r12', off), 'add r12, sp, r12'];
+}
+
+/** A load or store of a core register at sp + off (ldr/str reach 4095 bytes). */
+function core(insn: 'ldr' | 'str', reg: string, off: number): string[] {
+  return off <= 4095 ? [`${insn} ${reg}, [sp, #${hex(off)}]`] : [...frameAddress(off), `${insn} ${reg}, [r12]`];
+}
+
+/** A load or store of a VFP register at sp + off (vldr/vstr reach 1020 bytes, in words). */
+function vfp(insn: 'vldr' | 'vstr', reg: string, off: number): string[] {
+  return off <= 1020 ? [`${insn} ${reg}, [sp, #${hex(off)}]`] : [...frameAddress(off), `${insn} ${reg}, [r12]`];
+}
+
+/**
+ * Exactly the plan's guest operations. Saves of registers with consecutive slots become one
+ * stm (r4-r11) or vstm (d8-d15), as a compiler would write them.
+ */
+export const armCompileStub: StubCompiler = (plan, sentinel) => {
+  const L: CodeLine[] = [];
+  const emit = (asm: string[], ops: number[]) => asm.forEach((a) => L.push({ asm: a, ops }));
+  const ops = plan.ops;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
+    switch (op.op) {
+      case 'save': {
+        // A run of saves of one bank (core r, or VFP d) with consecutive slots: one store-multiple.
+        const bank = op.reg.startsWith('d') ? 'd' : 'r';
+        const run: number[] = [i];
+        while (i + 1 < ops.length) {
+          const next = ops[i + 1], last = ops[run[run.length - 1]] as Extract<PlanOp, { op: 'save' }>;
+          if (next.op !== 'save' || next.when !== op.when || next.reg[0] !== bank || next.to !== last.to + last.size) break;
+          run.push(++i);
+        }
+        const regs = run.map((k) => (ops[k] as Extract<PlanOp, { op: 'save' }>).reg);
+        const list = bank === 'd' ? `${regs[0]}-${regs[regs.length - 1]}` : regs.join(', ');
+        emit([...frameAddress(op.to), `${bank === 'd' ? 'vstm' : 'stm'} r12, {${list}}`], run);
+        break;
+      }
+      case 'load': emit(/^[sd]\d/.test(op.reg) ? vfp('vldr', op.reg, op.from) : core('ldr', op.reg, op.from), [i]); break;
+      case 'call': emit([...core('ldr', 'r12', op.from), 'blx r12'], [i]); break;
+      case 'store': emit(/^[sd]\d/.test(op.reg) ? vfp('vstr', op.reg, op.to) : core('str', op.reg, op.to), [i]); break;
+      default: break; // the host's (AAPCS has no special registers)
+    }
+  }
+  emit([...movImm('r12', sentinel), 'bx r12'], []);
+  return L;
+};
+
+export const ARM_AAPCS_BACKEND: ConventionBackend = { callStub: armAapcsCallStub, thunk: armAapcsThunk, compileStub: armCompileStub };
+export const ARM_AAPCS_VFP_BACKEND: ConventionBackend = { callStub: armAapcsVfpCallStub, thunk: armAapcsVfpThunk, compileStub: armCompileStub };
