@@ -84,6 +84,18 @@ export type PlanOp =
   /** A result the callee wrote through the hidden pointer into region 1's temporary. */
   | { op: 'result-memory'; from: number; size: number; why: string };
 
+/**
+ * The guest side of a call-back with this signature: its thunk, entered from the caller,
+ * stores the argument registers into a block on the stack laid out as the register image
+ * (`to`, `from`: offsets in the block), traps to the host, and when the host has written the
+ * result into the block loads the result registers and returns. A variadic call-back's thunk
+ * stores every argument register (va_arg may read any of them).
+ */
+export type ThunkOp =
+  | { op: 'receive'; reg: string; to: number; size: number; why: string }
+  | { op: 'give'; reg: string; from: number; size: number; format: 'raw' | 'x87'; why: string }
+  | { op: 'return'; pops: number; why: string };
+
 export interface ArgPlan {
   index: number;
   name: string;
@@ -122,6 +134,8 @@ export interface FramePlan {
   result: ResultPlan;
   special: SpecialRegister[];
   ops: PlanOp[];
+  /** The same signature called back: what its compiled thunk does. */
+  thunk: ThunkOp[];
 }
 
 /**
@@ -221,8 +235,10 @@ export function planArrangement(cc: CallingConvention, arrangement: CallArrangem
     result,
     special: arrangement.special,
     ops: [],
+    thunk: [],
   };
   plan.ops = opsOf(cc, plan, slot, copyOf);
+  plan.thunk = thunkOf(cc, plan, arrangement.signature.variadic);
   return plan;
 }
 
@@ -336,5 +352,43 @@ function opsOf(cc: CallingConvention, plan: FramePlan, slot: (reg: string, role:
   } else if (res.kind === 'memory') {
     ops.push({ op: 'result-memory', from: res.temp, size: res.size, why: `written by the callee through the hidden pointer${res.returnedIn ? ` (also returned in ${res.returnedIn})` : ''}` });
   }
+  return ops;
+}
+
+/** The thunk's program: the argument registers this signature uses (all, if variadic), the result registers, the return. */
+function thunkOf(cc: CallingConvention, plan: FramePlan, variadic: boolean): ThunkOp[] {
+  const ops: ThunkOp[] = [];
+  const image = plan.image;
+  const received = new Set<string>();
+  const receive = (reg: string, why: string) => {
+    const base = image.aliases[reg]?.reg ?? reg; // ARM: s0/s1 arrive in d0's slot, stored as d0
+    if (received.has(base)) return;
+    received.add(base);
+    const s = imageSlot(image, base, 'arg');
+    ops.push({ op: 'receive', reg: base, to: s.offset, size: s.size, why });
+  };
+  const res = plan.result;
+  if (variadic) {
+    for (const r of [...cc.registers.intArgs, ...cc.registers.fpArgs]) receive(r, 'variadic: va_arg may read any argument register');
+  } else {
+    if (res.kind === 'memory' && res.pointer.kind === 'reg') receive(res.pointer.reg, 'hidden struct-return pointer');
+    for (const a of plan.args) for (const p of a.pieces) if (p.kind === 'reg') receive(p.reg, a.name);
+  }
+  if (res.kind === 'registers') {
+    const given = new Set<string>();
+    for (const p of res.pieces) {
+      if (p.kind !== 'reg') continue;
+      const base = image.aliases[p.reg]?.reg ?? p.reg;
+      if (given.has(base)) continue;
+      given.add(base);
+      const s = imageSlot(image, base, 'result');
+      ops.push({ op: 'give', reg: base, from: s.offset, size: s.size, format: p.format === 'x87' ? 'x87' : 'raw', why: 'result' });
+    }
+  } else if (res.kind === 'memory' && res.returnedIn) {
+    const s = imageSlot(image, res.returnedIn, 'result');
+    ops.push({ op: 'give', reg: res.returnedIn, from: s.offset, size: s.size, format: 'raw', why: 'the hidden pointer, returned' });
+  }
+  const pops = res.kind === 'memory' ? res.calleePops : 0;
+  ops.push({ op: 'return', pops, why: pops ? `the callee pops the ${pops}-byte hidden pointer` : 'return to the caller' });
   return ops;
 }
