@@ -37,7 +37,11 @@ export interface ThunkSource {
 
 export type ThunkGenerator = (image: RegisterImage, trap: number) => ThunkSource;
 
-/** One line of compiled code and the plan operations it performs (indexes in plan.ops; none: the back end's own jump to the sentinel). */
+/**
+ * One line of compiled code and the plan operations it performs: indexes in plan.ops for a
+ * stub, in plan.thunk for a thunk; none: the back end's own code (the jump to the sentinel,
+ * a thunk's frame set-up, id store and jump to the trap).
+ */
 export interface CodeLine { asm: string; ops: number[] }
 
 /**
@@ -48,11 +52,20 @@ export interface CodeLine { asm: string; ops: number[] }
  */
 export type StubCompiler = (plan: FramePlan, sentinel: number) => CodeLine[];
 
+/** The compiled back end's call-back thunk for one plan: exactly plan.thunk's operations (CodeLine.ops index plan.thunk). */
+export type ThunkCompiler = (plan: FramePlan, trap: number) => { save: CodeLine[]; restore: CodeLine[] };
+
 /** Everything a convention's back end provides. */
 export interface ConventionBackend {
   callStub: CallStubGenerator;
   thunk: ThunkGenerator;
   compileStub: StubCompiler;
+  /**
+   * Straight-line code for exactly one plan's thunk operations, in the generic thunk's
+   * frame (same size, same block position): the generic ThunkSource's block(), entrySp()
+   * and entry stubs serve both.
+   */
+  compileThunk: ThunkCompiler;
 }
 
 /** Slot offset of a register in the image, for templates. */

@@ -49,6 +49,12 @@ export interface CompiledStub {
   lines: CodeLine[];
 }
 
+/** A compiled call-back thunk: where entries jump, where the host resumes. */
+export interface CompiledThunk {
+  save: CompiledStub;
+  resume: CompiledStub;
+}
+
 /**
  * The compiled stubs of one sandbox, by plan. Two plans with the same guest operations share
  * one stub (the text of `why` is not code). Stubs are never freed: a stub is a few dozen
@@ -57,6 +63,8 @@ export interface CompiledStub {
 export class CompiledStubs {
   private readonly stubs = new Map<string, CompiledStub>();
   private readonly byPlan = new WeakMap<FramePlan, { sentinel: number; stub: CompiledStub }>();
+  private readonly thunks = new Map<string, CompiledThunk>();
+  private readonly thunkByPlan = new WeakMap<FramePlan, { trap: number; thunk: CompiledThunk }>();
   private arena = 0;
   private arenaEnd = 0;
   private arenas = 0;
@@ -80,21 +88,41 @@ export class CompiledStubs {
     let stub = this.stubs.get(key);
     if (!stub) {
       const lines = this.backend.compileStub(plan, sentinel);
-      stub = this.place(lines);
+      stub = this.place(lines, `${this.name} #${this.stubs.size + 1}`);
       this.stubs.set(key, stub);
     }
     this.byPlan.set(plan, { sentinel, stub });
     return stub;
   }
 
-  /** Distinct stubs compiled so far, and their code bytes. */
-  stats(): { stubs: number; bytes: number } {
-    let bytes = 0;
-    for (const s of this.stubs.values()) bytes += s.bytes;
-    return { stubs: this.stubs.size, bytes };
+  /**
+   * The compiled call-back thunk of `plan` (plan.thunk's operations): its save part, entered
+   * from a call-back's entry stub, and the restore part the host resumes at.
+   */
+  thunkFor(plan: FramePlan, trap: number): CompiledThunk {
+    const known = this.thunkByPlan.get(plan);
+    if (known && known.trap === trap) return known.thunk;
+    const key = JSON.stringify([trap, plan.thunk.map((op) => ({ ...op, why: undefined }))]);
+    let thunk = this.thunks.get(key);
+    if (!thunk) {
+      const { save, restore } = this.backend.compileThunk(plan, trap);
+      const n = this.thunks.size + 1;
+      thunk = { save: this.place(save, `${this.name.replace('call stub', 'call-back thunk')} #${n}`), resume: this.place(restore, `${this.name.replace('call stub', 'call-back return')} #${n}`) };
+      this.thunks.set(key, thunk);
+    }
+    this.thunkByPlan.set(plan, { trap, thunk });
+    return thunk;
   }
 
-  private place(lines: CodeLine[]): CompiledStub {
+  /** Distinct stubs compiled so far, and their code bytes. */
+  stats(): { stubs: number; thunks: number; bytes: number } {
+    let bytes = 0;
+    for (const s of this.stubs.values()) bytes += s.bytes;
+    for (const t of this.thunks.values()) bytes += t.save.bytes + t.resume.bytes;
+    return { stubs: this.stubs.size, thunks: this.thunks.size, bytes };
+  }
+
+  private place(lines: CodeLine[], name: string): CompiledStub {
     const text = lines.map((l) => l.asm).join('\n');
     // Assemble at the next free address; a stub that does not fit goes into a new arena
     // (assembled again there: x86 immediates and ARM literal offsets depend on the address).
@@ -103,7 +131,7 @@ export class CompiledStubs {
         try {
           const bytes = this.machine.assembleAt(text, this.arena, this.arenaEnd - this.arena);
           const stub = { address: this.arena, bytes, lines };
-          this.machine.nameCode(stub.address, bytes, `${this.name} #${this.stubs.size + 1}`);
+          this.machine.nameCode(stub.address, bytes, name);
           this.arena = Math.ceil((this.arena + bytes) / STUB_ALIGN) * STUB_ALIGN;
           return stub;
         } catch (e) {

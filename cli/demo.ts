@@ -5,7 +5,7 @@ import { UsageError } from '../errors.ts';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pc from 'picocolors';
+import { pc } from './colors.js';
 import { Sandbox } from '../sandbox/sandbox.ts';
 import type { CallbackContext } from '../sandbox/callback.ts';
 import { ABI_NAMES, convention } from '../backends/registry.ts';

@@ -1,7 +1,7 @@
 // `abiscope explain`: a frame plan as a table, its program and a picture of the frame, or as
 // JSON (the plan itself: docs/plan-json.md). With `--compiled`, the compiled back end's code
 // for the plan, each instruction beside the plan operations it performs.
-import pc from 'picocolors';
+import { pc } from './colors.js';
 import type { ArgPiece } from '../abis/abi.ts';
 import { conventionBackend, convention } from '../backends/registry.ts';
 import { parsePrototype, parseType } from '../ctypes/parse.ts';

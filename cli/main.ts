@@ -2,7 +2,7 @@
 import { UsageError } from '../errors.ts';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import pc from 'picocolors';
+import { pc, pcErr } from './colors.js';
 import { UnicornMissingError } from '../emu/unicorn.ts';
 import { parseElf } from '../emu/elf.ts';
 import { targetProfile, type TargetName } from '../emu/targets.ts';
@@ -21,7 +21,7 @@ function fail(e: unknown): number {
   }
   if (e instanceof CommanderError) return e.exitCode;
   const err = e as Error;
-  process.stderr.write(`${pc.red(`abiscope: ${err.name ?? 'Error'}`)}: ${err.message}\n`);
+  process.stderr.write(`${pcErr.red(`abiscope: ${err.name ?? 'Error'}`)}: ${err.message}\n`);
   return 1;
 }
 

@@ -222,6 +222,10 @@ export class Machine {
   read(address: number, size: number): Uint8Array {
     return this.uc.memRead(address, size);
   }
+  /** Reads into a view the caller reuses (no allocation: the hot paths use it). */
+  readInto(address: number, out: Uint8Array): void {
+    this.uc.memReadInto(address, out);
+  }
   view(address: number, size: number): DataView {
     const b = this.read(address, size);
     return new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -328,6 +332,8 @@ export class Machine {
 
   /** Integer view of a register, zero-extended. */
   readReg(name: string): bigint {
+    const r = this.target.registers[name];
+    if (r && r.bytes <= 8) return BigInt.asUintN(r.bytes * 8, this.uc.regReadU64(r.id));
     const b = this.readRegBytes(name);
     let v = 0n;
     for (let i = Math.min(b.length, 16) - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
@@ -338,6 +344,7 @@ export class Machine {
   }
   writeReg(name: string, value: bigint | number): void {
     const r = this.reg(name);
+    if (r.bytes <= 8) return this.uc.regWriteU64(r.id, BigInt(value));
     let v = BigInt.asUintN(r.bytes * 8, BigInt(value));
     const b = new Uint8Array(r.bytes);
     for (let i = 0; i < r.bytes; i++, v >>= 8n) b[i] = Number(v & 0xffn);
@@ -685,6 +692,37 @@ export class Machine {
   /** Every loaded function symbol, global and local (for call chains). */
   functions(): ElfSymbol[] {
     return [...this.symbols.values(), ...this.localFunctions].filter((s) => s.kind === 'func');
+  }
+
+  // ---- instruction counting (bench/instructions.ts) ----
+
+  /**
+   * Runs `fn` (e.g. one call-out) and counts the guest instructions executed meanwhile outside
+   * the host-trap page (the sentinel and trap slots run nothing): a UC_HOOK_CODE over every
+   * address, added before and deleted after. Unicorn 2 calls a code hook only from blocks
+   * translated while it exists, so every translation is dropped before (and again after, so
+   * later runs go without the hook's helper calls). An x86 `rep` instruction counts once per
+   * iteration; an ARM instruction whose condition fails still counts. `onInstruction` sees each
+   * counted instruction's address and size (a trace: it may read registers, never run the guest).
+   */
+  countInstructions<T>(fn: () => T, onInstruction?: (address: bigint, size: number) => void): { result: T; count: number } {
+    let count = 0;
+    const trapEnd = BigInt(LAYOUT.trapBase + PAGE);
+    const trapBase = BigInt(LAYOUT.trapBase);
+    this.uc.flushTranslations();
+    const hook = this.uc.hookCodeRemovable(1, 0, (address, size) => {
+      if (address >= trapBase && address < trapEnd) return;
+      count++;
+      onInstruction?.(address, size);
+    });
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      this.uc.hookDel(hook);
+      this.uc.flushTranslations();
+    }
+    return { result, count };
   }
 }
 

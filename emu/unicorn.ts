@@ -131,9 +131,9 @@ function loadApi(): Api {
     uc_mem_map: lib.func('int uc_mem_map(void *uc, uint64_t address, size_t size, uint32_t perms)'),
     uc_mem_protect: lib.func('int uc_mem_protect(void *uc, uint64_t address, size_t size, uint32_t perms)'),
     uc_mem_write: lib.func('int uc_mem_write(void *uc, uint64_t address, const void *bytes, size_t size)'),
-    uc_mem_read: lib.func('int uc_mem_read(void *uc, uint64_t address, _Out_ void *bytes, size_t size)'),
+    uc_mem_read: lib.func('int uc_mem_read(void *uc, uint64_t address, void *bytes, size_t size)'),
     uc_reg_write: lib.func('int uc_reg_write(void *uc, int regid, const void *value)'),
-    uc_reg_read: lib.func('int uc_reg_read(void *uc, int regid, _Out_ void *value)'),
+    uc_reg_read: lib.func('int uc_reg_read(void *uc, int regid, void *value)'),
     uc_reg_read_batch: lib.func('int uc_reg_read_batch(void *uc, int *regs, void **values, int count)'),
     uc_emu_start: lib.func('int uc_emu_start(void *uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)'),
     uc_emu_stop: lib.func('int uc_emu_stop(void *uc)'),
@@ -196,7 +196,13 @@ export function unicornVersion(): string {
 export class Unicorn {
   private handle: Ptr;
   private readonly callbacks: KoffiCallback[] = [];
+  /** Callbacks of hooks hookDel can remove, by hook handle. */
+  private readonly removable = new Map<bigint, KoffiCallback>();
   private readonly api = api();
+  /** The buffer every register read and write goes through (allocated once: see memReadInto). */
+  private readonly regBytes = new Uint8Array(64);
+  private readonly regView = new DataView(this.regBytes.buffer);
+  private readonly spareContexts: Ptr[] = [];
 
   constructor(arch: number, mode: number) {
     const out: Ptr[] = [null];
@@ -234,20 +240,38 @@ export class Unicorn {
     if (size > 0) this.check('uc_mem_read', this.api.uc_mem_read(this.live(), BigInt(address), out, size));
     return out;
   }
+  /**
+   * Reads into `out` (a view on a buffer the caller reuses): no allocation. Fresh typed arrays
+   * are the dearest thing on a call's path (an ArrayBuffer costs about 2 us here, measured).
+   */
+  memReadInto(address: number, out: Uint8Array): void {
+    if (out.length > 0) this.check('uc_mem_read', this.api.uc_mem_read(this.live(), BigInt(address), out, out.length));
+  }
   /** `bytes` is the register's width in bytes (little-endian host order). */
   regRead(reg: number, bytes: number): Uint8Array {
-    const out = new Uint8Array(Math.max(bytes, 8));
-    this.check('uc_reg_read', this.api.uc_reg_read(this.live(), reg, out));
-    return out.subarray(0, bytes);
+    this.regBytes.fill(0);
+    this.check('uc_reg_read', this.api.uc_reg_read(this.live(), reg, this.regBytes));
+    return this.regBytes.slice(0, bytes);
+  }
+  /** A register of at most 8 bytes as an unsigned integer (the bytes above its width are zero). */
+  regReadU64(reg: number): bigint {
+    this.regView.setBigUint64(0, 0n);
+    this.check('uc_reg_read', this.api.uc_reg_read(this.live(), reg, this.regBytes));
+    return this.regView.getBigUint64(0, true);
+  }
+  /** A register of at most 8 bytes (Unicorn reads as many bytes as the register has). */
+  regWriteU64(reg: number, value: bigint): void {
+    this.regView.setBigUint64(0, BigInt.asUintN(64, value), true);
+    this.check('uc_reg_write', this.api.uc_reg_write(this.live(), reg, this.regBytes));
   }
   /** Several registers in one call (each buffer at least 16 bytes: Unicorn writes the register's whole width). */
   regReadBatch(regs: Int32Array, out: Uint8Array[]): void {
     this.check('uc_reg_read_batch', this.api.uc_reg_read_batch(this.live(), regs, out, regs.length));
   }
   regWrite(reg: number, value: Uint8Array): void {
-    const buf = new Uint8Array(Math.max(value.length, 8));
-    buf.set(value);
-    this.check('uc_reg_write', this.api.uc_reg_write(this.live(), reg, buf));
+    this.regBytes.fill(0);
+    this.regBytes.set(value);
+    this.check('uc_reg_write', this.api.uc_reg_write(this.live(), reg, this.regBytes));
   }
   /** Runs until `until`, a fault, the instruction count or the timeout; returns the uc_err code. */
   emuStart(begin: number | bigint, until: number, timeoutUs: number, count: number): number {
@@ -258,13 +282,24 @@ export class Unicorn {
   }
   /** Saves every CPU register; the returned handle restores them and must be freed. */
   saveContext(): { restore(): void; free(): void } {
-    const out: Ptr[] = [null];
-    this.check('uc_context_alloc', this.api.uc_context_alloc(this.live(), out));
-    const ctx = out[0];
-    this.check('uc_context_save', this.api.uc_context_save(this.live(), ctx));
+    // Freed contexts are kept for the next save: every call-back level saves one.
+    let ctx = this.spareContexts.pop();
+    if (ctx === undefined) {
+      const out: Ptr[] = [null];
+      this.check('uc_context_alloc', this.api.uc_context_alloc(this.live(), out));
+      ctx = out[0];
+    }
+    const saved = ctx;
+    this.check('uc_context_save', this.api.uc_context_save(this.live(), saved));
+    let freed = false;
     return {
-      restore: () => this.check('uc_context_restore', this.api.uc_context_restore(this.live(), ctx)),
-      free: () => void this.api.uc_context_free(ctx),
+      restore: () => this.check('uc_context_restore', this.api.uc_context_restore(this.live(), saved)),
+      free: () => {
+        if (freed) return;
+        freed = true;
+        if (this.handle === null || this.spareContexts.length >= 64) this.api.uc_context_free(saved);
+        else this.spareContexts.push(saved);
+      },
     };
   }
   setCpuModel(model: number): void {
@@ -286,6 +321,39 @@ export class Unicorn {
     this.callbacks.push(cb);
     const out = [0n];
     this.check('uc_hook_add(CODE)', this.api.uc_hook_code(this.live(), out, C.hookType.UC_HOOK_CODE, cb, null, BigInt(begin), BigInt(end)));
+  }
+  /**
+   * A code hook that can be removed again (hookDel): returns its handle. Unicorn 2 calls a code
+   * hook only from blocks translated while it exists: flushTranslations() first to see every one.
+   */
+  hookCodeRemovable(begin: number | bigint, end: number | bigint, fn: HookCode): bigint {
+    const cb = koffi.register((_uc: Ptr, address: bigint | number, size: number) => fn(BigInt(address), size), koffi.pointer(this.api.HookCodeProto));
+    const out = [0n];
+    try {
+      this.check('uc_hook_add(CODE)', this.api.uc_hook_code(this.live(), out, C.hookType.UC_HOOK_CODE, cb, null, BigInt(begin), BigInt(end)));
+    } catch (e) {
+      koffi.unregister(cb);
+      throw e;
+    }
+    const handle = BigInt(out[0]);
+    this.removable.set(handle, cb);
+    return handle;
+  }
+  /** Deletes a hook hookCodeRemovable added (uc_hook_del) and frees its callback. */
+  hookDel(handle: bigint): void {
+    const cb = this.removable.get(handle);
+    if (!cb) throw new Error(`no removable hook ${handle}`);
+    this.removable.delete(handle);
+    try {
+      this.check('uc_hook_del', this.api.uc_hook_del(this.live(), handle));
+    } finally {
+      koffi.unregister(cb);
+    }
+  }
+  /** Drops every translated block (UC_CTL_TB_FLUSH): the next run translates afresh, seeing the hooks that exist then. */
+  flushTranslations(): void {
+    const ctl = C.controlType.UC_CTL_TB_FLUSH | (0 << 26) | (1 << 30); // UC_CTL_WRITE(TB_FLUSH, 0)
+    this.check('uc_ctl(TB_FLUSH)', this.api.uc_ctl(this.live(), ctl));
   }
   hookMemInvalid(fn: HookMemInvalid): void {
     const cb = koffi.register(
@@ -326,9 +394,12 @@ export class Unicorn {
   }
   close(): void {
     if (this.handle === null) return;
+    for (const ctx of this.spareContexts.splice(0)) this.api.uc_context_free(ctx);
     this.api.uc_close(this.handle);
     this.handle = null;
     for (const cb of this.callbacks) koffi.unregister(cb);
     this.callbacks.length = 0;
+    for (const cb of this.removable.values()) koffi.unregister(cb);
+    this.removable.clear();
   }
 }

@@ -194,8 +194,16 @@ export class LayoutCache {
 }
 
 /** Layout of a type on a target (recomputed per call; use a LayoutCache to keep results). */
+/**
+ * One memo per data model, shared: a layout is a pure function of a complete type, and the
+ * values code asks for the same few on every call.
+ */
+const SHARED = new WeakMap<DataModel, LayoutCache>();
+
 export function layoutOf(type: CType, dm: DataModel): TypeLayout {
-  return new LayoutCache(dm).layoutOf(type);
+  let cache = SHARED.get(dm);
+  if (!cache) SHARED.set(dm, (cache = new LayoutCache(dm)));
+  return cache.layoutOf(type);
 }
 
 export function sizeOf(type: CType, dm: DataModel): number {

@@ -166,27 +166,30 @@ function range(info: IntInfo): [bigint, bigint] {
  */
 export function toInteger(v: unknown, info: IntInfo, path: string, typeName: string, strict = false): bigint {
   const [lo, hi] = range(info);
-  const forms = info.bytes === 8 ? ', as number, BigInt or decimal string' : strict ? ', as a number' : '';
-  const expected = `${typeName} (an integer from ${lo} to ${hi}${forms})`;
+  // Only a refusal needs the message (its bounds are BigInt texts: dear on every call).
+  const refuse = (detail = ''): ValueError => {
+    const forms = info.bytes === 8 ? ', as number, BigInt or decimal string' : strict ? ', as a number' : '';
+    return new ValueError(path, `${typeName} (an integer from ${lo} to ${hi}${forms})${detail}`, v);
+  };
   let n: bigint;
   if (typeof v === 'bigint' && (!strict || info.bytes === 8)) n = v;
   else if (typeof v === 'number') {
-    if (!Number.isInteger(v)) throw new ValueError(path, expected, v);
-    if (!Number.isSafeInteger(v)) throw new ValueError(path, `${expected}; ${v} is beyond 2^53, pass a BigInt`, v);
+    if (!Number.isInteger(v)) throw refuse();
+    if (!Number.isSafeInteger(v)) throw refuse(`; ${v} is beyond 2^53, pass a BigInt`);
     n = BigInt(v);
   } else if (typeof v === 'boolean' && !strict) n = v ? 1n : 0n;
   else if (typeof v === 'string' && info.bytes === 8) {
     // The shape first: BigInt() of a ten-million-digit string takes seconds before it is refused.
     // (Leading zeros and surrounding white space are allowed, a little of each.)
-    const tooLong = () => new ValueError(path, `${expected}; a decimal string has at most ${VALUE_LIMITS.decimalDigits} digits`, v);
-    if (v.length > VALUE_LIMITS.decimalDigits + 64) throw /^\s*-?\d/.test(v.slice(0, 64)) ? tooLong() : new ValueError(path, expected, v);
+    const tooLong = () => refuse(`; a decimal string has at most ${VALUE_LIMITS.decimalDigits} digits`);
+    if (v.length > VALUE_LIMITS.decimalDigits + 64) throw /^\s*-?\d/.test(v.slice(0, 64)) ? tooLong() : refuse();
     const s = v.trim();
     const m = /^-?(\d+)$/.exec(s);
-    if (!m) throw new ValueError(path, expected, v);
+    if (!m) throw refuse();
     if (m[1].replace(/^0+(?=\d)/, '').length > VALUE_LIMITS.decimalDigits) throw tooLong();
     n = BigInt(s);
-  } else throw new ValueError(path, expected, v);
-  if (n < lo || n > hi) throw new ValueError(path, expected, v);
+  } else throw refuse();
+  if (n < lo || n > hi) throw refuse();
   return n;
 }
 
@@ -305,14 +308,32 @@ export interface EncodeOptions {
 
 /** One value's encoding: the options, and the objects behind pointers being copied now (cycles). */
 interface Walk extends EncodeOptions {
-  /** Each object whose pointee copy is being encoded, outermost first, with its path. */
-  readonly visiting: Map<object, string>;
+  /**
+   * Each object whose pointee copy is being encoded, outermost first, with its path; made when
+   * the first pointee is copied (most values have none, and a Map per call is not free).
+   */
+  visiting?: Map<object, string>;
 }
 
-const walkOf = (opts: EncodeOptions): Walk => ({ ...opts, visiting: new Map() });
+const walkOf = (opts: EncodeOptions): Walk => ({ dm: opts.dm, area: opts.area, strict: opts.strict });
 
-/** Writes `value` as a C `type` into `dv` at `off`. */
-export function encodeValue(type: CType, value: unknown, dv: DataView, off: number, path: string, opts: EncodeOptions): void {
+/**
+ * Writes `value` as a C `type` into `dv` at `off`. `path` names the value in a refusal; a
+ * function is called only for one (a call's arguments: most calls are never refused).
+ */
+export function encodeValue(type: CType, value: unknown, dv: DataView, off: number, path: string | (() => string), opts: EncodeOptions): void {
+  if (typeof path === 'function') {
+    // A scalar or enum has no side effects to repeat: tried without its name, encoded again with it when refused.
+    if (type.kind === 'scalar' || type.kind === 'enum') {
+      try {
+        encode(type, value, dv, off, '', walkOf(opts));
+        return;
+      } catch (e) {
+        if (!(e instanceof ValueError)) throw e;
+      }
+    }
+    path = path();
+  }
   checkValueSize(type, value, path, opts.dm);
   encode(type, value, dv, off, path, walkOf(opts));
 }
@@ -374,6 +395,17 @@ function encodeScalar(name: ScalarName, spelling: string, value: unknown, dv: Da
     if (typeof value === 'boolean') return dv.setUint8(off, value ? 1 : 0);
     if (value === 0 || value === 1 || value === 0n || value === 1n) return dv.setUint8(off, Number(value));
     throw new ValueError(path, '_Bool (true/false, 0 or 1)', value);
+  }
+  // The common case first: a number within a type of at most 32 bits, written without BigInt.
+  if (typeof value === 'number' && info.bytes <= 4 && Number.isInteger(value)) {
+    const lo = info.signed ? -(2 ** (info.bytes * 8 - 1)) : 0;
+    const hi = info.signed ? 2 ** (info.bytes * 8 - 1) - 1 : 2 ** (info.bytes * 8) - 1;
+    if (value >= lo && value <= hi) {
+      if (info.bytes === 4) dv.setUint32(off, value >>> 0, le);
+      else if (info.bytes === 2) dv.setUint16(off, value & 0xffff, le);
+      else dv.setUint8(off, value & 0xff);
+      return;
+    }
   }
   let v = value;
   // A one-character string is accepted for char types, one code point for wchar_t (the length
@@ -586,11 +618,12 @@ function copyBehindPointer(type: CType & { kind: 'pointer' }, value: object, pat
     if (!(e instanceof LayoutError)) throw e;
     throw new ValueError(path, `${typeText(type)}: a guest address or null (${e.message}: nothing to copy a JS value into)`, value, { cause: e });
   }
-  const seen = w.visiting.get(value);
+  const visiting = (w.visiting ??= new Map());
+  const seen = visiting.get(value);
   if (seen !== undefined) {
     throw new ValueError(path, `${typeText(type)}: an object graph without cycles (this object is also ${seen}, which points to it again; build cyclic data in guest memory)`, value);
   }
-  if (w.visiting.size >= VALUE_LIMITS.pointeeDepth) {
+  if (visiting.size >= VALUE_LIMITS.pointeeDepth) {
     throw new ValueError(path, `${typeText(type)}: at most ${VALUE_LIMITS.pointeeDepth} levels of objects behind pointers (build longer lists in guest memory with sb.alloc and sb.write)`, value);
   }
   // Sizes before items: `a.length = 2 ** 32 - 1` makes an array that is cheap to make and slow to read.
@@ -601,11 +634,11 @@ function copyBehindPointer(type: CType & { kind: 'pointer' }, value: object, pat
   if (!items) throw new ValueError(path, `${typeText(type)} (an array whose length stays ${count} while it is read)`, value);
   const bytes = new Uint8Array(Math.max(1, el.size * items.length));
   const dv = new DataView(bytes.buffer);
-  w.visiting.set(value, path);
+  visiting.set(value, path);
   try {
     items.forEach((item, i) => encode(pointee, item, dv, i * el.size, isArray ? `${path}[${i}]` : `(*${path})`, w));
   } finally {
-    w.visiting.delete(value);
+    visiting.delete(value);
   }
   const address = area.place(bytes, Math.max(el.align, 8));
   if (type.isConst) return address;

@@ -62,7 +62,8 @@ export interface CallOutRequest {
   fn: number;
   args: unknown[];
   thread: GuestThread;
-  describe: string;
+  /** 'call-out f on thread 'main'': for reports, built only when one needs it. */
+  describe: () => string;
   options?: CallOutOptions;
 }
 
@@ -97,12 +98,12 @@ export function* callOutSteps(env: ChainEnv, req: CallOutRequest): Generator<Cal
   if (begins) env.chainBegins(); // before the frame is written: that sets sp and the image register
   let call: PreparedCallOut;
   try {
-    call = prepareCallOut(env.site, req.typed, req.stub, req.fn, req.args, thread.sp, { ...req.options, stack: { thread: thread.name, bottom: thread.stack.bottom } });
+    call = prepareCallOut(env.site, req.typed, req.stub, req.fn, req.args, thread.sp, req.options, thread);
   } catch (e) {
     if (begins) env.chainEnds();
     throw e;
   }
-  const level = thread.enter('call-out', () => req.describe, call.base, call.frameTop);
+  const level = thread.enter('call-out', req.describe, call.base, call.frameTop);
   level.canary = call.canary;
   // One deadline for the top-level call-out and everything it runs (limits.ts).
   if (begins || !thread.clock) thread.clock = new ChainClock(env.site.limits, req.describe);
@@ -123,13 +124,13 @@ export function* callOutSteps(env: ChainEnv, req: CallOutRequest): Generator<Cal
       if (stop.slot === env.clobberedSlot) throw calleeSavedViolation(env, call, req.fn);
       // Machine.run reports slots nobody allocated; this one is allocated, but not to this sandbox's thunk.
       if (stop.slot !== env.trapSlot) {
-        throw new WildJumpFault(`host-trap slot ${stop.slot}, which no call-back of this sandbox uses (during ${req.describe})`, m.faultContext(BigInt(stop.address)));
+        throw new WildJumpFault(`host-trap slot ${stop.slot}, which no call-back of this sandbox uses (during ${req.describe()})`, m.faultContext(BigInt(stop.address)));
       }
       pc = yield* callbackSteps(env, thread);
     }
     checkReturnSp(m, thread, level, call.spAtReturn, req.describe);
     env.verifyFrames(level);
-    const done = finishCallOut(m, call);
+    const done = finishCallOut(env.site, call);
     const warning = done.violations.length ? new CalleeSavedViolation(m.symbolize(req.fn), done.violations, env.site.cc.name) : undefined;
     if (warning && env.site.calleeSaved === 'error') throw warning;
     const output = level.output;
@@ -167,17 +168,17 @@ function calleeSavedViolation(env: ChainEnv, call: PreparedCallOut, fn: number, 
 }
 
 /** One emulator run; Unicorn's own timeout (an explicit time limit) is the call-out's, and says so. */
-function runGuest(m: Machine, pc: number, clock: ChainClock, limits: CheckedLimits, call: string): ReturnType<Machine['run']> {
+function runGuest(m: Machine, pc: number, clock: ChainClock, limits: CheckedLimits, call: () => string): ReturnType<Machine['run']> {
   try {
     return m.run(pc, clock.run());
   } catch (e) {
-    if (e instanceof TimeoutFault && !(e instanceof CallTimeoutFault)) throw new CallTimeoutFault(limits.timeoutMs, call, e.context);
+    if (e instanceof TimeoutFault && !(e instanceof CallTimeoutFault)) throw new CallTimeoutFault(limits.timeoutMs, call(), e.context);
     throw e;
   }
 }
 
 /** The sentinel was reached: by this call-out's stub, or by an outer one the guest jumped back to (longjmp). */
-function checkReturnSp(m: Machine, thread: GuestThread, level: FrameLevel, expected: number, call: string): void {
+function checkReturnSp(m: Machine, thread: GuestThread, level: FrameLevel, expected: number, call: () => string): void {
   const sp = m.sp;
   if (sp === expected) return;
   const outer = thread.levels.find((l) => l.kind === 'call-out' && l !== level && sp >= l.low && sp <= l.high);
@@ -185,7 +186,7 @@ function checkReturnSp(m: Machine, thread: GuestThread, level: FrameLevel, expec
     const skipped = thread.deeperThan(outer).map((l) => l.describe).reverse();
     throw new ReturnOrderError(outer.describe, skipped, thread.name);
   }
-  throw new StackImbalanceError(call, sp, expected);
+  throw new StackImbalanceError(call(), sp, expected);
 }
 
 /** One call-back trap: decode, yield the JS function to the driver, write its result, resume. */
@@ -203,7 +204,7 @@ function* callbackSteps(env: ChainEnv, thread: GuestThread): Generator<CallbackS
     if (env.outOfOrderReturn === 'wait' && thread.deeperThan(level).length) yield { kind: 'wait', until: thread.whenInnermost(level) };
     thread.checkReturn(level);
     env.verifyFrames(level);
-    return returnFromCallback(m, env.thunk, entered, value);
+    return returnFromCallback(m, env.site.scratch, entered, value);
   } finally {
     // Registers as they were at the trap: an unwinding exception leaves the CPU as the outer level had it.
     entered.saved.restore();

@@ -13,11 +13,12 @@ import { typeText } from '../ctypes/type-text.ts';
 import type { CType, Signature } from '../ctypes/ctypes.ts';
 import type { ThunkSource } from '../backends/backend.ts';
 import { readIncoming, readIncomingResultPointer, storedRegisters, type RegisterSource } from '../backends/incoming.ts';
-import { encodeToBytes, ValueError, type JsValue } from '../layout/values.ts';
+import { encodeValue, ValueError, type JsValue } from '../layout/values.ts';
 import { enumScalar } from '../layout/layout.ts';
 import { variadicTypeProblem } from '../layout/variadic.ts';
 import { imageSlot, type RegisterImage } from '../abis/register-image.ts';
-import { pointerBytes, putBytes, writeSlot } from './callout.ts';
+import { FrameView, putBytes, writeWord, type Bytes } from '../backends/slots.ts';
+import type { Scratch } from '../emu/scratch.ts';
 import { GuestTermination } from './termination.ts';
 import { WildJumpFault } from '../emu/faults.ts';
 
@@ -59,6 +60,8 @@ export interface Callback {
 export interface CallbackRecord extends Callback {
   /** The plan of the call as the callee (this call-back) sees it, with its types. */
   typed: TypedPlan;
+  /** Where its entry jumps (the generic thunk's save, or its compiled thunk's) and where the host resumes after the JS function. */
+  code: { save: number; resume: number };
   fn: (this: CallbackContext, ...args: (JsValue | VarArgs)[]) => unknown;
 }
 
@@ -153,13 +156,13 @@ export function wrapCallbackFailure(entered: EnteredCallback, e: unknown): Callb
  * struct-return buffer) and gives the pc of the thunk's restore part, where the guest
  * resumes once the caller has restored the registers saved at the trap.
  */
-export function returnFromCallback(m: Machine, thunk: LoadedThunk, entered: EnteredCallback, value: unknown): number {
+export function returnFromCallback(m: Machine, scratch: Scratch, entered: EnteredCallback, value: unknown): number {
   try {
-    writeCallbackResult(m, entered.record.typed, entered.block, entered.entrySp, entered.regs, value);
+    writeCallbackResult(m, scratch, entered.record.typed, entered.block, entered.entrySp, entered.regs, value);
   } catch (e) {
     throw new CallbackError([entered.describe], e);
   }
-  return thunk.resume;
+  return entered.record.code.resume;
 }
 
 /** The convention, and type names as the sandbox declared them. */
@@ -201,35 +204,46 @@ class VarArgsReader implements VarArgs {
 }
 
 /** Encodes a call-back's JS result into the block's result slots, or the caller's struct-return buffer. */
-function writeCallbackResult(m: Machine, typed: TypedPlan, block: number, entrySp: number, regs: RegisterSource, value: unknown): void {
+function writeCallbackResult(m: Machine, scratch: Scratch, typed: TypedPlan, block: number, entrySp: number, regs: RegisterSource, value: unknown): void {
   const { plan } = typed;
   const res = plan.result;
   const ptr = m.target.pointerSize;
   const endian = m.target.endian;
-  const flag = (name: string, on: boolean) => writeSlot(m, block + imageSlot(plan.image, name, 'control').offset, on ? 1n : 0n, ptr, endian);
-  flag('x87-result', res.kind === 'registers' && res.pieces.some((p) => p.kind === 'reg' && p.format === 'x87'));
-  flag('callee-pops', res.kind === 'memory' && res.calleePops > 0);
-  if (res.kind === 'void') return;
-  // Strict: a result takes exactly the JS forms of its C type (no `true` or `5n` for an int).
-  // A C caller cannot tell a sloppy result from a right one, so it must be refused here.
-  const bytes = encodeToBytes(typed.result, value, `call-back result of ${plan.signature}`, { dm: plan.dataModel, strict: true });
-  if (res.kind === 'memory') {
-    const dest = readIncomingResultPointer(m, plan, entrySp, regs)!;
-    m.write(dest, bytes);
-    if (res.returnedIn) {
-      const slot = imageSlot(plan.image, res.returnedIn, 'result');
-      putBytes(m, block + slot.offset, pointerBytes(dest, ptr, endian), 0, ptr, slot.size, 'int', undefined, endian);
+  // The block's control words and result slots are assembled on the host and written at once.
+  const size = plan.image.blockSize;
+  const mark = scratch.mark();
+  try {
+    // Strict: a result takes exactly the JS forms of its C type (no `true` or `5n` for an int).
+    // A C caller cannot tell a sloppy result from a right one, so it must be refused here.
+    let bytes: Bytes | undefined;
+    if (res.kind !== 'void') {
+      bytes = scratch.take(Math.max(res.size, 1));
+      encodeValue(typed.result, value, bytes.dv, bytes.at, `call-back result of ${plan.signature}`, { dm: plan.dataModel, strict: true });
     }
-    return;
-  }
-  // Callers on ARM and PPC use the whole register: extend sub-word integers (seen in GCC's code).
-  const t = typed.result;
-  const scalar = t.kind === 'enum' ? enumScalar(t) : t.kind === 'scalar' ? t.name : undefined;
-  const extend = scalar && scalar !== 'float' && scalar !== 'double' && scalar !== 'long double' ? (isSigned(scalar, plan) ? 'sign' : 'zero') : undefined;
-  for (const p of res.pieces) {
-    if (p.kind !== 'reg') continue;
-    const slot = imageSlot(plan.image, p.reg, 'result');
-    putBytes(m, block + slot.offset, bytes, p.valueOffset, p.size, slot.size, p.format, p.format === 'int' ? extend ?? p.extend : undefined, endian);
+    const area = scratch.take(size);
+    m.readInto(block, area.u8.subarray(area.at, area.at + size));
+    const view = new FrameView(area.u8, area.dv, area.at, block, size);
+    const flag = (name: string, on: boolean) => writeWord(view, block + imageSlot(plan.image, name, 'control').offset, on ? 1 : 0, ptr, endian);
+    flag('x87-result', res.kind === 'registers' && res.pieces.some((p) => p.kind === 'reg' && p.format === 'x87'));
+    flag('callee-pops', res.kind === 'memory' && res.calleePops > 0);
+    if (bytes && res.kind === 'memory') {
+      const dest = readIncomingResultPointer(m, plan, entrySp, regs)!;
+      m.write(dest, bytes.u8.subarray(bytes.at, bytes.at + res.size));
+      if (res.returnedIn) writeWord(view, block + imageSlot(plan.image, res.returnedIn, 'result').offset, dest, ptr, endian);
+    } else if (bytes && res.kind === 'registers') {
+      // Callers on ARM and PPC use the whole register: extend sub-word integers (seen in GCC's code).
+      const t = typed.result;
+      const scalar = t.kind === 'enum' ? enumScalar(t) : t.kind === 'scalar' ? t.name : undefined;
+      const extend = scalar && scalar !== 'float' && scalar !== 'double' && scalar !== 'long double' ? (isSigned(scalar, plan) ? 'sign' : 'zero') : undefined;
+      for (const p of res.pieces) {
+        if (p.kind !== 'reg') continue;
+        const slot = imageSlot(plan.image, p.reg, 'result');
+        putBytes(view, block + slot.offset, bytes, p.valueOffset, p.size, slot.size, p.format, p.format === 'int' ? extend ?? p.extend : undefined, endian);
+      }
+    }
+    m.write(block, view.bytes());
+  } finally {
+    scratch.release(mark);
   }
 }
 

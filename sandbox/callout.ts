@@ -7,11 +7,10 @@ import { AbiscopeError } from '../errors.ts';
 import type { CallingConvention } from '../abis/abi.ts';
 import type { Machine } from '../emu/machine.ts';
 import type { CheckedLimits } from './limits.ts';
-import { CANARY_BYTES, type FramePlan, type PlanOp, type SlotFormat, type TypedPlan } from '../abis/plan.ts';
-import { typeText } from '../ctypes/type-text.ts';
-import { decodeBytes, encodeValue, type CopyArea, type JsValue } from '../layout/values.ts';
-import { layoutOf } from '../layout/layout.ts';
-import { numberToX87, x87BytesToNumber } from '../emu/x87.ts';
+import { CANARY_BYTES, type FramePlan, type PlanOp, type TypedPlan } from '../abis/plan.ts';
+import { decodeBytes, decodeValue, encodeValue, type CopyArea, type JsValue } from '../layout/values.ts';
+import type { Scratch } from '../emu/scratch.ts';
+import { FrameView, getBytes, putBytes, writeWord, type Bytes } from '../backends/slots.ts';
 import { FrameStackExhaustedError, type GuestOutput } from './guest-thread.ts';
 
 const alignDown = (n: number, a: number) => Math.floor(n / a) * a;
@@ -78,11 +77,12 @@ export interface CallSite {
   machine: Machine;
   cc: CallingConvention;
   limits: CheckedLimits;
-  functionPointer?: CopyArea['functionPointer'];
   /** Fill the frame with this byte before writing it (tests: stale bytes must not pass). */
   poison?: number;
   /** A callee that changed a callee-saved register: an error (default), or a warning in the call's record. */
   calleeSaved: 'error' | 'warn';
+  /** Host memory for assembling frames and reading them back (one per sandbox). */
+  scratch: Scratch;
 }
 
 /** A call-out whose frame is written and whose stub is ready to run; all its state is here and in the frame. */
@@ -107,80 +107,113 @@ export interface CallOutOptions {
    * pointer (zero copy). Unsafe for memory that may move during the call; default: region 1.
    */
   resultAddress?: number;
-  /** The thread's stack: the frame must stay above its bottom. */
-  stack?: { thread: string; bottom: number };
+  /** A JS function passed for a function pointer: the call-back entry it gets for this call. */
+  functionPointer?: CopyArea['functionPointer'];
 }
 
 /**
  * Writes the frame of one call-out of `fn` following its plan, below guest stack pointer
  * `sp`: region-1 copies from the top down, the canary above them, then the plan's host
  * operations (argument bytes into the register image and the stack area, region 2's
- * pointers, control words), all into one buffer written with one guest write. Then points
- * sp (and a generic stub's image register) at it; running the stub performs the call.
+ * pointers, control words), all assembled in the site's scratch memory and written with one
+ * guest write. Then points sp (and a generic stub's image register) at it; running the stub
+ * performs the call.
  */
-export function prepareCallOut(site: CallSite, typed: TypedPlan, stub: StubEntry, fn: number, args: unknown[], sp: number, opts: CallOutOptions = {}): PreparedCallOut {
-  const { machine: m, cc } = site;
+export function prepareCallOut(site: CallSite, typed: TypedPlan, stub: StubEntry, fn: number, args: unknown[], sp: number, opts: CallOutOptions = {}, stack?: { name: string; stack: { bottom: number } }): PreparedCallOut {
+  const { machine: m, cc, scratch } = site;
   const { plan } = typed;
   const dm = cc.dataModel;
-  const fixed = plan.args.filter((a) => !a.variadic).length;
-  if (args.length !== plan.args.length) throw new ArgumentCountError(plan.signature, fixed, args.length, fixed !== plan.args.length || plan.signature.includes('...'));
+  const endian = dm.endian;
+  if (args.length !== plan.args.length) {
+    const fixed = plan.args.filter((a) => !a.variadic).length;
+    throw new ArgumentCountError(plan.signature, fixed, args.length, fixed !== plan.args.length || plan.signature.includes('...'));
+  }
+  const mark = scratch.mark();
+  try {
+    const canary = alignDown(sp - plan.redZone, 16) - CANARY_BYTES;
+    const area = new Region1Copies(m, canary, opts.functionPointer);
 
-  // Region 1's per-call copies grow down from the top of the frame; their addresses are known at once.
-  const canary = alignDown(sp - plan.redZone, 16) - CANARY_BYTES;
-  let low = canary;
-  const copies: { address: number; bytes: Uint8Array }[] = [];
-  const after: (() => void)[] = [];
-  const area: CopyArea = {
-    place(bytes, align) {
-      low = alignDown(low - bytes.length, Math.max(align, 1));
-      copies.push({ address: low, bytes });
-      return low;
-    },
-    afterCall: (f) => after.push(f),
-    functionPointer: site.functionPointer,
-    read: (a, n) => m.read(a, n),
-  };
-
-  const images = plan.args.map((a, i) => {
-    const type = typed.args[i];
-    const bytes = new Uint8Array(Math.max(a.size, 1));
-    encodeValue(type, args[i], new DataView(bytes.buffer), 0, `argument ${i + 1} '${a.name}' (${a.type})`, { dm, area });
-    return bytes;
-  });
-
-  const base = alignDown(alignDown(low, 16) - plan.region1.staticSize - plan.region1.offset, Math.max(plan.stackAlign, 16));
-  if (opts.stack && base - STACK_HEADROOM < opts.stack.bottom) throw new FrameStackExhaustedError(opts.stack.thread, base, opts.stack.bottom);
-  const frameTop = canary + CANARY_BYTES;
-  // The frame is assembled on the host and written in one go: one guest write instead of dozens.
-  const frame = new FrameBytes(base, frameTop - base, site.poison ?? 0);
-  for (const c of copies) frame.write(c.address, c.bytes);
-  frame.write(canary, CANARY);
-  const res = plan.result;
-  const resultAddress = res.kind === 'memory' ? opts.resultAddress ?? base + res.temp : 0;
-  const word = (to: number, v: number, size: number) => writeSlot(frame, base + to, BigInt(v), size, dm.endian);
-  for (const op of plan.ops) {
-    switch (op.op) {
-      case 'copy': frame.write(base + op.to, images[op.arg].subarray(0, op.size)); break;
-      case 'move': putBytes(frame, base + op.to, images[op.arg], op.valueOffset, op.size, op.slotSize, op.format, op.extend, dm.endian); break;
-      case 'address': case 'arg-pointer': word(op.to, base + (op.op === 'address' ? op.of : op.at), op.size); break;
-      case 'result-pointer': word(op.to, resultAddress, op.size); break;
-      case 'constant': word(op.to, op.value, op.size); break;
-      case 'function': word(op.to, fn, op.size); break;
-      case 'back-chain': word(op.to, sp, op.size); break; // the frame looks like a real caller's
-      default: break; // the stub's operations, and those after the call
+    // Each argument's value image, in scratch memory.
+    const images: Bytes[] = [];
+    for (let i = 0; i < plan.args.length; i++) {
+      const a = plan.args[i];
+      const image = scratch.take(Math.max(a.size, 1));
+      encodeValue(typed.args[i], args[i], image.dv, image.at, () => argumentPath(i, a.name, a.type), { dm, area });
+      images.push(image);
     }
+
+    const base = alignDown(alignDown(area.low, 16) - plan.region1.staticSize - plan.region1.offset, Math.max(plan.stackAlign, 16));
+    if (stack && base - STACK_HEADROOM < stack.stack.bottom) throw new FrameStackExhaustedError(stack.name, base, stack.stack.bottom);
+    const frameTop = canary + CANARY_BYTES;
+    // The frame is assembled on the host and written in one go: one guest write instead of dozens.
+    const block = scratch.take(frameTop - base, site.poison ?? 0);
+    const frame = new FrameView(block.u8, block.dv, block.at, base, frameTop - base);
+    for (const c of area.copies) frame.write(c.address, c.bytes);
+    frame.write(canary, CANARY);
+    const res = plan.result;
+    const resultAddress = res.kind === 'memory' ? opts.resultAddress ?? base + res.temp : 0;
+    for (const op of plan.ops) {
+      switch (op.op) {
+        case 'copy': {
+          const img = images[op.arg];
+          frame.write(base + op.to, img.u8.subarray(img.at, img.at + op.size));
+          break;
+        }
+        case 'move': putBytes(frame, base + op.to, images[op.arg], op.valueOffset, op.size, op.slotSize, op.format, op.extend, endian); break;
+        case 'address': writeWord(frame, base + op.to, base + op.of, op.size, endian); break;
+        case 'arg-pointer': writeWord(frame, base + op.to, base + op.at, op.size, endian); break;
+        case 'result-pointer': writeWord(frame, base + op.to, resultAddress, op.size, endian); break;
+        case 'constant': writeWord(frame, base + op.to, op.value, op.size, endian); break;
+        case 'function': writeWord(frame, base + op.to, fn, op.size, endian); break;
+        case 'back-chain': writeWord(frame, base + op.to, sp, op.size, endian); break; // the frame looks like a real caller's
+        default: break; // the stub's operations, and those after the call
+      }
+    }
+
+    m.write(base, frame.bytes());
+    if (stub.imageRegister) m.writeReg(stub.imageRegister, base + plan.imageArea.offset);
+    m.sp = base;
+    const spAtReturn = base + (res.kind === 'memory' ? res.calleePops : 0);
+    return { typed, base, canary, frameTop, spBefore: sp, resultAddress, spAtReturn, after: area.after };
+  } finally {
+    scratch.release(mark);
+  }
+}
+
+/** Region 1's per-call copies: they grow down from the top of the frame, so their addresses are known at once. */
+class Region1Copies implements CopyArea {
+  private static readonly NONE: never[] = [];
+  copies: { address: number; bytes: Uint8Array }[] = Region1Copies.NONE;
+  after: (() => void)[] = Region1Copies.NONE;
+
+  constructor(private readonly m: Machine, public low: number, readonly functionPointer: CopyArea['functionPointer']) {}
+
+  place(bytes: Uint8Array, align: number): number {
+    this.low = alignDown(this.low - bytes.length, Math.max(align, 1));
+    if (this.copies === Region1Copies.NONE) this.copies = [];
+    this.copies.push({ address: this.low, bytes });
+    return this.low;
   }
 
-  m.write(base, frame.bytes);
-  if (stub.imageRegister) m.writeReg(stub.imageRegister, base + plan.imageArea.offset);
-  m.sp = base;
-  const spAtReturn = base + (res.kind === 'memory' ? res.calleePops : 0);
-  return { typed, base, canary, frameTop, spBefore: sp, resultAddress, spAtReturn, after };
+  afterCall(f: () => void): void {
+    if (this.after === Region1Copies.NONE) this.after = [];
+    this.after.push(f);
+  }
+
+  read(address: number, size: number): Uint8Array {
+    return this.m.read(address, size);
+  }
+}
+
+/** An argument's name in messages: built when a message needs it (most calls never do). */
+function argumentPath(i: number, name: string, type: string): string {
+  return `argument ${i + 1} '${name}' (${type})`;
 }
 
 /** Whether `bytes` hold the canary at `offset` (guest memory read once, checked here). */
 export function canaryIntact(bytes: Uint8Array, offset = 0): boolean {
-  return CANARY.every((b, i) => bytes[offset + i] === b);
+  for (let i = 0; i < CANARY_BYTES; i++) if (bytes[offset + i] !== CANARY[i]) return false;
+  return true;
 }
 
 /** A register the callee changed although it must preserve it: its value at the call and at the return. */
@@ -191,47 +224,65 @@ export interface Violation { register: string; before: bigint; after: bigint }
  * them before and after the call into the frame), the result, the copy-backs. Violations of
  * preserved registers are returned (the caller decides: error or warning).
  */
-export function finishCallOut(m: Machine, call: PreparedCallOut): { value: JsValue; violations: Violation[]; record: () => CallRecord } {
+export function finishCallOut(site: CallSite, call: PreparedCallOut): { value: JsValue; violations: Violation[]; record: () => CallRecord } {
+  const { machine: m, scratch } = site;
   const { plan, result } = call.typed;
   const dm = plan.dataModel;
-  // One read from the image to the frame top: the saved registers, the result slots, the temporary and the canary.
-  const from = plan.imageArea.offset;
-  const bytes = m.read(call.base + from, call.frameTop - call.base - from);
-  if (!canaryIntact(bytes, call.canary - call.base - from)) throw new FrameCorruptedError(call.frameTop, plan.signature);
-  const violations = preservedViolations(plan, bytes, from);
+  const mark = scratch.mark();
   let value: JsValue = null;
-  const res = plan.result;
-  if (res.kind === 'memory') {
-    const temp = call.resultAddress === call.base + res.temp ? bytes.subarray(res.temp - from, res.temp - from + res.size) : m.read(call.resultAddress, res.size);
-    value = decodeBytes(result, temp, { dm });
-  } else if (res.kind === 'registers') {
-    const image = new Uint8Array(Math.max(res.size, 1));
-    for (const op of plan.ops) if (op.op === 'result') getBytes(bytes, op.from - from, op.slotSize, image, op.valueOffset, op.size, op.format, dm.endian);
-    value = decodeBytes(result, image, { dm });
+  let violations: Violation[];
+  try {
+    // One read from the image to the frame top: the saved registers, the result slots, the temporary and the canary.
+    const from = plan.imageArea.offset;
+    const size = call.frameTop - call.base - from;
+    const read = scratch.take(size);
+    m.readInto(call.base + from, read.u8.subarray(read.at, read.at + size));
+    if (!canaryIntact(read.u8, read.at + call.canary - call.base - from)) throw new FrameCorruptedError(call.frameTop, plan.signature);
+    violations = preservedViolations(plan, read, from);
+    const res = plan.result;
+    if (res.kind === 'memory') {
+      if (call.resultAddress === call.base + res.temp) value = decodeValue(result, read.dv, read.at + res.temp - from, { dm });
+      else value = decodeBytes(result, m.read(call.resultAddress, res.size), { dm });
+    } else if (res.kind === 'registers') {
+      const image = scratch.take(Math.max(res.size, 1));
+      const slots = { u8: read.u8, dv: read.dv, at: read.at - from };
+      for (const op of plan.ops) if (op.op === 'result') getBytes(slots, op.from, op.slotSize, image, op.valueOffset, op.size, op.format, dm.endian);
+      value = decodeValue(result, image.dv, image.at, { dm });
+    }
+  } finally {
+    scratch.release(mark);
   }
   for (const f of call.after) f();
   return { value, violations, record: () => recordOf(call) };
 }
 
-/** The check-preserved operation, on frame bytes read from `from`. */
-function preservedViolations(plan: FramePlan, bytes: Uint8Array, from: number): Violation[] {
-  const out: Violation[] = [];
+/** The check-preserved operation, on frame bytes read from frame offset `from` (bytes compared; values built only for a report). */
+function preservedViolations(plan: FramePlan, read: Bytes, from: number): Violation[] {
+  let out: Violation[] | undefined;
   const le = plan.dataModel.endian === 'little';
   const word = (at: number, size: number): bigint => {
     let v = 0n;
-    for (let k = 0; k < size; k++) v = (v << 8n) | BigInt(bytes[at - from + (le ? size - 1 - k : k)]);
+    for (let k = 0; k < size; k++) v = (v << 8n) | BigInt(read.u8[read.at + at - from + (le ? size - 1 - k : k)]);
     return v;
   };
   for (const op of plan.ops) {
     if (op.op !== 'check-preserved') continue;
     for (const r of op.regs) {
+      if (r.mask === undefined) {
+        const b = read.at + r.before - from, a = read.at + r.after - from;
+        let same = true;
+        for (let k = 0; k < r.size; k++) if (read.u8[b + k] !== read.u8[a + k]) { same = false; break; }
+        if (same) continue;
+      }
       const mask = r.mask === undefined ? (1n << BigInt(8 * r.size)) - 1n : BigInt(r.mask);
       const before = word(r.before, r.size) & mask, after = word(r.after, r.size) & mask;
-      if (before !== after) out.push({ register: r.reg, before, after });
+      if (before !== after) (out ??= []).push({ register: r.reg, before, after });
     }
   }
-  return out;
+  return out ?? NO_VIOLATIONS;
 }
+
+const NO_VIOLATIONS: Violation[] = [];
 
 /**
  * When the stub found its image register changed (or faulted using it), it stored nothing
@@ -277,98 +328,3 @@ function imageSlotOffset(plan: FramePlan, reg: string): number {
   return 0;
 }
 
-export function pointerBytes(address: number, size: number, endian: 'little' | 'big'): Uint8Array {
-  const b = new Uint8Array(size);
-  writeWord(new DataView(b.buffer), 0, BigInt(address), size, endian);
-  return b;
-}
-
-function writeWord(dv: DataView, off: number, v: bigint, size: number, endian: 'little' | 'big'): void {
-  const le = endian === 'little';
-  if (size === 8) dv.setBigUint64(off, BigInt.asUintN(64, v), le);
-  else dv.setUint32(off, Number(BigInt.asUintN(32, v)), le);
-}
-
-/** Where pieces and slots are written: guest memory (a Machine), or a frame being assembled. */
-export interface ByteSink {
-  write(address: number, bytes: Uint8Array): void;
-}
-
-/** A call-out frame assembled on the host: [base, base + size). */
-class FrameBytes implements ByteSink {
-  readonly bytes: Uint8Array;
-
-  constructor(private readonly base: number, size: number, fill: number) {
-    this.bytes = new Uint8Array(size).fill(fill);
-  }
-
-  write(address: number, bytes: Uint8Array): void {
-    const at = address - this.base;
-    if (at < 0 || at + bytes.length > this.bytes.length) throw new RangeError(`frame write at 0x${address.toString(16)} (${bytes.length} bytes) is outside the frame`);
-    this.bytes.set(bytes, at);
-  }
-}
-
-export function writeSlot(out: ByteSink, address: number, v: bigint, size: number, endian: 'little' | 'big'): void {
-  const b = new Uint8Array(size);
-  writeWord(new DataView(b.buffer), 0, v, size, endian);
-  out.write(address, b);
-}
-
-/** Integer made of `size` bytes of a value image, read in target byte order, then extended. */
-function chunkToInt(bytes: Uint8Array, off: number, size: number, endian: 'little' | 'big', extend?: 'sign' | 'zero'): bigint {
-  let v = 0n;
-  for (let i = 0; i < size; i++) {
-    const b = BigInt(bytes[off + (endian === 'little' ? size - 1 - i : i)] ?? 0);
-    v = (v << 8n) | b;
-  }
-  return extend === 'sign' ? BigInt.asIntN(size * 8, v) : v;
-}
-
-/**
- * The move operation: bytes [valueOffset, +size) of a value image into a slot of `slotSize`
- * bytes at `at`, as `format` says (an integer word in target order, extended; raw bytes; a
- * float widened to double; a value widened to x87 extended).
- */
-export function putBytes(out: ByteSink, at: number, bytes: Uint8Array, valueOffset: number, size: number, slotSize: number, format: SlotFormat, extend: 'sign' | 'zero' | undefined, endian: 'little' | 'big'): void {
-  const chunk = bytes.subarray(valueOffset, valueOffset + size);
-  switch (format) {
-    case 'int': writeSlot(out, at, chunkToInt(bytes, valueOffset, size, endian, extend), slotSize, endian); break;
-    case 'raw': out.write(at, chunk); break;
-    case 'f32-as-f64': {
-      const f = new DataView(chunk.slice().buffer).getFloat32(0, endian === 'little');
-      const d = new Uint8Array(8);
-      new DataView(d.buffer).setFloat64(0, f, endian === 'little');
-      out.write(at, d);
-      break;
-    }
-    case 'x87': {
-      // float and double results are widened to extended precision; a long double image already is.
-      const dv = new DataView(chunk.slice().buffer);
-      out.write(at, size === 4 ? numberToX87(dv.getFloat32(0, true)) : size === 8 ? numberToX87(dv.getFloat64(0, true)) : chunk.subarray(0, 10));
-      break;
-    }
-  }
-}
-
-/**
- * The result operation: a slot's bytes (at `at` of `slots`, stored by the stub in target order)
- * into bytes [valueOffset, +size) of the value image, as `format` says.
- */
-export function getBytes(slots: Uint8Array, at: number, slotSize: number, out: Uint8Array, valueOffset: number, size: number, format: SlotFormat, endian: 'little' | 'big'): void {
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  const slot = new DataView(slots.buffer, slots.byteOffset + at);
-  switch (format) {
-    // A sub-word integer sits in the low-order bytes of its word: at the end of a big-endian slot.
-    case 'int': out.set(slots.subarray(endian === 'big' ? at + slotSize - size : at, (endian === 'big' ? at + slotSize - size : at) + size), valueOffset); break;
-    case 'raw': out.set(slots.subarray(at, at + size), valueOffset); break;
-    case 'f32-as-f64': dv.setFloat32(valueOffset, slot.getFloat64(0, endian === 'little'), endian === 'little'); break;
-    case 'x87': {
-      const v = x87BytesToNumber(slots.subarray(at, at + 10));
-      if (size === 4) dv.setFloat32(valueOffset, v, true);
-      else if (size === 8) dv.setFloat64(valueOffset, v, true);
-      else out.set(slots.subarray(at, at + 10), valueOffset);
-      break;
-    }
-  }
-}

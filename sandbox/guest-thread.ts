@@ -64,6 +64,19 @@ export class FrameStackExhaustedError extends AbiscopeError {
   }
 }
 
+/** A level as the thread keeps it: its description is made when something reads it. */
+class Level implements FrameLevel {
+  canary?: number;
+  abandoned = false;
+  output?: GuestOutputCapture;
+
+  constructor(readonly kind: LevelKind, readonly thread: GuestThread, private readonly describeFn: () => string, public low: number, public high: number) {}
+
+  get describe(): string {
+    return this.describeFn();
+  }
+}
+
 export class GuestThread {
   /** Active levels, outermost first. */
   readonly levels: FrameLevel[] = [];
@@ -87,7 +100,7 @@ export class GuestThread {
 
   /** `describe` is called only when a chain or an error needs the text. */
   enter(kind: LevelKind, describe: () => string, low: number, high: number): FrameLevel {
-    const level: FrameLevel = { kind, thread: this, get describe() { return describe(); }, low, high, abandoned: false };
+    const level = new Level(kind, this, describe, low, high);
     this.levels.push(level);
     return level;
   }
@@ -121,6 +134,12 @@ export class GuestThread {
    * of order) stays in the chain as abandoned, holding its stack space, until those return.
    */
   leave(level: FrameLevel): void {
+    // The usual case: the innermost level returns and nobody waits.
+    if (this.levels[this.levels.length - 1] === level && !this.waiting.length) {
+      this.levels.pop();
+      while (this.levels.length && this.levels[this.levels.length - 1].abandoned) this.levels.pop();
+      return;
+    }
     const i = this.levels.indexOf(level);
     if (i < 0) return;
     if (this.deeperThan(level).length) {

@@ -55,18 +55,22 @@ export class CallTimeoutFault extends TimeoutFault {
 export class ChainClock {
   private readonly deadline: number;
 
-  constructor(private readonly limits: CheckedLimits, private readonly call: string) {
+  private readonly budgetOnly: RunLimits;
+
+  /** `call` names the top-level call-out in a report (built only then). */
+  constructor(private readonly limits: CheckedLimits, private readonly call: () => string) {
     this.deadline = performance.now() + limits.timeoutMs;
+    this.budgetOnly = { budget: limits.budget };
   }
 
   /** What the next emulator run may use. */
   run(): RunLimits {
-    if (!this.limits.exactTime) return { budget: this.limits.budget };
+    if (!this.limits.exactTime) return this.budgetOnly;
     return { budget: this.limits.budget, timeoutMs: Math.max(1, Math.ceil(this.deadline - performance.now())) };
   }
 
   /** Throws CallTimeoutFault once the deadline has passed (the guest is stopped: its state is reported). */
   check(m: Machine): void {
-    if (performance.now() >= this.deadline) throw new CallTimeoutFault(this.limits.timeoutMs, this.call, m.faultContext());
+    if (performance.now() >= this.deadline) throw new CallTimeoutFault(this.limits.timeoutMs, this.call(), m.faultContext());
   }
 }

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.ts';
 import { ElfError } from '../emu/elf.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Machine, type MachineOptions } from '../emu/machine.ts';
+import { Scratch } from '../emu/scratch.ts';
 import { checkLimits, type CallLimits } from './limits.ts';
 import type { CallingConvention } from '../abis/abi.ts';
 import { convention, conventionBackend, type AbiName } from '../backends/registry.ts';
@@ -209,6 +210,7 @@ export class Sandbox {
       limits: checkLimits(options),
       poison: options.poison,
       calleeSaved: options.calleeSaved ?? 'error',
+      scratch: new Scratch(),
     };
     this.env = {
       site,
@@ -349,7 +351,7 @@ export class Sandbox {
    * A variadic call-back gets a VarArgs reader after its fixed arguments; a non-arrow
    * function finds where its arguments arrived in `this` (CallbackContext).
    */
-  callback(prototype: string | FunctionType, fn: (this: CallbackContext, ...args: (JsValue | VarArgs)[]) => unknown): Callback {
+  callback(prototype: string | FunctionType, fn: (this: CallbackContext, ...args: (JsValue | VarArgs)[]) => unknown, opts: { backend?: Backend } = {}): Callback {
     const signature: Signature = typeof prototype === 'string'
       ? parsePrototype(prototype, this.scope, { functionPointer: true }).signature
       : { ...prototype, text: 'text' in prototype && typeof prototype.text === 'string' ? prototype.text : typeText(prototype) };
@@ -357,9 +359,11 @@ export class Sandbox {
     if (id > ENTRY_SLOTS) throw new CallbackLimitError(ENTRY_SLOTS);
     const typed = typedPlan(this.cc, signature);
     const entry = this.entryArena + (id - 1) * ENTRY_BYTES;
-    this.machine.assembleAt(this.thunk.source.entry(id, this.thunk.save), entry, ENTRY_BYTES);
+    const backend = checkBackend(opts.backend ?? this.backend);
+    const code = backend === 'compiled' ? this.compiledThunk(typed.plan) : { save: this.thunk.save, resume: this.thunk.resume };
+    this.machine.assembleAt(this.thunk.source.entry(id, code.save), entry, ENTRY_BYTES);
     const record: CallbackRecord = {
-      id, address: entry, signature, typed, fn,
+      id, address: entry, signature, typed, fn, code,
       released: false,
       release() {
         // The entry stays mapped: a late call traps and reports CallbackReleasedError.
@@ -368,6 +372,12 @@ export class Sandbox {
     };
     this.callbacks.set(id, record);
     return record;
+  }
+
+  /** The compiled thunk of a call-back plan: saves exactly the registers the plan receives, restores exactly those it gives. */
+  private compiledThunk(plan: FramePlan): { save: number; resume: number } {
+    const t = this.compiled.thunkFor(plan, this.machine.trapAddress(this.env.trapSlot));
+    return { save: t.save.address, resume: t.resume.address };
   }
 
   /**
@@ -481,12 +491,12 @@ export class Sandbox {
     const thread = req.thread ?? this.currentThread;
     if (!this.threads.includes(thread)) throw new UsageError(`thread '${thread.name}' belongs to another sandbox`);
     const temporaries: TemporaryCallback[] = [];
-    const env: ChainEnv = { ...this.env, site: { ...this.env.site, functionPointer: (v, t) => this.temporaryCallback(v, t, temporaries) } };
+    const functionPointer = (v: unknown, t: CType) => this.temporaryCallback(v, t, temporaries);
     const target = req.resultInto;
     const res = typed.plan.result;
     const direct = typeof target === 'number' && res.kind === 'memory' ? target : undefined;
     const stub = backend === 'compiled' ? this.compiled.stubFor(typed.plan, this.machine.returnSentinel) : this.genericStub;
-    const steps = callOutSteps(env, { typed, stub, fn: address, args: req.args, thread, describe: `call-out ${symbol} on thread '${thread.name}'`, options: { resultAddress: direct } });
+    const steps = callOutSteps(this.env, { typed, stub, fn: address, args: req.args, thread, describe: () => `call-out ${symbol} on thread '${thread.name}'`, options: { resultAddress: direct, functionPointer } });
     const finish = (r: CallOutResult): CallOutResult => {
       if (target !== undefined && direct === undefined && res.kind !== 'void') {
         const bytes = encodeToBytes(typed.result, r.value, 'result', { dm: this.cc.dataModel });

@@ -3,8 +3,9 @@
 // address enters a Thumb callee, whose `bx lr` returns here in ARM state. The compiled stub
 // addresses the frame from sp (r12, the intra-procedure scratch register, for offsets an
 // instruction cannot encode).
-import { at, hex, preserved, type CallStubGenerator, type CodeLine, type ConventionBackend, type StubCompiler, type ThunkGenerator } from '../../backends/backend.ts';
+import { at, hex, preserved, type CallStubGenerator, type CodeLine, type ConventionBackend, type StubCompiler, type ThunkCompiler, type ThunkGenerator } from '../../backends/backend.ts';
 import type { PlanOp } from '../../abis/plan.ts';
+import type { RegisterImage } from '../../abis/register-image.ts';
 
 /** Any 32-bit constant from byte-sized rotated immediates (Keystone's ARM mode has no movw/movt). */
 function movImm(reg: string, value: number): string[] {
@@ -39,11 +40,16 @@ function armStub(vfp: boolean): CallStubGenerator {
 export const armAapcsCallStub = armStub(false);
 export const armAapcsVfpCallStub = armStub(true);
 
+/** Bytes a call-back thunk takes off sp: the block, rounded to 8 (AAPCS 6.2.1.2: sp is double-word aligned at a public interface). */
+function thunkFrame(image: RegisterImage): number {
+  return Math.ceil(image.blockSize / 8) * 8;
+}
+
 // Call-back thunks (ARM state; a Thumb caller's BLX to the even entry switches state,
 // and `bx lr` returns to it). r12 carries the call-back id from the entry stub.
 function armThunk(vfp: boolean): ThunkGenerator {
   return (image, trap) => {
-    const frame = Math.ceil(image.blockSize / 8) * 8;
+    const frame = thunkFrame(image);
     const S = [`sub sp, sp, #${hex(frame)}`];
     for (const r of ['r0', 'r1', 'r2', 'r3']) S.push(`str ${r}, [sp, #${hex(at(image, r, 'arg'))}]`);
     if (vfp) for (let i = 0; i < 8; i++) S.push(`vstr d${i}, [sp, #${hex(at(image, `d${i}`, 'arg'))}]`);
@@ -75,20 +81,27 @@ function armImmediate(v: number): boolean {
   return false;
 }
 
-/** `r12 = sp + off` (for stm/vstm/vldr bases and offsets beyond an instruction's reach). */
-function frameAddress(off: number): string[] {
-  return armImmediate(off) ? [`add r12, sp, #${hex(off)}`] : [...movImm('r12', off), 'add r12, sp, r12'];
+/**
+ * `scratch = sp + off` (for stm/vstm/vldr bases and offsets beyond an instruction's reach).
+ * `scratch` null: no register is free (a thunk's save, where r12 still holds the id).
+ */
+function frameAddress(off: number, scratch: string | null = 'r12'): string[] {
+  if (scratch === null) throw new Error(`internal: sp + ${off} is beyond the instruction's reach and no scratch register is free`);
+  return armImmediate(off) ? [`add ${scratch}, sp, #${hex(off)}`] : [...movImm(scratch, off), `add ${scratch}, sp, ${scratch}`];
 }
 
 /** A load or store of a core register at sp + off (ldr/str reach 4095 bytes). */
-function core(insn: 'ldr' | 'str', reg: string, off: number): string[] {
-  return off <= 4095 ? [`${insn} ${reg}, [sp, #${hex(off)}]`] : [...frameAddress(off), `${insn} ${reg}, [r12]`];
+function core(insn: 'ldr' | 'str', reg: string, off: number, scratch: string | null = 'r12'): string[] {
+  return off <= 4095 ? [`${insn} ${reg}, [sp, #${hex(off)}]`] : [...frameAddress(off, scratch), `${insn} ${reg}, [${scratch}]`];
 }
 
 /** A load or store of a VFP register at sp + off (vldr/vstr reach 1020 bytes, in words). */
-function vfp(insn: 'vldr' | 'vstr', reg: string, off: number): string[] {
-  return off <= 1020 ? [`${insn} ${reg}, [sp, #${hex(off)}]`] : [...frameAddress(off), `${insn} ${reg}, [r12]`];
+function vfp(insn: 'vldr' | 'vstr', reg: string, off: number, scratch: string | null = 'r12'): string[] {
+  return off <= 1020 ? [`${insn} ${reg}, [sp, #${hex(off)}]`] : [...frameAddress(off, scratch), `${insn} ${reg}, [${scratch}]`];
 }
+
+/** A VFP register (s or d), else a core one. */
+const isVfp = (reg: string) => /^[sd]\d/.test(reg);
 
 /**
  * Exactly the plan's guest operations. Saves of registers with consecutive slots become one
@@ -115,9 +128,9 @@ export const armCompileStub: StubCompiler = (plan, sentinel) => {
         emit([...frameAddress(op.to), `${bank === 'd' ? 'vstm' : 'stm'} r12, {${list}}`], run);
         break;
       }
-      case 'load': emit(/^[sd]\d/.test(op.reg) ? vfp('vldr', op.reg, op.from) : core('ldr', op.reg, op.from), [i]); break;
+      case 'load': emit(isVfp(op.reg) ? vfp('vldr', op.reg, op.from) : core('ldr', op.reg, op.from), [i]); break;
       case 'call': emit([...core('ldr', 'r12', op.from), 'blx r12'], [i]); break;
-      case 'store': emit(/^[sd]\d/.test(op.reg) ? vfp('vstr', op.reg, op.to) : core('str', op.reg, op.to), [i]); break;
+      case 'store': emit(isVfp(op.reg) ? vfp('vstr', op.reg, op.to) : core('str', op.reg, op.to), [i]); break;
       default: break; // the host's (AAPCS has no special registers)
     }
   }
@@ -125,5 +138,29 @@ export const armCompileStub: StubCompiler = (plan, sentinel) => {
   return L;
 };
 
-export const ARM_AAPCS_BACKEND: ConventionBackend = { callStub: armAapcsCallStub, thunk: armAapcsThunk, compileStub: armCompileStub };
-export const ARM_AAPCS_VFP_BACKEND: ConventionBackend = { callStub: armAapcsVfpCallStub, thunk: armAapcsVfpThunk, compileStub: armCompileStub };
+/**
+ * Exactly the plan's thunk operations, in the generic thunk's frame: the core and (armhf) VFP
+ * argument registers this signature uses (all of them if variadic), the result registers it
+ * returns in. One compiler serves armel and armhf: d registers appear in an armhf plan only.
+ * The block is the image's first slots, within every instruction's reach of sp: the save
+ * needs no scratch register (it has none: r12 holds the id until it is stored).
+ */
+export const armCompileThunk: ThunkCompiler = (plan, trap) => {
+  const frame = thunkFrame(plan.image);
+  const save: CodeLine[] = [{ asm: `sub sp, sp, #${hex(frame)}`, ops: [] }];
+  const restore: CodeLine[] = [];
+  const emit = (to: CodeLine[], asm: string[], ops: number[]) => asm.forEach((a) => to.push({ asm: a, ops }));
+  plan.thunk.forEach((op, i) => {
+    switch (op.op) {
+      case 'receive': emit(save, isVfp(op.reg) ? vfp('vstr', op.reg, op.to, null) : core('str', op.reg, op.to, null), [i]); break;
+      // r12 may be used: the caller expects nothing of it after a call (AAPCS 6.1.1).
+      case 'give': emit(restore, isVfp(op.reg) ? vfp('vldr', op.reg, op.from) : core('ldr', op.reg, op.from), [i]); break;
+      case 'return': emit(restore, [`add sp, sp, #${hex(frame)}`, 'bx lr'], [i]); break;
+    }
+  });
+  emit(save, [`str r12, [sp, #${hex(at(plan.image, 'function', 'control'))}]`, ...movImm('r12', trap), 'bx r12'], []);
+  return { save, restore };
+};
+
+export const ARM_AAPCS_BACKEND: ConventionBackend = { callStub: armAapcsCallStub, thunk: armAapcsThunk, compileStub: armCompileStub, compileThunk: armCompileThunk };
+export const ARM_AAPCS_VFP_BACKEND: ConventionBackend = { callStub: armAapcsVfpCallStub, thunk: armAapcsVfpThunk, compileStub: armCompileStub, compileThunk: armCompileThunk };

@@ -2,7 +2,8 @@
 // esp is the frame base, 16-aligned at the call. The callee may pop a hidden struct-return
 // pointer (ret $4): the host restores esp afterwards anyway. The compiled stub addresses
 // the frame from esp, less the bytes the callee popped once it has returned.
-import { at, hex, preserved, type CallStubGenerator, type CodeLine, type ConventionBackend, type StubCompiler, type ThunkGenerator } from '../../backends/backend.ts';
+import { at, hex, preserved, type CallStubGenerator, type CodeLine, type ConventionBackend, type StubCompiler, type ThunkCompiler, type ThunkGenerator } from '../../backends/backend.ts';
+import type { RegisterImage } from '../../abis/register-image.ts';
 
 export const i386CallStub: CallStubGenerator = (image, sentinel, clobbered) => {
   const L = [
@@ -30,10 +31,19 @@ export const i386CallStub: CallStubGenerator = (image, sentinel, clobbered) => {
   return { text: L.join('\n'), imageRegister: 'ebx' };
 };
 
+/**
+ * Bytes a call-back thunk takes off esp: the block, rounded to 16, plus 12. The caller's esp
+ * is 16-aligned at the call (psABI 2.2.2), 16n + 12 once the return address is pushed: so esp
+ * is 16-aligned again below the frame, for the call-outs the call-back makes.
+ */
+function thunkFrame(image: RegisterImage): number {
+  return Math.ceil(image.blockSize / 16) * 16 + 12;
+}
+
 // Call-back thunk: every argument is on the stack already, so the block only carries
 // the id and the results. The call-back pops a hidden struct-return pointer (ret $4).
 export const i386Thunk: ThunkGenerator = (image, trap) => {
-  const frame = Math.ceil(image.blockSize / 16) * 16 + 12;
+  const frame = thunkFrame(image);
   const S = [`sub esp, ${hex(frame)}`, `mov dword ptr [esp + ${hex(at(image, 'function', 'control'))}], eax`, `mov eax, ${hex(trap)}`, 'jmp eax'];
   const R = [
     `mov eax, dword ptr [esp + ${hex(at(image, 'eax', 'result'))}]`,
@@ -80,4 +90,33 @@ export const i386CompileStub: StubCompiler = (plan, sentinel) => {
   return L;
 };
 
-export const I386_BACKEND: ConventionBackend = { callStub: i386CallStub, thunk: i386Thunk, compileStub: i386CompileStub };
+/**
+ * Exactly the plan's thunk operations, in the generic thunk's frame: no argument register to
+ * receive (psABI 2.2.3: all on the stack), the result registers this signature returns in (st0
+ * pushed from its 80-bit slot only for a floating-point result), and `ret 4` when the
+ * call-back pops the hidden struct-return pointer. The plan says both statically: the generic
+ * restore's tests of the 'x87-result' and 'callee-pops' control words have no place here.
+ */
+export const i386CompileThunk: ThunkCompiler = (plan, trap) => {
+  const frame = thunkFrame(plan.image);
+  const save: CodeLine[] = [{ asm: `sub esp, ${hex(frame)}`, ops: [] }];
+  const restore: CodeLine[] = [];
+  plan.thunk.forEach((op, i) => {
+    switch (op.op) {
+      case 'receive': save.push({ asm: `mov dword ptr [esp + ${hex(op.to)}], ${op.reg}`, ops: [i] }); break;
+      case 'give':
+        restore.push({ asm: op.format === 'x87' ? `fld tbyte ptr [esp + ${hex(op.from)}]` : `mov ${op.reg}, dword ptr [esp + ${hex(op.from)}]`, ops: [i] });
+        break;
+      case 'return': restore.push({ asm: `add esp, ${hex(frame)}`, ops: [i] }, { asm: op.pops ? `ret ${hex(op.pops)}` : 'ret', ops: [i] }); break;
+    }
+  });
+  // eax: the id the entry stub left (no argument arrives in it), then the trap's address.
+  save.push(
+    { asm: `mov dword ptr [esp + ${hex(at(plan.image, 'function', 'control'))}], eax`, ops: [] },
+    { asm: `mov eax, ${hex(trap)}`, ops: [] },
+    { asm: 'jmp eax', ops: [] },
+  );
+  return { save, restore };
+};
+
+export const I386_BACKEND: ConventionBackend = { callStub: i386CallStub, thunk: i386Thunk, compileStub: i386CompileStub, compileThunk: i386CompileThunk };

@@ -1,8 +1,9 @@
 // PPC32 SysV back end. The generic call stub: r14 (non-volatile) holds the register image;
 // r1 is the frame base (back chain at 0, LR save word at 4, parameters from 8). The compiled
 // stub addresses the frame from r1 (16-bit displacements: frames up to 32 KiB).
-import { at, has, preserved, type CallStubGenerator, type CodeLine, type ConventionBackend, type StubCompiler, type ThunkGenerator } from '../../backends/backend.ts';
+import { at, has, preserved, type CallStubGenerator, type CodeLine, type ConventionBackend, type StubCompiler, type ThunkCompiler, type ThunkGenerator } from '../../backends/backend.ts';
 import type { PlanOp } from '../../abis/plan.ts';
+import type { RegisterImage } from '../../abis/register-image.ts';
 import { AbiscopeError } from '../../errors.ts';
 
 export const ppc32CallStub: CallStubGenerator = (image, sentinel, clobbered) => {
@@ -39,11 +40,19 @@ export const ppc32CallStub: CallStubGenerator = (image, sentinel, clobbered) => 
   return { text: L.join('\n'), imageRegister: 'r14' };
 };
 
+/** The thunk frame's header below the block: the back chain word and the LR save word of a callee's frame. */
+const HEADER = 8;
+
+/** Bytes of a call-back thunk's frame: header and block, rounded to 16 (SysV PPC ABI "The Stack Frame": r1 stays 16-aligned). */
+function thunkFrame(image: RegisterImage): number {
+  return Math.ceil((image.blockSize + HEADER) / 16) * 16;
+}
+
 // Call-back thunk: a real frame (back chain via stwu, LR saved in the caller's LR save
 // word); the block sits above the 8-byte frame header. r11 carries the call-back id.
 export const ppc32Thunk: ThunkGenerator = (image, trap) => {
-  const frame = Math.ceil((image.blockSize + 8) / 16) * 16;
-  const o = (reg: string, role: 'arg' | 'result' | 'control') => at(image, reg, role) + 8;
+  const frame = thunkFrame(image);
+  const o = (reg: string, role: 'arg' | 'result' | 'control') => at(image, reg, role) + HEADER;
   const S = [`stwu 1, -${frame}(1)`, 'mflr 0', `stw 0, ${frame + 4}(1)`];
   for (let r = 3; r <= 10; r++) S.push(`stw ${r}, ${o(`r${r}`, 'arg')}(1)`);
   for (let f = 1; f <= 8; f++) S.push(`stfd ${f}, ${o(`f${f}`, 'arg')}(1)`);
@@ -57,7 +66,7 @@ export const ppc32Thunk: ThunkGenerator = (image, trap) => {
     save: S.join('\n'),
     restore: R.join('\n'),
     entry: (id, save) => [`lis 11, ${(id >>> 16) & 0xffff}`, `ori 11, 11, ${id & 0xffff}`, `lis 12, ${(save >>> 16) & 0xffff}`, `ori 12, 12, ${save & 0xffff}`, 'mtctr 12', 'bctr'].join('\n'),
-    block: (sp) => sp + 8,
+    block: (sp) => sp + HEADER,
     entrySp: (sp) => sp + frame,
   };
 };
@@ -108,4 +117,32 @@ export const ppc32CompileStub: StubCompiler = (plan, sentinel) => {
   return L;
 };
 
-export const PPC32_BACKEND: ConventionBackend = { callStub: ppc32CallStub, thunk: ppc32Thunk, compileStub: ppc32CompileStub };
+/**
+ * Exactly the plan's thunk operations, in the generic thunk's frame: the GPRs and FPRs this
+ * signature's arguments use (all of r3-r10 and f1-f8 if variadic: va_arg may read any), the
+ * result registers it returns in. The frame set-up and the return are the generic thunk's
+ * (stwu; LR saved in the caller's LR save word and restored from it).
+ */
+export const ppc32CompileThunk: ThunkCompiler = (plan, trap) => {
+  const frame = thunkFrame(plan.image);
+  const save: CodeLine[] = [{ asm: `stwu 1, -${frame}(1)`, ops: [] }, { asm: 'mflr 0', ops: [] }, { asm: `stw 0, ${frame + 4}(1)`, ops: [] }];
+  const restore: CodeLine[] = [];
+  const n = (reg: string) => reg.slice(1);
+  plan.thunk.forEach((op, i) => {
+    switch (op.op) {
+      case 'receive': save.push({ asm: `${op.reg.startsWith('f') ? 'stfd' : 'stw'} ${n(op.reg)}, ${disp(op.to + HEADER)}`, ops: [i] }); break;
+      case 'give': restore.push({ asm: `${op.reg.startsWith('f') ? 'lfd' : 'lwz'} ${n(op.reg)}, ${disp(op.from + HEADER)}`, ops: [i] }); break;
+      case 'return':
+        for (const asm of [`lwz 0, ${frame + 4}(1)`, 'mtlr 0', `addi 1, 1, ${frame}`, 'blr']) restore.push({ asm, ops: [i] });
+        break;
+    }
+  });
+  // r11: the id the entry stub left (no argument arrives in it); r0 takes the trap's address.
+  save.push(
+    { asm: `stw 11, ${disp(at(plan.image, 'function', 'control') + HEADER)}`, ops: [] },
+    ...[`lis 0, ${(trap >>> 16) & 0xffff}`, `ori 0, 0, ${trap & 0xffff}`, 'mtctr 0', 'bctr'].map((asm) => ({ asm, ops: [] })),
+  );
+  return { save, restore };
+};
+
+export const PPC32_BACKEND: ConventionBackend = { callStub: ppc32CallStub, thunk: ppc32Thunk, compileStub: ppc32CompileStub, compileThunk: ppc32CompileThunk };

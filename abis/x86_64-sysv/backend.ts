@@ -1,7 +1,8 @@
 // x86-64 SysV back end. The generic call stub: r12 (callee-saved) holds the register image;
 // rsp is the frame base, 16-aligned, so rsp % 16 == 8 at the callee's entry. The compiled
 // stub addresses the frame from rsp instead.
-import { at, hex, has, preserved, type CallStubGenerator, type CodeLine, type ConventionBackend, type StubCompiler, type ThunkGenerator } from '../../backends/backend.ts';
+import { at, hex, has, preserved, type CallStubGenerator, type CodeLine, type ConventionBackend, type StubCompiler, type ThunkCompiler, type ThunkGenerator } from '../../backends/backend.ts';
+import type { RegisterImage } from '../../abis/register-image.ts';
 
 export const x86_64CallStub: CallStubGenerator = (image, sentinel, clobbered) => {
   const L: string[] = [];
@@ -54,9 +55,18 @@ export const x86_64CompileStub: StubCompiler = (plan, sentinel) => {
   return L;
 };
 
+/**
+ * Bytes a call-back thunk takes off rsp: the block, rounded to 16, plus 8. At entry
+ * rsp % 16 == 8 (psABI 3.2.2: 16-aligned at the call, then the return address), so rsp is
+ * 16-aligned below the frame, for nested call-outs, and so are the block's vector slots.
+ */
+function thunkFrame(image: RegisterImage): number {
+  return Math.ceil(image.blockSize / 16) * 16 + 8;
+}
+
 // Call-back thunk. At entry rsp % 16 == 8; the block keeps rsp 16-aligned for nested call-outs.
 export const x86_64Thunk: ThunkGenerator = (image, trap) => {
-  const frame = Math.ceil(image.blockSize / 16) * 16 + 8;
+  const frame = thunkFrame(image);
   const S: string[] = [`sub rsp, ${hex(frame)}`];
   for (const r of ['rdi', 'rsi', 'rdx', 'rcx', 'r8', 'r9']) S.push(`mov qword ptr [rsp + ${hex(at(image, r, 'arg'))}], ${r}`);
   for (let i = 0; i < 8; i++) S.push(`movups xmmword ptr [rsp + ${hex(at(image, `xmm${i}`, 'arg'))}], xmm${i}`);
@@ -83,4 +93,40 @@ export const x86_64Thunk: ThunkGenerator = (image, trap) => {
   };
 };
 
-export const X86_64_BACKEND: ConventionBackend = { callStub: x86_64CallStub, thunk: x86_64Thunk, compileStub: x86_64CompileStub };
+/** A whole image slot of `reg` at [rsp + off], to or from memory: 16-byte vector slots with movups (as the generic thunk). */
+function slotMove(dir: 'store' | 'load', reg: string, size: number, off: number): string {
+  const [width, insn] = reg.startsWith('xmm') ? (size === 16 ? ['xmmword', 'movups'] : size === 8 ? ['qword', 'movsd'] : ['dword', 'movss']) : ['qword', 'mov'];
+  const mem = `${width} ptr [rsp + ${hex(off)}]`;
+  return dir === 'store' ? `${insn} ${mem}, ${reg}` : `${insn} ${reg}, ${mem}`;
+}
+
+/**
+ * Exactly the plan's thunk operations, in the generic thunk's frame: the argument registers
+ * this signature uses (all of them if variadic: va_arg may read any), the result registers it
+ * returns in, st0 pushed from its 80-bit slot only for a long double result (psABI 3.2.3).
+ * rax (al, the vector register count of a variadic call, psABI 3.5.7) is not kept: the host
+ * reads variadic arguments from the argument registers' slots alone.
+ */
+export const x86_64CompileThunk: ThunkCompiler = (plan, trap) => {
+  const frame = thunkFrame(plan.image);
+  const save: CodeLine[] = [{ asm: `sub rsp, ${hex(frame)}`, ops: [] }];
+  const restore: CodeLine[] = [];
+  plan.thunk.forEach((op, i) => {
+    switch (op.op) {
+      case 'receive': save.push({ asm: slotMove('store', op.reg, op.size, op.to), ops: [i] }); break;
+      case 'give':
+        restore.push({ asm: op.format === 'x87' ? `fld tbyte ptr [rsp + ${hex(op.from)}]` : slotMove('load', op.reg, op.size, op.from), ops: [i] });
+        break;
+      case 'return': restore.push({ asm: `add rsp, ${hex(frame)}`, ops: [i] }, { asm: 'ret', ops: [i] }); break;
+    }
+  });
+  // r11: the id the entry stub left (no argument arrives in it), then the trap's address.
+  save.push(
+    { asm: `mov qword ptr [rsp + ${hex(at(plan.image, 'function', 'control'))}], r11`, ops: [] },
+    { asm: `mov r11, ${hex(trap)}`, ops: [] },
+    { asm: 'jmp r11', ops: [] },
+  );
+  return { save, restore };
+};
+
+export const X86_64_BACKEND: ConventionBackend = { callStub: x86_64CallStub, thunk: x86_64Thunk, compileStub: x86_64CompileStub, compileThunk: x86_64CompileThunk };
