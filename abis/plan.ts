@@ -149,6 +149,16 @@ export interface TypedPlan {
   result: CType;
 }
 
+/**
+ * The plan without the callee-saved check (Sandbox option calleeSaved: 'off'): no 'save' ops in
+ * the stub and no 'check-preserved' op after it. What is left is the call itself, the program to
+ * compare with a compiler's direct call; the saved slots stay in the image, unused.
+ */
+export function withoutPreservedCheck(typed: TypedPlan): TypedPlan {
+  const ops = typed.plan.ops.filter((o) => o.op !== 'save' && o.op !== 'check-preserved');
+  return { ...typed, plan: { ...typed.plan, ops } };
+}
+
 /** planCall, with the types kept beside the plan. */
 export function typedPlan(cc: CallingConvention, signature: Signature, variadicArgs: CType[] = []): TypedPlan {
   const arrangement = cc.arrange(signature, variadicArgs);

@@ -79,6 +79,18 @@ export function registerImage(cc: CallingConvention): RegisterImage {
 
 /** The slot of a register (an alias such as ARM s2 resolves into its d register's slot). */
 export function imageSlot(image: RegisterImage, reg: string, role?: ImageRole): { offset: number; size: number } {
+  // Looked up on every call-out and call-back: memoized per image (derived data, never call state).
+  let memo = slotMemo.get(image);
+  if (!memo) slotMemo.set(image, (memo = new Map()));
+  const key = role ? `${role}:${reg}` : reg;
+  let found = memo.get(key);
+  if (!found) memo.set(key, (found = findSlot(image, reg, role)));
+  return found;
+}
+
+const slotMemo = new WeakMap<RegisterImage, Map<string, { offset: number; size: number }>>();
+
+function findSlot(image: RegisterImage, reg: string, role?: ImageRole): { offset: number; size: number } {
   const direct = image.slots.find((s) => s.reg === reg && (!role || s.role === role));
   if (direct) return { offset: direct.offset, size: direct.size };
   const a = image.aliases[reg];

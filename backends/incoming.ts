@@ -49,6 +49,19 @@ export function storedRegisters(m: Machine, image: RegisterImage, base: number, 
   };
 }
 
+/**
+ * Registers of a block already read into `bytes` (a call-back thunk's block, read once at the
+ * trap), as little-endian register bytes: PPC stored them big-endian.
+ */
+export function blockRegisters(m: Machine, image: RegisterImage, bytes: Uint8Array, role: 'arg' | 'result'): RegisterSource {
+  const little = m.target.endian === 'little';
+  return (reg) => {
+    const slot = imageSlot(image, reg, role);
+    const raw = bytes.subarray(slot.offset, slot.offset + slot.size);
+    return little ? raw : raw.slice().reverse();
+  };
+}
+
 /** Copies one piece of a value from where it was passed (register or stack) into the value image. */
 export function readPiece(m: Machine, p: ArgPiece, regs: RegisterSource, argBase: number, out: Uint8Array): string {
   const endian = m.target.endian;

@@ -1,6 +1,9 @@
-// npm run bench: what a call costs on each convention, as a table. Each row is one
-// kind of work; "per" is the unit the time is divided by (a call-out, a call-back
-// round trip, a nesting level, a thread switch). Medians over tinybench samples.
+// npm run bench, first part: work the other tables do not cover (a struct call-out, guest
+// threads switching), then the command line's wall time. The others: bench/host.ts (call-out,
+// call-back and nesting cost against a bare emulator run), bench/instructions.ts (emulated
+// instructions per call against GCC's direct call and libffi), bench/memory.ts (a million
+// calls). Each row is one kind of work; "per" is the unit the time is divided by. Medians over
+// tinybench samples.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,12 +23,8 @@ for (const abi of ABI_NAMES) {
   sb.load(...fixtureObjects(FIXTURE_DIRS[abi][0]));
   const A = sb.thread('A');
   const B = sb.thread('B');
-  const add = sb.func('int weigh_int2(int, int)');
   const bump = sb.func('struct DblLong bump_dbllong(struct DblLong s)');
   const apply = sb.func('int apply_n(int (*f)(int), int n, int x)');
-  const nested = sb.func('int call_nested(int (*f)(int depth), int depth)');
-  const inc = sb.callback('int (int)', (x) => (x as number) + 1);
-  const deep = (d: JsValue): number => ((d as number) <= 0 ? 0 : (nested(deep, (d as number) - 1) as number) + 1);
   const pingPong = async () => {
     const step = async (x: JsValue) => { await Promise.resolve(); return (x as number) + 1; };
     await Promise.all([apply.on(A).async(step, 50, 0), apply.on(B).async(step, 50, 0)]);
@@ -37,10 +36,7 @@ for (const abi of ABI_NAMES) {
     per.set(name, [units, unit]);
     bench.add(name, fn);
   };
-  task('call-out int (int, int)', 1, 'call', () => add(2, 3));
   task('call-out struct {double; long} by value, returned', 1, 'call', () => bump({ d: 1.5, l: 7 }));
-  task('call-backs from one call-out (apply_n x100)', 100, 'call-back', () => apply(inc, 100, 0));
-  task('nesting call-out -> call-back, depth 100', 100, 'level', () => nested(deep, 99));
   task('two threads, async call-backs interleaved (2 x 50)', 100, 'switch', pingPong);
   await bench.run();
   for (const t of bench.tasks as Task[]) {

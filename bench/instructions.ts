@@ -93,8 +93,8 @@ const ROWS: Row[] = [
 
 const SINKS: Record<Row['result'], string> = { int: 'sink_i', double: 'sink_d', float: 'sink_f', 'struct S24': 'sink_s' };
 
-type Column = 'direct' | 'compiled' | 'generic' | 'libffi';
-const COLUMNS: Column[] = ['direct', 'compiled', 'generic', 'libffi'];
+type Column = 'direct' | 'compiled' | 'unchecked' | 'generic' | 'libffi';
+const COLUMNS: Column[] = ['direct', 'compiled', 'unchecked', 'generic', 'libffi'];
 
 /** One convention's measurements. */
 interface Measured {
@@ -181,9 +181,13 @@ interface TraceRequest { abi: AbiName; row: string; column: Column }
 async function measure(abi: AbiName, trace?: TraceRequest): Promise<Measured> {
   const dir = DIRS[abi];
   const sb = await Sandbox.open(abi);
+  // The same call without the callee-saved check (no register saves in the stub).
+  const off = await Sandbox.open(abi, { calleeSaved: 'off' });
   try {
     sb.declare(TYPES);
     sb.load(join(NATIVE, dir, 'callees.o'), join(NATIVE, dir, 'callers.o'));
+    off.declare(TYPES);
+    off.load(join(NATIVE, dir, 'callees.o'), join(NATIVE, dir, 'callers.o'));
     const m = sb.machine;
     let libffi: Measured['libffi'] = 'missing';
     const ffiFiles = libffiFiles(dir);
@@ -236,6 +240,13 @@ async function measure(abi: AbiName, trace?: TraceRequest): Promise<Measured> {
         check(value, row, column);
         counts[column] = count;
       }
+      {
+        const f = off.func(row.prototype);
+        f(...row.args);
+        const { count, value } = countCall(off.machine, () => f(...row.args), `${abi} ${row.name} unchecked`, tracer(row, 'unchecked'));
+        check(value, row, 'unchecked');
+        counts.unchecked = count;
+      }
       if (libffi === 'built') {
         try {
           counts.libffi = voidCall(`ffi_bench_${row.name}`, row, 'libffi');
@@ -252,6 +263,7 @@ async function measure(abi: AbiName, trace?: TraceRequest): Promise<Measured> {
     return { abi, overhead, nopOwn, libffi, rows };
   } finally {
     sb.close();
+    off.close();
   }
 }
 
@@ -272,24 +284,27 @@ const fmtRatio = (r: number | undefined) => (r === undefined ? 'n/a' : `${r.toFi
 const verdict = (ok: boolean | undefined) => (ok === undefined ? 'n/a' : ok ? 'yes' : 'NO');
 
 const HEADERS = [
-  'call', 'GCC direct', 'abiscope compiled', 'abiscope generic', 'libffi ffi_call',
-  'compiled / direct', 'libffi / compiled', `compiled <= ${COMPILED_OVER_DIRECT_MAX}x direct`, `libffi >= ${LIBFFI_OVER_COMPILED_MIN}x compiled`,
+  'call', 'GCC direct', 'abiscope compiled', 'compiled, no check', 'abiscope generic', 'libffi ffi_call',
+  'compiled / direct', 'no check / direct', 'libffi / compiled', `compiled <= ${COMPILED_OVER_DIRECT_MAX}x direct`, `libffi >= ${LIBFFI_OVER_COMPILED_MIN}x compiled`,
 ] as const;
 
 function tableRows(m: Measured): Record<(typeof HEADERS)[number], string | number>[] {
   return m.rows.map(({ row, counts }) => {
     const cd = ratio(counts.compiled, counts.direct);
+    const ud = ratio(counts.unchecked, counts.direct);
     const lc = ratio(counts.libffi, counts.compiled);
     return {
       call: row.label,
       'GCC direct': counts.direct,
       'abiscope compiled': counts.compiled,
+      'compiled, no check': counts.unchecked,
       'abiscope generic': counts.generic,
       'libffi ffi_call': counts.libffi,
       'compiled / direct': fmtRatio(cd),
+      'no check / direct': fmtRatio(ud),
       'libffi / compiled': fmtRatio(lc),
-      [HEADERS[7]]: verdict(cd === undefined ? undefined : cd <= COMPILED_OVER_DIRECT_MAX),
-      [HEADERS[8]]: verdict(lc === undefined ? undefined : lc >= LIBFFI_OVER_COMPILED_MIN),
+      [HEADERS[9]]: verdict(cd === undefined ? undefined : cd <= COMPILED_OVER_DIRECT_MAX),
+      [HEADERS[10]]: verdict(lc === undefined ? undefined : lc >= LIBFFI_OVER_COMPILED_MIN),
     } as Record<(typeof HEADERS)[number], string | number>;
   });
 }
@@ -297,7 +312,7 @@ function tableRows(m: Measured): Record<(typeof HEADERS)[number], string | numbe
 function footnotes(all: Measured[]): string[] {
   return [
     'Emulated instructions per call-out, counted in Unicorn (UC_HOOK_CODE over every address but the host-trap page, for one call-out; each count taken twice, equal), callee included.',
-    'abiscope compiled / generic: sb.func(prototype, { backend: \'compiled\' | \'interpreted\' }), from the stub\'s entry to the return sentinel.',
+    'abiscope compiled / generic: sb.func(prototype, { backend: \'compiled\' | \'interpreted\' }), from the stub\'s entry to the return sentinel. Both save every callee-saved register before and after the call so that the host can check them (issue 11); "compiled, no check" is the compiled stub of a sandbox opened with calleeSaved: \'off\', the call alone.',
     'GCC direct: direct_<row>() (bench/native/src/callers.c, -O2, callees in another object, noinline) called through abiscope as void (void), minus abiscope\'s stub for a void (void) call-out: the count of nop() called that way minus nop\'s own instructions; what remains is the caller (set-up, call, storing the result in a global, prologue, return) and the callee.',
     'libffi ffi_call: ffi_bench_<row>() (bench/libffi/driver.c: one ffi_call with a cif prepared beforehand, not counted) called the same way, minus the same stub cost: the wrapper, ffi_call and the callee.',
     `Subtracted void (void) stub cost per convention: ${all.map((m) => `${m.abi} ${m.overhead} (nop ${m.nopOwn})`).join(', ')}. Checked: direct add equals the disassembly of direct_add plus add on every convention.`,
@@ -353,7 +368,15 @@ function summary(all: Measured[]): string[] {
     const judged = rows.filter((r) => r[h] !== 'n/a');
     return `${judged.filter((r) => r[h] === 'yes').length} of ${judged.length} rows${judged.length < rows.length ? ` (${rows.length - judged.length} not measured)` : ''}`;
   };
-  return [`Targets: compiled within ${COMPILED_OVER_DIRECT_MAX}x of direct: ${met(HEADERS[7])}; libffi at least ${LIBFFI_OVER_COMPILED_MIN}x compiled: ${met(HEADERS[8])}.`];
+  const unchecked = rows.filter((r) => typeof r['no check / direct'] === 'string' && r['no check / direct'] !== 'n/a' && parseFloat(String(r['no check / direct'])) <= COMPILED_OVER_DIRECT_MAX).length;
+  const libffiUnchecked = all.flatMap((m) => m.rows).filter(({ counts }) => {
+    const r = ratio(counts.libffi, counts.unchecked);
+    return r !== undefined && r >= LIBFFI_OVER_COMPILED_MIN;
+  }).length;
+  return [
+    `libffi at least ${LIBFFI_OVER_COMPILED_MIN}x the compiled stub without the check: ${libffiUnchecked} of ${rows.length} rows.`,
+    `Targets: compiled (with the callee-saved check) within ${COMPILED_OVER_DIRECT_MAX}x of direct: ${met(HEADERS[9])}; without the check: ${unchecked} of ${rows.length} rows; libffi at least ${LIBFFI_OVER_COMPILED_MIN}x compiled: ${met(HEADERS[10])}.`,
+  ];
 }
 
 function parseArgs(argv: string[]): { markdown: boolean; trace?: TraceRequest } {

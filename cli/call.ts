@@ -3,7 +3,7 @@ import { UsageError } from '../errors.ts';
 import { Sandbox } from '../sandbox/sandbox.ts';
 import { convention } from '../backends/registry.ts';
 import type { AbiName } from '../backends/registry.ts';
-import { fromJsonArg, toJson } from './json.ts';
+import { fromJsonArg, toJson } from '../layout/json.ts';
 import { GuestFault } from '../emu/faults.ts';
 import { GuestAbort, GuestExit } from '../sandbox/termination.ts';
 import { UnicornMissingError } from '../emu/unicorn.ts';

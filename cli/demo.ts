@@ -9,7 +9,7 @@ import { pc } from './colors.js';
 import { Sandbox } from '../sandbox/sandbox.ts';
 import type { CallbackContext } from '../sandbox/callback.ts';
 import { ABI_NAMES, convention } from '../backends/registry.ts';
-import { toJson } from './json.ts';
+import { toJson } from '../layout/json.ts';
 
 const TYPES = 'struct point { float x, y; }; struct triple { double a, b, c; }; struct mixed { int i; float f; double d; };';
 const CALLS: { proto: string; args: unknown[] }[] = [

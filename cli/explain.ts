@@ -26,8 +26,17 @@ export function compiledLines(plan: FramePlan): CodeLine[] {
   return conventionBackend(plan.abi).compileStub(plan, LISTING_SENTINEL);
 }
 
+/**
+ * What `explain --json` prints (docs/plan-json.md, docs/plan.schema.json): the frame plan
+ * itself, and with --compiled the compiled back end's stub for it.
+ */
+export interface ExplainJson extends FramePlan {
+  /** The compiled stub, one instruction per line with the indices (in `ops`) of the plan operations it performs. */
+  compiled?: CodeLine[];
+}
+
 /** The JSON of `explain --json`: the plan, and with `compiled` the compiled stub's lines. */
-export function explainJson(abi: string, text: string, varargs: string[] = [], opts: { compiled?: boolean } = {}): FramePlan & { compiled?: CodeLine[] } {
+export function explainJson(abi: string, text: string, varargs: string[] = [], opts: { compiled?: boolean } = {}): ExplainJson {
   const plan = planFor(abi, text, varargs);
   return opts.compiled ? { ...plan, compiled: compiledLines(plan) } : plan;
 }

@@ -598,6 +598,18 @@ export class Machine {
   }
 
   /**
+   * One bare uc_emu_start from `pc` until the guest fetches a host-trap slot: no budget, no
+   * fault reports, no checks. It is the floor that `npm run bench` compares a call-out with
+   * (bench/host.ts); abiscope's own runs go through run(). Returns the slot reached, or -1.
+   */
+  runBare(pc: number): number {
+    this.trapHit = undefined;
+    this.uc.emuStart(pc, RUN_UNTIL, 0, 0);
+    const hit = this.trapHit as TrapStop | undefined;
+    return hit ? hit.slot : -1;
+  }
+
+  /**
    * Unicorn calls the block hook only once some block has run to its end (uc->last_tb is set),
    * so a machine's first block would go unseen: two jumps run once in the trap page, before its
    * hook exists, and the page is cleared again.

@@ -47,3 +47,22 @@ export class Scratch {
     return { u8: this.u8, dv: this.dv, at };
   }
 }
+
+/**
+ * Buffers of one size given out and taken back in any order (a call-back's copy of its thunk
+ * block lives while its JS function runs, and call-backs of different guest threads end in
+ * any order): a buffer given back is the next one taken.
+ */
+export class BufferPool {
+  private readonly spare: Uint8Array[] = [];
+
+  constructor(readonly size: number, private readonly keep = 64) {}
+
+  take(): Uint8Array {
+    return this.spare.pop() ?? new Uint8Array(this.size);
+  }
+
+  give(buffer: Uint8Array): void {
+    if (buffer.length === this.size && this.spare.length < this.keep) this.spare.push(buffer);
+  }
+}

@@ -192,7 +192,7 @@ function checkReturnSp(m: Machine, thread: GuestThread, level: FrameLevel, expec
 /** One call-back trap: decode, yield the JS function to the driver, write its result, resume. */
 function* callbackSteps(env: ChainEnv, thread: GuestThread): Generator<CallbackStep, number, unknown> {
   const m = env.site.machine;
-  const entered = enterCallback(m, env.image, env.thunk, env.lookup, env.types);
+  const entered = enterCallback(m, env.image, env.thunk, env.lookup, env.types, env.site.blocks);
   const level = thread.enter('call-back', () => entered.describe, entered.trapSp, entered.entrySp);
   try {
     let value: unknown;
@@ -210,6 +210,7 @@ function* callbackSteps(env: ChainEnv, thread: GuestThread): Generator<CallbackS
     entered.saved.restore();
     entered.saved.free();
     entered.varargs?.close();
+    env.site.blocks.give(entered.blockBytes);
     thread.leave(level);
   }
 }

@@ -12,13 +12,13 @@ import { typedPlan, type FramePlan, type TypedPlan } from '../abis/plan.ts';
 import { typeText } from '../ctypes/type-text.ts';
 import type { CType, Signature } from '../ctypes/ctypes.ts';
 import type { ThunkSource } from '../backends/backend.ts';
-import { readIncoming, readIncomingResultPointer, storedRegisters, type RegisterSource } from '../backends/incoming.ts';
+import { blockRegisters, readIncoming, readIncomingResultPointer, type RegisterSource } from '../backends/incoming.ts';
 import { encodeValue, ValueError, type JsValue } from '../layout/values.ts';
 import { enumScalar } from '../layout/layout.ts';
 import { variadicTypeProblem } from '../layout/variadic.ts';
 import { imageSlot, type RegisterImage } from '../abis/register-image.ts';
 import { FrameView, putBytes, writeWord, type Bytes } from '../backends/slots.ts';
-import type { Scratch } from '../emu/scratch.ts';
+import type { BufferPool, Scratch } from '../emu/scratch.ts';
 import { GuestTermination } from './termination.ts';
 import { WildJumpFault } from '../emu/faults.ts';
 
@@ -99,6 +99,8 @@ export interface EnteredCallback {
   /** Stack pointer at the trap: the thunk's block is above it, nested frames go below. */
   trapSp: number;
   block: number;
+  /** The block as read at the trap (from the sandbox's pool: given back when the call-back ends). */
+  blockBytes: Uint8Array;
   entrySp: number;
   regs: RegisterSource;
   saved: { restore(): void; free(): void };
@@ -110,12 +112,16 @@ export interface EnteredCallback {
  * its entry stub left in the block, decodes the arguments with the callee's view of its
  * plan and saves the registers (host work in between may run other guest code).
  */
-export function enterCallback(m: Machine, image: RegisterImage, thunk: LoadedThunk, lookup: (id: number) => CallbackRecord | undefined, types: TypeContext): EnteredCallback {
+export function enterCallback(m: Machine, image: RegisterImage, thunk: LoadedThunk, lookup: (id: number) => CallbackRecord | undefined, types: TypeContext, blocks: BufferPool): EnteredCallback {
   const trapSp = m.sp;
   const block = thunk.source.block(trapSp);
   const entrySp = thunk.source.entrySp(trapSp);
-  const idSlot = block + imageSlot(image, 'function', 'control').offset;
-  const id = m.target.pointerSize === 8 ? Number(m.readU64(idSlot)) : m.readU32(idSlot);
+  // The whole block in one read: the id the entry stub left, then the argument registers.
+  const blockBytes = blocks.take();
+  m.readInto(block, blockBytes);
+  const idAt = imageSlot(image, 'function', 'control').offset;
+  const dv = new DataView(blockBytes.buffer, blockBytes.byteOffset, blockBytes.byteLength);
+  const id = m.target.pointerSize === 8 ? Number(dv.getBigUint64(idAt, m.littleEndian)) : dv.getUint32(idAt, m.littleEndian);
   const cb = lookup(id);
   // Only an entry stub sets the id register before jumping to the thunk: anything else is a wild jump.
   if (!cb) throw new WildJumpFault(`abiscope's call-back thunk entered without an entry stub (its id register held ${id}, which is no call-back of this sandbox)`, m.faultContext());
@@ -123,7 +129,7 @@ export function enterCallback(m: Machine, image: RegisterImage, thunk: LoadedThu
   let text: string | undefined;
   const describe = () => (text ??= `call-back #${id} ${cb.signature.text} called from ${m.symbolize(caller, { returnAddress: true })}`);
   if (cb.released) throw new CallbackError([describe()], new CallbackReleasedError(id, cb.signature.text));
-  const regs = storedRegisters(m, cb.typed.plan.image, block, 'arg');
+  const regs = blockRegisters(m, cb.typed.plan.image, blockBytes, 'arg');
   const incoming = readIncoming(m, cb.typed, entrySp, regs);
   const args: (JsValue | VarArgs)[] = incoming.map((a) => a.value);
   let varargs: VarArgsReader | undefined;
@@ -131,12 +137,13 @@ export function enterCallback(m: Machine, image: RegisterImage, thunk: LoadedThu
     varargs = new VarArgsReader(m, types, cb.signature, entrySp, regs);
     args.push(varargs);
   }
+  let contextArgs: CallbackContext['args'] | undefined;
   const context: CallbackContext = {
     get describe() { return describe(); },
     entrySp,
-    args: incoming.map((a, i) => ({ name: a.name, type: cb.typed.plan.args[i].type, from: a.from })),
+    get args() { return (contextArgs ??= incoming.map((a, i) => ({ name: a.name, type: cb.typed.plan.args[i].type, from: a.from }))); },
   };
-  return { record: cb, args, context, get describe() { return describe(); }, trapSp, block, entrySp, regs, saved: m.saveRegisters(), varargs };
+  return { record: cb, args, context, get describe() { return describe(); }, trapSp, block, blockBytes, entrySp, regs, saved: m.saveRegisters(), varargs };
 }
 
 /**

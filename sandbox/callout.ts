@@ -9,7 +9,7 @@ import type { Machine } from '../emu/machine.ts';
 import type { CheckedLimits } from './limits.ts';
 import { CANARY_BYTES, type FramePlan, type PlanOp, type TypedPlan } from '../abis/plan.ts';
 import { decodeBytes, decodeValue, encodeValue, type CopyArea, type JsValue } from '../layout/values.ts';
-import type { Scratch } from '../emu/scratch.ts';
+import type { BufferPool, Scratch } from '../emu/scratch.ts';
 import { FrameView, getBytes, putBytes, writeWord, type Bytes } from '../backends/slots.ts';
 import { FrameStackExhaustedError, type GuestOutput } from './guest-thread.ts';
 
@@ -80,9 +80,11 @@ export interface CallSite {
   /** Fill the frame with this byte before writing it (tests: stale bytes must not pass). */
   poison?: number;
   /** A callee that changed a callee-saved register: an error (default), or a warning in the call's record. */
-  calleeSaved: 'error' | 'warn';
+  calleeSaved: 'error' | 'warn' | 'off';
   /** Host memory for assembling frames and reading them back (one per sandbox). */
   scratch: Scratch;
+  /** Copies of call-back thunk blocks (the image's blockSize), one per call-back running. */
+  blocks: BufferPool;
 }
 
 /** A call-out whose frame is written and whose stub is ready to run; all its state is here and in the frame. */

@@ -5,13 +5,13 @@ import { UsageError } from '../errors.ts';
 import { ElfError } from '../emu/elf.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Machine, type MachineOptions } from '../emu/machine.ts';
-import { Scratch } from '../emu/scratch.ts';
+import { BufferPool, Scratch } from '../emu/scratch.ts';
 import { checkLimits, type CallLimits } from './limits.ts';
 import type { CallingConvention } from '../abis/abi.ts';
 import { convention, conventionBackend, type AbiName } from '../backends/registry.ts';
 import { checkBackend, CompiledStubs, type Backend } from '../backends/compiled.ts';
 import { parseDeclarations, parsePrototype, parseType, emptyScope, SignatureError, type TypeScope } from '../ctypes/parse.ts';
-import { typedPlan, type FramePlan, type TypedPlan } from '../abis/plan.ts';
+import { typedPlan, withoutPreservedCheck, type FramePlan, type TypedPlan } from '../abis/plan.ts';
 import { typeText } from '../ctypes/type-text.ts';
 import { canaryIntact, FrameCorruptedError, type CallRecord, type CallSite, type StubEntry } from './callout.ts';
 import { CANARY_BYTES } from '../abis/plan.ts';
@@ -48,9 +48,10 @@ export interface SandboxOptions extends CallLimits, MachineOptions {
   /**
    * A callee that returns with a callee-saved register changed (an ABI violation, compared
    * after every call-out): 'error' (default) throws CalleeSavedViolation; 'warn' returns the
-   * result and puts the violation in the call's record (record.warnings).
+   * result and puts the violation in the call's record (record.warnings); 'off' plans calls
+   * without the check (no register saves in the stub: the instruction count of the call alone).
    */
-  calleeSaved?: 'error' | 'warn';
+  calleeSaved?: 'error' | 'warn' | 'off';
   /**
    * How call stubs are made (both run the call's frame plan): 'compiled' (default) assembles
    * straight-line code for each distinct plan once and reuses it; 'interpreted' runs one generic
@@ -211,6 +212,7 @@ export class Sandbox {
       poison: options.poison,
       calleeSaved: options.calleeSaved ?? 'error',
       scratch: new Scratch(),
+      blocks: new BufferPool(image.blockSize),
     };
     this.env = {
       site,
@@ -249,7 +251,7 @@ export class Sandbox {
       provided: (name) => this.provided.get(name),
       host: (name) => this.hostRuntime.address(name),
       construct: (address, file) => {
-        const typed = typedPlan(this.cc, parseDeclarations('void abiscope_constructor(void)').signature!);
+        const typed = this.planOf(parseDeclarations('void abiscope_constructor(void)').signature!);
         this.callSteps(typed, this.backend, address, `constructor 0x${address.toString(16)} of ${file}`, { args: [] }).sync();
       },
     });
@@ -258,8 +260,8 @@ export class Sandbox {
   static async open(abi: AbiName, options: SandboxOptions = {}): Promise<Sandbox> {
     const cc = convention(abi);
     checkLimits(options); // before any work: a bad option is a UsageError
-    if (options.calleeSaved !== undefined && options.calleeSaved !== 'error' && options.calleeSaved !== 'warn') {
-      throw new UsageError(`calleeSaved ${JSON.stringify(options.calleeSaved)}: expected 'error' or 'warn'`);
+    if (options.calleeSaved !== undefined && options.calleeSaved !== 'error' && options.calleeSaved !== 'warn' && options.calleeSaved !== 'off') {
+      throw new UsageError(`calleeSaved ${JSON.stringify(options.calleeSaved)}: expected 'error', 'warn' or 'off'`);
     }
     return new Sandbox(await Machine.open(cc.target, { memoryLimit: options.memoryLimit }), abi, options);
   }
@@ -416,8 +418,14 @@ export class Sandbox {
     return this.foreignFunction(signature, this.symbolAddress(symbol), symbol, undefined, declaresTypes ? () => scope : () => this.scope, backend);
   }
 
+  /** The plan of a call-out: the convention's, without the callee-saved check when calleeSaved is 'off'. */
+  private planOf(signature: Signature, variadicArgs: CType[] = []): TypedPlan {
+    const typed = typedPlan(this.cc, signature, variadicArgs);
+    return this.env.site.calleeSaved === 'off' ? withoutPreservedCheck(typed) : typed;
+  }
+
   private foreignFunction(signature: Signature, address: number, symbol: string, thread: GuestThread | undefined, typeScope: () => TypeScope, backend: Backend): ForeignFunction {
-    const fixedPlan = signature.variadic ? undefined : typedPlan(this.cc, signature);
+    const fixedPlan = signature.variadic ? undefined : this.planOf(signature);
     // Parsed variadic types and plans, while the scope they were parsed in is current.
     let cachedScope: TypeScope | undefined;
     const types = new Map<string, CType>();
@@ -450,7 +458,7 @@ export class Sandbox {
       const key = variadicTypes.join('\0');
       let plan = plans.get(key);
       if (!plan) {
-        plan = typedPlan(this.cc, signature, variadicTypes.map(parse));
+        plan = this.planOf(signature, variadicTypes.map(parse));
         if (plans.size >= 64) plans.clear();
         plans.set(key, plan);
       }

@@ -72,4 +72,22 @@ describe.each(CASES)('callee-saved registers on %s (%s)', (abi, dir) => {
     expect(check(sb)).toBe(31);
     expect(check(lenient)).toBe(31);
   });
+
+  it("calleeSaved 'off': the plan has no saves and no check, and the call returns", async () => {
+    const off = await Sandbox.open(abi, { calleeSaved: 'off' });
+    try {
+      off.load(...fixtureObjects(dir));
+      const f = off.func('int abi_clobber_other(void)');
+      const ops = f.plan().ops.map((o) => o.op);
+      expect(ops).not.toContain('save');
+      expect(ops).not.toContain('check-preserved');
+      expect(sb.func('int abi_clobber_other(void)').plan().ops.map((o) => o.op)).toContain('check-preserved');
+      const { value, record } = f.callWithRecord([]);
+      expect(value).toBe(42);
+      expect(record.warnings).toEqual([]);
+      expect(check(off)).toBe(31);
+    } finally {
+      off.close();
+    }
+  });
 });

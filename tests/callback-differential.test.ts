@@ -9,13 +9,15 @@ import { join } from 'node:path';
 import { Sandbox } from '../sandbox/sandbox.ts';
 import { FIXTURE_DIRS, FIXTURES, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
 import type { AbiName } from '../backends/registry.ts';
+import { BACKENDS } from '../backends/compiled.ts';
 import type { VarArgs } from '../sandbox/callback.ts';
 import type { JsValue } from '../layout/values.ts';
 import { diffValues, loadGenCases, show, type GenCase } from './gen/cases.ts';
 
 const GEN = loadGenCases();
 const FIXTURE_TYPES = fixtureTypes();
-const TARGETS = (Object.keys(FIXTURE_DIRS) as AbiName[]).flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, dir })));
+/** Every convention and fixture build, with both back ends' thunks. */
+const TARGETS = (Object.keys(FIXTURE_DIRS) as AbiName[]).flatMap((abi) => FIXTURE_DIRS[abi].flatMap((dir) => BACKENDS.map((backend) => ({ abi, dir, backend }))));
 
 /** C's default argument promotions: what va_arg must read. */
 const promoted = (t: string) => (t === 'float' ? 'double' : /^(signed |unsigned )?(char|short)$|^_Bool$/.test(t) ? 'int' : t);
@@ -23,7 +25,7 @@ const promoted = (t: string) => (t === 'float' ? 'double' : /^(signed |unsigned 
 /** A distinct 32-bit result per case, with every byte non-zero. */
 const resultOf = (id: string) => (0x81000000 + Number(id) * 0x10203 + 0x0101) >>> 0;
 
-describe.each(TARGETS)('call-backs called by GCC callers on $abi ($dir)', ({ abi, dir }) => {
+describe.each(TARGETS)('call-backs called by GCC callers on $abi ($dir, $backend)', ({ abi, dir, backend }) => {
   let sb: Sandbox;
   const received = new Map<string, JsValue[]>();
 
@@ -40,7 +42,7 @@ describe.each(TARGETS)('call-backs called by GCC callers on $abi ($dir)', ({ abi
   };
 
   beforeAll(async () => {
-    sb = await Sandbox.open(abi, { poison: 0xa5 });
+    sb = await Sandbox.open(abi, { poison: 0xa5, backend });
     sb.declare(FIXTURE_TYPES + GEN.types);
     for (const c of GEN.cases) {
       sb.provide(`rec_${c.id}`, sb.callback(c.recorder, recorder(c.id, c, resultOf(c.id))));

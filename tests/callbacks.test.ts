@@ -4,16 +4,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../sandbox/sandbox.ts';
 import { ABI_NAMES } from '../backends/registry.ts';
+import { BACKENDS } from '../backends/compiled.ts';
 import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
 import { CallbackError, type CallbackContext } from '../sandbox/callback.ts';
 import type { JsValue } from '../layout/values.ts';
 
 const types = fixtureTypes();
 
-describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, dir }))))('call-backs on $abi ($dir)', ({ abi, dir }) => {
+describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].flatMap((dir) => BACKENDS.map((backend) => ({ abi, dir, backend })))))('call-backs on $abi ($dir, $backend)', ({ abi, dir, backend }) => {
   let sb: Sandbox;
   beforeAll(async () => {
-    sb = await Sandbox.open(abi, { poison: 0xa5 });
+    sb = await Sandbox.open(abi, { poison: 0xa5, backend });
     sb.declare(types);
     sb.load(...fixtureObjects(dir));
   });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../sandbox/sandbox.ts';
 import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
 import type { AbiName } from '../backends/registry.ts';
+import { BACKENDS, type Backend } from '../backends/compiled.ts';
 import type { JsValue } from '../layout/values.ts';
 import { diffValues, loadGenCases, show, type GenCase } from './gen/cases.ts';
 
@@ -14,7 +15,9 @@ const POISON = 0xa5;
 const GEN = loadGenCases();
 const FIXTURE_TYPES = fixtureTypes();
 
-const TARGETS: { abi: AbiName; dir: string }[] = (Object.keys(FIXTURE_DIRS) as AbiName[]).flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, dir })));
+/** Every convention and fixture build, through both back ends (the same plan, compiled and interpreted). */
+const TARGETS: { abi: AbiName; dir: string; backend: Backend }[] = (Object.keys(FIXTURE_DIRS) as AbiName[])
+  .flatMap((abi) => FIXTURE_DIRS[abi].flatMap((dir) => BACKENDS.map((backend) => ({ abi, dir, backend }))));
 
 /** Calls with poisoned registers and stack; checks sp bookkeeping and the bytes above the frame. */
 function guardedCall(sb: Sandbox, prototype: string, args: unknown[], variadicTypes?: string[]): JsValue {
@@ -42,10 +45,10 @@ function wrongArgs(c: GenCase, mask: number): string {
 
 const label = (c: GenCase) => `${c.callee}${c.note ? ` (${c.note})` : ''}`;
 
-describe.each(TARGETS)('conformance $abi ($dir)', ({ abi, dir }) => {
+describe.each(TARGETS)('conformance $abi ($dir, $backend)', ({ abi, dir, backend }) => {
   let sb: Sandbox;
   beforeAll(async () => {
-    sb = await Sandbox.open(abi, { poison: POISON });
+    sb = await Sandbox.open(abi, { poison: POISON, backend });
     sb.declare(FIXTURE_TYPES);
     sb.declare(GEN.types);
     sb.load(...fixtureObjects(dir));

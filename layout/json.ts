@@ -1,5 +1,5 @@
 // JSON for results: 64-bit integers as decimal strings; NaN, Infinity and -0 kept exactly.
-import type { JsValue } from '../layout/values.ts';
+import type { JsValue } from './values.ts';
 
 export type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
