@@ -7,7 +7,9 @@ export { CallTimeoutFault, DEFAULT_BUDGET, DEFAULT_TIMEOUT_MS, type CallLimits }
 export * from './emu/faults.ts';
 export { UnicornMissingError, UnicornClosedError } from './emu/unicorn.ts';
 export { planCall, type FramePlan } from './abis/plan.ts';
-export { ValueError } from './layout/values.ts';
+export { ValueError, FunctionPointerTypeError } from './layout/values.ts';
+export { LayoutError } from './layout/layout.ts';
+export { LayoutQueryError, type LayoutProblem } from './layout/query.ts';
 export { SignatureError, parsePrototype, parseSignature, parseType, type ParsedPrototype } from './ctypes/parse.ts';
 export { VariadicArgumentError } from './layout/variadic.ts';
 export { CONVENTIONS, ABI_NAMES, REGISTRY, convention, conventionBackend, type AbiName, type RegisteredConvention } from './backends/registry.ts';
@@ -22,5 +24,6 @@ export { MovingObjectHeap, HostObject, ObjectHeapFullError } from './sandbox/obj
 export { GuestTermination, GuestExit, GuestAbort } from './sandbox/termination.ts';
 export type { GuestOutput } from './sandbox/guest-thread.ts';
 export { ElfError, type LinkedImage, type ElfSymbol } from './emu/elf.ts';
+export { DuplicateLoadError, DuplicateSymbolError } from './sandbox/load-registry.ts';
 export { HeapError } from './emu/heap.ts';
 export type { MovableObject, JsValue } from './layout/values.ts';

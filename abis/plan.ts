@@ -313,7 +313,7 @@ function opsOf(cc: CallingConvention, plan: FramePlan, slot: (reg: string, role:
   const fn = slot('function', 'control').offset;
   ops.push({ op: 'function', to: fn, size: ptr });
   const x87 = res.kind === 'registers' && res.pieces.some((p) => p.kind === 'reg' && p.format === 'x87');
-  ops.push({ op: 'constant', to: slot('x87-result', 'control').offset, size: ptr, value: x87 ? 1 : 0, why: 'st0 holds the result: pop it' });
+  ops.push({ op: 'constant', to: slot('x87-result', 'control').offset, size: ptr, value: x87 ? 1 : 0, why: x87 ? 'st0 holds the result: pop it' : 'no x87 result to pop' });
   if (cc.frame?.backChain) ops.push({ op: 'back-chain', to: 0, size: ptr });
 
   // Guest: the stub.

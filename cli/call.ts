@@ -1,6 +1,7 @@
-// `abiscope call`: one call-out from the command line, result as JSON on stdout.
+// `abiscope call`: one call-out from the command line, result as JSON on stdout (and, with the
+// options of cli/trace-files.ts, its trace in files).
 import { UsageError } from '../errors.ts';
-import { Sandbox } from '../sandbox/sandbox.ts';
+import { Sandbox, type ForeignFunction, type TraceRequest } from '../sandbox/sandbox.ts';
 import { convention } from '../backends/registry.ts';
 import type { AbiName } from '../backends/registry.ts';
 import { fromJsonArg, toJson } from '../layout/json.ts';
@@ -10,6 +11,7 @@ import { UnicornMissingError } from '../emu/unicorn.ts';
 import { parsePrototype, parseType, SignatureError, type TypeScope } from '../ctypes/parse.ts';
 import { VariadicArgumentError, variadicTypeProblem } from '../layout/variadic.ts';
 import type { Signature } from '../ctypes/ctypes.ts';
+import { TraceOutputs, type TraceCliOptions } from './trace-files.ts';
 
 export interface CallOptions {
   abi: string;
@@ -86,33 +88,56 @@ export function typedArguments(signature: Signature, scope: TypeScope, values: u
   return [...values.slice(0, fixed), ...types.flatMap((t, i) => [t, values[fixed + i]])];
 }
 
-export async function runCall(o: CallOptions): Promise<number> {
+/** A call set up from the command line: the sandbox (the caller closes it), the typed arguments, the function. */
+export interface OpenCall {
+  sb: Sandbox;
+  args: unknown[];
+  /** The function, traced with `trace` if given. */
+  func(trace?: TraceRequest): ForeignFunction;
+}
+
+/**
+ * What `call` and `trace` do before the call: check the convention, parse --args and --sig,
+ * type the variadic arguments, open a sandbox that hands what the guest prints to `onOutput`,
+ * load the objects.
+ */
+export async function openCall(o: CallOptions, onOutput: (fd: 1 | 2, text: string) => void): Promise<OpenCall> {
+  convention(o.abi);
+  let args: unknown;
+  try {
+    args = JSON.parse(o.args);
+  } catch (e) {
+    throw new UsageError(`--args is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(args)) throw new UsageError('--args must be a JSON array');
+  const { signature, scope, offset } = parsePrototype(o.sig);
+  if (signature.name === undefined && o.symbol === undefined) {
+    throw new SignatureError('the prototype has no function name: name the function, or give --symbol', o.sig, offset);
+  }
+  const typed = typedArguments(signature, scope, args.map(fromJsonArg), o.varargs);
+  const sb = await Sandbox.open(o.abi as AbiName, { onOutput });
+  try {
+    sb.load(...o.elf);
+  } catch (e) {
+    sb.close();
+    throw e;
+  }
+  return { sb, args: typed, func: (trace) => sb.func(o.sig, { symbol: o.symbol, ...(trace ? { trace } : {}) }) };
+}
+
+export async function runCall(o: CallOptions & TraceCliOptions): Promise<number> {
   let sb: Sandbox | undefined;
   const printed: Record<1 | 2, string> = { 1: '', 2: '' };
   try {
-    convention(o.abi);
-    let args: unknown;
-    try {
-      args = JSON.parse(o.args);
-    } catch (e) {
-      throw new UsageError(`--args is not valid JSON: ${(e as Error).message}`);
-    }
-    if (!Array.isArray(args)) throw new UsageError('--args must be a JSON array');
-    const { signature, scope, offset } = parsePrototype(o.sig);
-    if (signature.name === undefined && o.symbol === undefined) {
-      throw new SignatureError('the prototype has no function name: name the function, or give --symbol', o.sig, offset);
-    }
-    const typed = typedArguments(signature, scope, args.map(fromJsonArg), o.varargs);
+    const outputs = TraceOutputs.from(o, false);
     // What the guest prints goes to stderr as it happens, and into the JSON.
-    sb = await Sandbox.open(o.abi as AbiName, {
-      onOutput: (fd, text) => {
-        printed[fd] += text;
-        process.stderr.write(text);
-      },
+    const call = await openCall(o, (fd, text) => {
+      printed[fd] += text;
+      process.stderr.write(text);
     });
-    sb.load(...o.elf);
-    const f = sb.func(o.sig, { symbol: o.symbol });
-    const result = f(...typed);
+    sb = call.sb;
+    const f = call.func(outputs?.request(sb));
+    const result = outputs ? outputs.around(() => f(...call.args)) : f(...call.args);
     process.stdout.write(`${JSON.stringify({ result: toJson(result), stdout: printed[1], stderr: printed[2] })}\n`);
     return 0;
   } catch (e) {

@@ -1,4 +1,4 @@
-// abiscope command line: info, disasm, explain, call, demo.
+// abiscope command line: info, disasm, explain, compare, call, trace, demo.
 import { UsageError } from '../errors.ts';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
@@ -7,11 +7,17 @@ import { UnicornMissingError } from '../emu/unicorn.ts';
 import { parseElf } from '../emu/elf.ts';
 import { targetProfile, type TargetName } from '../emu/targets.ts';
 import { explainText, explainJson } from './explain.ts';
-import { runCall, splitTypeList, type CallOptions } from './call.ts';
+import { runCall, splitTypeList } from './call.ts';
+import { addTraceOptions } from './trace-files.ts';
+import { runTrace, type TraceCommandOptions } from './trace.ts';
+import { runCompare, type CompareOptions } from './compare.ts';
 import { readInput } from '../sandbox/loader.ts';
 import { isArchive, readArchive } from '../emu/elf-archive.ts';
 import { runDemo } from './demo.ts';
 import { Disassembler } from '../emu/asm.ts';
+import { runLayout, type LayoutOptions } from './layout.ts';
+import { addHelpTexts } from './help.ts';
+import { packageVersion } from './version.ts';
 
 /** Prints a one-line error (never a stack trace) and returns the exit code. */
 function fail(e: unknown): number {
@@ -30,6 +36,8 @@ export async function main(argv: string[]): Promise<number> {
     .description('A reentrant FFI engine in emulated CPUs: see where every argument of a C call lands.')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  // Read when the program is built: from the package.json beside the running module (version.ts).
+  program.version(packageVersion(), '-V, --version', 'print the version of abiscope');
   let code = 0;
 
   const info = program.command('info').description('inspect files');
@@ -101,16 +109,48 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
-    .command('call')
-    .description('call a function in an ELF file and print {"result": ...} as JSON')
+    .command('compare')
+    .description('show where every argument and the result of one C prototype go on every convention, side by side')
+    .requiredOption('--sig <prototype>', 'C prototype, optionally after the struct/union/enum/typedef declarations it uses')
+    .option('--abi <abis>', 'comma-separated conventions to compare (default: all)')
+    .option('--varargs <types>', 'comma-separated types of the arguments passed for ...')
+    .option('--rules', 'also print the rule that placed each argument on each convention')
+    .option('--json', 'print JSON: one entry per convention, with its plan (docs/compare.md)')
+    .option('--html <file>', 'also write a self-contained HTML page with a picture of each frame')
+    .action((o: CompareOptions) => {
+      runCompare(o);
+    });
+
+  // `call` and `trace` take the same call.
+  const callArguments = (cmd: Command) => cmd
     .requiredOption('--abi <abi>', 'calling convention')
     .requiredOption('--elf <file...>', 'ELF objects or static executables (repeatable)')
     .requiredOption('--sig <prototype>', 'C prototype (unnamed: give --symbol), optionally after the struct/union/enum/typedef declarations it uses')
     .option('--args <json>', 'JSON array of arguments', '[]')
     .option('--symbol <name>', 'symbol to call, if not the prototype name')
-    .option('--varargs <types>', "variadic functions: comma-separated C types of the --args after the fixed ones, e.g. 'int,double,long long'")
-    .action(async (o: CallOptions) => {
+    .option('--varargs <types>', "variadic functions: comma-separated C types of the --args after the fixed ones, e.g. 'int,double,long long'");
+
+  addTraceOptions(callArguments(program
+    .command('call')
+    .description('call a function in an ELF file and print {"result": ...} as JSON')))
+    .action(async (o: TraceCommandOptions) => {
       code = await runCall(o);
+    });
+
+  addTraceOptions(callArguments(program
+    .command('trace')
+    .description('call a function like `call`, and show what it ran: arguments at the callee\'s entry, the frame, every instruction')))
+    .action(async (o: TraceCommandOptions) => {
+      code = await runTrace(o);
+    });
+
+  program
+    .command('layout <type>')
+    .description('print the size, alignment and every member\'s offset, size and alignment of a C type, as GCC lays it out')
+    .requiredOption('--abi <abi>', "a convention, comma-separated conventions, or 'all' (side by side)")
+    .option('--json', 'print JSON')
+    .action((type: string, o: LayoutOptions) => {
+      runLayout(type, o);
     });
 
   program
@@ -120,6 +160,7 @@ export async function main(argv: string[]): Promise<number> {
       await runDemo();
     });
 
+  addHelpTexts(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

@@ -10,6 +10,6 @@ export function typeText(t: CType): string {
     case 'pointer': return t.to.kind === 'function' ? `${typeText(t.to.result)} (*)(${t.to.params.map((p) => typeText(p.type)).join(', ')}${t.to.variadic ? ', ...' : ''})` : `${t.isConst ? 'const ' : ''}${typeText(t.to)} *`;
     case 'array': return `${typeText(t.element)}[${t.length}]`;
     case 'struct': case 'union': return `${t.kind} ${t.tag ?? '{...}'}`;
-    case 'function': return `${typeText(t.result)} (${t.params.map((p) => typeText(p.type)).join(', ')})`;
+    case 'function': return `${typeText(t.result)} (${t.params.map((p) => typeText(p.type)).join(', ')}${t.variadic ? ', ...' : ''})`;
   }
 }

@@ -25,6 +25,8 @@ export interface TargetProfile {
   linkRegister?: string;
   /** Registers printed in a fault report. */
   reportRegisters: string[];
+  /** Registers a trace compares after every instruction (its "changed registers"): general, flags, FP and vector argument registers. */
+  traceRegisters: string[];
   /** Enable FPU/VFP after reset (ABI-FACTS: both are off at reset on ARM and PPC). */
   powerOn(uc: Unicorn): void;
 }
@@ -59,6 +61,7 @@ const x86: TargetProfile = {
   },
   pc: 'eip', sp: 'esp',
   reportRegisters: ['eax', 'ebx', 'ecx', 'edx', 'esi', 'edi', 'ebp', 'esp', 'eip', 'eflags'],
+  traceRegisters: ['eax', 'ebx', 'ecx', 'edx', 'esi', 'edi', 'ebp', 'esp', 'eflags', ...Array.from({ length: 8 }, (_, i) => `fp${i}`), ...Array.from({ length: 8 }, (_, i) => `xmm${i}`)],
   powerOn() {},
 };
 
@@ -74,6 +77,7 @@ const x86_64: TargetProfile = {
   },
   pc: 'rip', sp: 'rsp',
   reportRegisters: ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip'],
+  traceRegisters: ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'rsp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rflags', ...Array.from({ length: 16 }, (_, i) => `xmm${i}`), ...Array.from({ length: 8 }, (_, i) => `fp${i}`)],
   powerOn() {},
 };
 
@@ -89,6 +93,7 @@ const arm: TargetProfile = {
   },
   pc: 'pc', sp: 'sp', linkRegister: 'lr',
   reportRegisters: ['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8', 'r9', 'r10', 'r11', 'r12', 'sp', 'lr', 'pc', 'cpsr'],
+  traceRegisters: [...Array.from({ length: 13 }, (_, i) => `r${i}`), 'sp', 'lr', 'cpsr', ...Array.from({ length: 16 }, (_, i) => `d${i}`)],
   powerOn(uc) {
     // Cortex-A15: VFPv4-D32 with NEON. CPACR grants cp10/cp11, then FPEXC.EN enables VFP.
     const le32 = (v: number) => new Uint8Array(new Uint32Array([v >>> 0]).buffer);
@@ -108,6 +113,7 @@ const ppc32: TargetProfile = {
   },
   pc: 'pc', sp: 'r1', linkRegister: 'lr',
   reportRegisters: [...Array.from({ length: 32 }, (_, i) => `r${i}`), 'pc', 'lr', 'ctr', 'cr'],
+  traceRegisters: [...Array.from({ length: 32 }, (_, i) => `r${i}`), 'lr', 'ctr', 'cr', 'xer', ...Array.from({ length: 32 }, (_, i) => `f${i}`)],
   powerOn(uc) {
     // MSR.FP (0x2000) enables the FPU; reset MSR is 0x40 (ABI-FACTS).
     const msr = new DataView(uc.regRead(P.UC_PPC_REG_MSR, 4).slice().buffer).getUint32(0, true);
@@ -126,6 +132,7 @@ const aarch64: TargetProfile = {
   },
   pc: 'pc', sp: 'sp', linkRegister: 'x30',
   reportRegisters: [...Array.from({ length: 31 }, (_, i) => `x${i}`), 'sp', 'pc'],
+  traceRegisters: [...Array.from({ length: 31 }, (_, i) => `x${i}`), 'sp'],
   powerOn() {},
 };
 

@@ -253,6 +253,10 @@ export class Unicorn {
     this.check('uc_reg_read', this.api.uc_reg_read(this.live(), reg, this.regBytes));
     return this.regBytes.slice(0, bytes);
   }
+  /** A register's bytes (host order) into `out`, a view the caller reuses at least as wide as the register. */
+  regReadInto(reg: number, out: Uint8Array): void {
+    this.check('uc_reg_read', this.api.uc_reg_read(this.live(), reg, out));
+  }
   /** A register of at most 8 bytes as an unsigned integer (the bytes above its width are zero). */
   regReadU64(reg: number): bigint {
     this.regView.setBigUint64(0, 0n);
@@ -339,7 +343,30 @@ export class Unicorn {
     this.removable.set(handle, cb);
     return handle;
   }
-  /** Deletes a hook hookCodeRemovable added (uc_hook_del) and frees its callback. */
+  /**
+   * Guest memory reads and writes (UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE over every address),
+   * removable with hookDel. A read's value is 0 here (Unicorn passes none): read the memory.
+   */
+  hookMemAccessRemovable(fn: (write: boolean, address: bigint, size: number, value: bigint) => void): bigint {
+    const cb = koffi.register(
+      (_uc: Ptr, type: number, address: bigint | number, size: number, value: bigint | number) => {
+        fn(type === C.memType.UC_MEM_WRITE, BigInt(address), size, BigInt(value));
+        return true;
+      },
+      koffi.pointer(this.api.HookMemProto),
+    );
+    const out = [0n];
+    try {
+      this.check('uc_hook_add(MEM_READ|MEM_WRITE)', this.api.uc_hook_mem(this.live(), out, C.hookType.UC_HOOK_MEM_READ | C.hookType.UC_HOOK_MEM_WRITE, cb, null, 1n, 0n));
+    } catch (e) {
+      koffi.unregister(cb);
+      throw e;
+    }
+    const handle = BigInt(out[0]);
+    this.removable.set(handle, cb);
+    return handle;
+  }
+  /** Deletes a hook hookCodeRemovable or hookMemAccessRemovable added (uc_hook_del) and frees its callback. */
   hookDel(handle: bigint): void {
     const cb = this.removable.get(handle);
     if (!cb) throw new Error(`no removable hook ${handle}`);

@@ -25,7 +25,8 @@ export function maxObjectSize(dm: DataModel): number {
 const MAX_LAYOUT_DEPTH = PARSE_LIMITS.depth * 2;
 
 export class LayoutError extends AbiscopeError {
-  override readonly name = 'LayoutError';
+  // string, not the literal: subclasses (layout/query.ts LayoutQueryError) name themselves.
+  override readonly name: string = 'LayoutError';
   /** The type whose layout was asked for or contains the problem, e.g. 'struct S'. */
   readonly typeName: string;
   /** Path of the offending member from that type, e.g. 'inner.x', if a member is at fault. */

@@ -2,10 +2,11 @@
 // checks. Pointers to copied data (strings, typed arrays, structs behind a
 // pointer) are placed by the caller-supplied `CopyArea` (region 1 of the frame).
 import { AbiscopeError } from '../errors.ts';
-import type { CType, RecordType, ScalarName } from '../ctypes/ctypes.ts';
+import type { CType, FunctionType, RecordType, ScalarName } from '../ctypes/ctypes.ts';
 import type { DataModel } from './datamodel.ts';
 import { enumScalar, layoutOf, LayoutError, type FieldLayout, type TypeLayout } from './layout.ts';
 import { typeText } from '../ctypes/type-text.ts';
+import { functionTypeDifference } from './function-types.ts';
 import { numberToX87, x87BytesToNumber } from '../emu/x87.ts';
 
 /**
@@ -16,6 +17,18 @@ export class ValueError extends AbiscopeError {
   constructor(readonly path: string, readonly expected: string, readonly got: unknown, options?: { cause?: unknown }) {
     super(`${path}: expected ${expected}, got ${describe(got)}`, options);
     this.name = 'ValueError';
+  }
+}
+
+/**
+ * A call-back (sb.callback) passed where a pointer to another function type is expected: the C
+ * code would call it with arguments it does not read, or read a result it does not give.
+ */
+export class FunctionPointerTypeError extends ValueError {
+  constructor(path: string, readonly expectedType: string, readonly callbackType: string, readonly difference: string, got: unknown) {
+    super(path, `a call-back of type ${expectedType}`, got);
+    this.message = `${path}: expected a call-back of type ${expectedType}, got a call-back of type ${callbackType}: ${difference}`;
+    this.name = 'FunctionPointerTypeError';
   }
 }
 
@@ -517,6 +530,25 @@ function guestAddress(v: unknown, type: CType, path: string, dm: DataModel): num
   return Number(v);
 }
 
+/**
+ * A call-back object (what sb.callback returns: an address and the signature it was made for)
+ * given for a pointer to `expected`: refused unless it is that function type. A bare address
+ * or a plain JS function carries no type to check.
+ */
+function checkCallbackType(expected: FunctionType, value: object, path: string, dm: DataModel): void {
+  const signature = guarded(path, `${typeText({ kind: 'pointer', to: expected })} (an object whose 'signature' can be read)`, value,
+    () => ('signature' in value ? (value as { signature?: unknown }).signature : undefined));
+  if (!isFunctionType(signature)) return;
+  const difference = functionTypeDifference(expected, signature, dm);
+  if (difference) throw new FunctionPointerTypeError(path, typeText(expected), typeText(signature), difference, value);
+}
+
+function isFunctionType(v: unknown): v is FunctionType {
+  if (typeof v !== 'object' || v === null) return false;
+  const f = v as Partial<FunctionType>;
+  return f.kind === 'function' && Array.isArray(f.params) && typeof f.result === 'object' && f.result !== null;
+}
+
 /** The guest address a pointer argument carries; copies strings, buffers and objects into the copy area. */
 function pointerValue(type: CType & { kind: 'pointer' }, value: unknown, path: string, w: Walk): number {
   const { dm, area } = w;
@@ -537,6 +569,7 @@ function pointerValue(type: CType & { kind: 'pointer' }, value: unknown, path: s
     }
     return address;
   }
+  if (type.to.kind === 'function' && typeof value === 'object') checkCallbackType(type.to, value, path, dm);
   if (typeof value === 'object' && !ArrayBuffer.isView(value)
     && guarded(path, `${typeText(type)} (an object whose 'address' can be read)`, value, () => 'address' in value && typeof (value as GuestPointerLike).address === 'number')) {
     return guestAddress(guarded(path, `${typeText(type)} (an object whose 'address' can be read)`, value, () => (value as GuestPointerLike).address), type, `${path}.address`, dm);

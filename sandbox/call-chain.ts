@@ -25,6 +25,7 @@ import { GuestOutputCapture, ReturnOrderError, type FrameLevel, type GuestThread
 import { CallTimeoutFault, ChainClock, type CheckedLimits } from './limits.ts';
 import { TimeoutFault, WildJumpFault } from '../emu/faults.ts';
 import type { JsValue } from '../layout/values.ts';
+import type { TraceRecorder } from './trace.ts';
 
 /** Everything a call-out needs from its sandbox. */
 export interface ChainEnv {
@@ -53,6 +54,8 @@ export interface ChainEnv {
    */
   chainBegins(): void;
   chainEnds(): void;
+  /** The trace being recorded, while a traced call runs (trace.ts). */
+  trace(): TraceRecorder | undefined;
 }
 
 export interface CallOutRequest {
@@ -108,6 +111,9 @@ export function* callOutSteps(env: ChainEnv, req: CallOutRequest): Generator<Cal
   // One deadline for the top-level call-out and everything it runs (limits.ts).
   if (begins || !thread.clock) thread.clock = new ChainClock(env.site.limits, req.describe);
   const clock = thread.clock;
+  const recorder = env.trace();
+  const traced = recorder?.callOutBegins(req.typed, req.fn, req.args, thread.name, thread.levels.length - 1, { base: call.base, top: call.frameTop });
+  let outcome: { result: unknown } | { error: unknown } = { error: 'the call did not finish' };
   try {
     let pc = req.stub.address;
     for (;;) {
@@ -115,7 +121,9 @@ export function* callOutSteps(env: ChainEnv, req: CallOutRequest): Generator<Cal
       let stop: ReturnType<Machine['run']>;
       try {
         stop = runGuest(m, pc, clock, env.site.limits, req.describe);
+        recorder?.reached(); // the registers are still the guest's: the last instruction's changes are complete
       } catch (e) {
+        recorder?.reached();
         // A generic stub touches memory only through its image register: a fault in it means the callee lost it.
         if (e instanceof GuestFault && req.stub.imageRegister && e.pc >= env.stubCode[0] && e.pc < env.stubCode[1]) throw calleeSavedViolation(env, call, req.fn, e);
         throw e;
@@ -134,6 +142,7 @@ export function* callOutSteps(env: ChainEnv, req: CallOutRequest): Generator<Cal
     const warning = done.violations.length ? new CalleeSavedViolation(m.symbolize(req.fn), done.violations, env.site.cc.name) : undefined;
     if (warning && env.site.calleeSaved === 'error') throw warning;
     const output = level.output;
+    outcome = { result: done.value };
     return {
       value: done.value,
       record: () => {
@@ -143,7 +152,11 @@ export function* callOutSteps(env: ChainEnv, req: CallOutRequest): Generator<Cal
         return r;
       },
     };
+  } catch (e) {
+    outcome = { error: e };
+    throw e;
   } finally {
+    if (traced !== undefined) recorder?.callEnds(traced, outcome);
     // The frame is given back by leaving the level: the thread's next frame starts above it again,
     // and the registers are put back by the call-back level around this call or at the chain's end.
     thread.leave(level);
@@ -194,19 +207,25 @@ function* callbackSteps(env: ChainEnv, thread: GuestThread): Generator<CallbackS
   const m = env.site.machine;
   const entered = enterCallback(m, env.image, env.thunk, env.lookup, env.types, env.site.blocks);
   const level = thread.enter('call-back', () => entered.describe, entered.trapSp, entered.entrySp);
+  const recorder = env.trace();
+  const traced = recorder?.callBackBegins(entered.record.signature.text, entered.caller, entered.args, thread.name, thread.levels.length - 1, { start: entered.block, end: entered.block + env.image.blockSize });
+  let outcome: { result: unknown } | { error: unknown } = { error: 'the call-back did not finish' };
   try {
     let value: unknown;
     try {
       value = yield { kind: 'invoke', invoke: () => env.invoke(level, () => entered.record.fn.apply(entered.context, entered.args)) };
     } catch (e) {
+      outcome = { error: e };
       throw wrapCallbackFailure(entered, e);
     }
+    outcome = { result: value };
     if (env.outOfOrderReturn === 'wait' && thread.deeperThan(level).length) yield { kind: 'wait', until: thread.whenInnermost(level) };
     thread.checkReturn(level);
     env.verifyFrames(level);
     return returnFromCallback(m, env.site.scratch, entered, value);
   } finally {
     // Registers as they were at the trap: an unwinding exception leaves the CPU as the outer level had it.
+    if (traced !== undefined) recorder?.callEnds(traced, outcome);
     entered.saved.restore();
     entered.saved.free();
     entered.varargs?.close();

@@ -29,10 +29,13 @@ export class CallbackReleasedError extends AbiscopeError {
   }
 }
 
-/** Where a JS exception thrown inside a call-back passed through, innermost first. */
+/**
+ * Where a JS exception thrown inside a call-back passed through, innermost first. The JS error
+ * is both `original` and the standard `cause` (which Node prints, and error tooling follows).
+ */
 export class CallbackError extends AbiscopeError {
   constructor(readonly chain: string[], readonly original: unknown) {
-    super(`${original instanceof Error ? original.message : String(original)}${hint(original, chain.length)}\n  through: ${shortChain(chain)}`);
+    super(`${original instanceof Error ? original.message : String(original)}${hint(original, chain.length)}\n  through: ${shortChain(chain)}`, { cause: original });
     this.name = 'CallbackError';
   }
 }
@@ -102,6 +105,8 @@ export interface EnteredCallback {
   /** The block as read at the trap (from the sandbox's pool: given back when the call-back ends). */
   blockBytes: Uint8Array;
   entrySp: number;
+  /** The caller's return address. */
+  caller: number;
   regs: RegisterSource;
   saved: { restore(): void; free(): void };
   varargs?: VarArgsReader;
@@ -143,7 +148,7 @@ export function enterCallback(m: Machine, image: RegisterImage, thunk: LoadedThu
     entrySp,
     get args() { return (contextArgs ??= incoming.map((a, i) => ({ name: a.name, type: cb.typed.plan.args[i].type, from: a.from }))); },
   };
-  return { record: cb, args, context, get describe() { return describe(); }, trapSp, block, blockBytes, entrySp, regs, saved: m.saveRegisters(), varargs };
+  return { record: cb, args, context, get describe() { return describe(); }, trapSp, block, blockBytes, entrySp, caller, regs, saved: m.saveRegisters(), varargs };
 }
 
 /**

@@ -12,6 +12,7 @@ import { isArchive } from '../emu/elf-archive.ts';
 import { ET_DYN } from '../emu/elf-read.ts';
 import { linkShared, readSharedObject } from '../emu/elf-shared.ts';
 import type { Toolchain } from '../abis/abi.ts';
+import { LoadRegistry } from './load-registry.ts';
 
 /** Largest file sb.load reads: a corrupt or wrong path must not fill the host's memory. */
 export const MAX_INPUT_BYTES = 256 * 1024 * 1024;
@@ -62,6 +63,8 @@ export class Loader {
   private runtime: LinkInput[] | undefined;
   /** SONAMEs (or file names) of the shared objects loaded. */
   private readonly sonames = new Set<string>();
+  /** Files and strong definitions of earlier loads: a load repeating one is refused (load-registry.ts). */
+  private readonly registry = new LoadRegistry();
 
   constructor(private readonly env: LoaderEnv) {}
 
@@ -86,6 +89,7 @@ export class Loader {
       if (!(x instanceof Uint8Array)) throw new ElfError(`sb.load argument ${i + 1} is ${x === null ? 'null' : typeof x}: pass a file path or a Uint8Array of its bytes`);
       return { bytes: x, file: files[i] };
     });
+    const registered = this.registry.check(inputs, read); // before any of it is linked
     // Shared objects first: the objects of the same load may call them.
     const isShared = (b: Uint8Array): boolean => {
       if (b.length < 18 || b[0] !== 0x7f || b[1] !== 0x45 || b[2] !== 0x4c || b[3] !== 0x46) return false;
@@ -96,6 +100,7 @@ export class Loader {
     const rest = read.filter((x) => !isShared(x.bytes));
     const image = rest.length ? this.link(rest, []) : undefined;
     for (const input of rest) if (isArchive(input.bytes)) this.archives.push(input);
+    registered.commit();
     return { files, image };
   }
 

@@ -18,6 +18,7 @@ import { CANARY_BYTES } from '../abis/plan.ts';
 import { callOutSteps, runAsync, runSync, type CallOutResult, type ChainEnv } from './call-chain.ts';
 import { decodeBytes, encodeToBytes, ValueError, type JsValue, type MovableObject } from '../layout/values.ts';
 import { layoutOf } from '../layout/layout.ts';
+import { alignofType, memberAt, sizeofType } from '../layout/query.ts';
 import type { CType, FunctionType, Signature } from '../ctypes/ctypes.ts';
 import type { Callback, CallbackContext, CallbackRecord, LoadedThunk, VarArgs } from './callback.ts';
 import { registerImage } from '../abis/register-image.ts';
@@ -25,6 +26,8 @@ import { GuestThread, type FrameLevel } from './guest-thread.ts';
 import { HostRuntime } from './host-runtime.ts';
 import { Loader } from './loader.ts';
 import { splitTypedVarargs } from '../layout/variadic.ts';
+import { checkTraceOptions, TraceRecorder } from './trace.ts';
+import type { Trace, TraceOptions } from './trace-format.ts';
 
 export interface SandboxOptions extends CallLimits, MachineOptions {
   /** Fill every frame with this byte before writing it (tests). */
@@ -52,6 +55,12 @@ export interface SandboxOptions extends CallLimits, MachineOptions {
    * without the check (no register saves in the stub: the instruction count of the call alone).
    */
   calleeSaved?: 'error' | 'warn' | 'off';
+  /**
+   * Traces every top-level call-out (and everything it runs): what it records, and `onTrace`
+   * to receive each trace (also in callWithRecord's result). Off by default; per function with
+   * func(prototype, { trace }), per call with f.trace(args).
+   */
+  trace?: TraceRequest | boolean;
   /**
    * How call stubs are made (both run the call's frame plan): 'compiled' (default) assembles
    * straight-line code for each distinct plan once and reuses it; 'interpreted' runs one generic
@@ -90,7 +99,9 @@ export interface ForeignFunction {
    * Calls and also returns where each argument went. With `variadicTypes`, `args` are plain
    * values (the variadic ones of these types, as for `plan`); without, the typed form above.
    */
-  callWithRecord(args: unknown[], variadicTypes?: string[]): { value: JsValue; record: CallRecord; plan: FramePlan };
+  callWithRecord(args: unknown[], variadicTypes?: string[]): { value: JsValue; record: CallRecord; plan: FramePlan; trace?: Trace };
+  /** Calls with a trace of everything the call ran (sandbox/trace-format.ts, docs/trace-json.md). */
+  trace(args: unknown[], options?: TraceRequest, variadicTypes?: string[]): { value: JsValue; trace: Trace };
   /** Calls with call-backs that may return promises; the host may run other threads while one awaits. */
   async(...args: unknown[]): Promise<JsValue>;
   /** The same function, called on `thread`. */
@@ -104,7 +115,20 @@ export interface ForeignFunction {
   into(target: ResultTarget): (...args: unknown[]) => JsValue;
 }
 
+/** What to trace, and where the finished trace goes (besides the call's result). */
+export type TraceRequest = TraceOptions & { onTrace?: (trace: Trace) => void };
+
+function traceRequest(t: TraceRequest | boolean | undefined): TraceRequest | undefined {
+  if (t === true) return {};
+  if (t === false || t === undefined) return undefined;
+  checkTraceOptions(t);
+  return t;
+}
+
+type TracedResult = CallOutResult & { trace?: Trace };
+
 interface CallRequest {
+  trace?: TraceRequest;
   args: unknown[];
   variadicTypes?: string[];
   thread?: GuestThread;
@@ -177,6 +201,12 @@ export class Sandbox {
    * passed again gets the same entry (planned once), live while some call-out uses it.
    */
   private readonly temporaries = new WeakMap<Function, Map<CType, TemporaryCallback>>();
+  /** The trace being recorded while a traced call runs (the machine's hooks feed it). */
+  private activeTrace: TraceRecorder | undefined;
+  /** Sandbox option `trace`: every function's calls are traced unless func() says otherwise. */
+  private get traceDefault(): TraceRequest | undefined {
+    return traceRequest(this.options.trace);
+  }
   /** Host-implemented C library functions (malloc, exit, errno...), made when a load needs them. */
   private readonly hostRuntime: HostRuntime;
   private readonly loader: Loader;
@@ -229,6 +259,7 @@ export class Sandbox {
       chainBegins: () => {
         if (this.chains++ === 0) this.idleRegisters = machine.saveRegisters();
       },
+      trace: () => this.activeTrace,
       chainEnds: () => {
         if (--this.chains > 0) return;
         this.idleRegisters?.restore();
@@ -260,6 +291,7 @@ export class Sandbox {
   static async open(abi: AbiName, options: SandboxOptions = {}): Promise<Sandbox> {
     const cc = convention(abi);
     checkLimits(options); // before any work: a bad option is a UsageError
+    traceRequest(options.trace);
     if (options.calleeSaved !== undefined && options.calleeSaved !== 'error' && options.calleeSaved !== 'warn' && options.calleeSaved !== 'off') {
       throw new UsageError(`calleeSaved ${JSON.stringify(options.calleeSaved)}: expected 'error', 'warn' or 'off'`);
     }
@@ -408,14 +440,15 @@ export class Sandbox {
    * Types named for variadic arguments are parsed with the prototype's own declarations
    * if it has any, else with the sandbox's declarations at the time of the call.
    */
-  func(prototype: string, opts: { symbol?: string; backend?: Backend } = {}): ForeignFunction {
+  func(prototype: string, opts: { symbol?: string; backend?: Backend; trace?: TraceRequest | boolean } = {}): ForeignFunction {
     const base = this.scope;
     const { signature, scope, offset } = parsePrototype(prototype, base);
     const symbol = opts.symbol ?? signature.name;
     if (!symbol) throw new SignatureError('the prototype has no function name: name the function, or pass { symbol }', prototype, offset);
     const backend = checkBackend(opts.backend ?? this.backend);
     const declaresTypes = scope.tags.size !== base.tags.size || scope.typedefs.size !== base.typedefs.size || scope.constants.size !== base.constants.size;
-    return this.foreignFunction(signature, this.symbolAddress(symbol), symbol, undefined, declaresTypes ? () => scope : () => this.scope, backend);
+    const trace = opts.trace === false ? undefined : traceRequest(opts.trace) ?? this.traceDefault;
+    return this.foreignFunction(signature, this.symbolAddress(symbol), symbol, undefined, declaresTypes ? () => scope : () => this.scope, backend, trace);
   }
 
   /** The plan of a call-out: the convention's, without the callee-saved check when calleeSaved is 'off'. */
@@ -424,7 +457,7 @@ export class Sandbox {
     return this.env.site.calleeSaved === 'off' ? withoutPreservedCheck(typed) : typed;
   }
 
-  private foreignFunction(signature: Signature, address: number, symbol: string, thread: GuestThread | undefined, typeScope: () => TypeScope, backend: Backend): ForeignFunction {
+  private foreignFunction(signature: Signature, address: number, symbol: string, thread: GuestThread | undefined, typeScope: () => TypeScope, backend: Backend, trace?: TraceRequest): ForeignFunction {
     const fixedPlan = signature.variadic ? undefined : this.planOf(signature);
     // Parsed variadic types and plans, while the scope they were parsed in is current.
     let cachedScope: TypeScope | undefined;
@@ -467,7 +500,7 @@ export class Sandbox {
     const start = (req: CallRequest) => {
       let { args, variadicTypes } = req;
       if (signature.variadic && variadicTypes === undefined) ({ args, types: variadicTypes } = splitTypedVarargs(signature, args, parse));
-      return this.callSteps(planFor(variadicTypes), backend, address, symbol, { ...req, args, thread: req.thread ?? thread });
+      return this.callSteps(planFor(variadicTypes), backend, address, symbol, { ...req, args, thread: req.thread ?? thread, trace: req.trace ?? trace });
     };
     const f = ((...args: unknown[]) => start({ args }).sync().value) as ForeignFunction;
     Object.defineProperties(f, {
@@ -480,12 +513,19 @@ export class Sandbox {
       callWithRecord: {
         value: (args: unknown[], variadicTypes?: string[]) => {
           const call = start({ args, variadicTypes });
-          const { value, record } = call.sync();
-          return { value, record: record(), plan: call.typed.plan };
+          const { value, record, trace: t } = call.sync();
+          return { value, record: record(), plan: call.typed.plan, ...(t ? { trace: t } : {}) };
+        },
+      },
+      trace: {
+        value: (args: unknown[], options: TraceRequest = {}, variadicTypes?: string[]) => {
+          if (this.activeTrace) throw new UsageError('f.trace() inside a traced call: the call is part of the trace being recorded already');
+          const { value, trace: t } = start({ args, variadicTypes, trace: traceRequest(options) ?? {} }).sync();
+          return { value, trace: t! };
         },
       },
       async: { value: async (...args: unknown[]) => (await start({ args }).async()).value },
-      on: { value: (t: GuestThread) => this.foreignFunction(signature, address, symbol, t, typeScope, backend) },
+      on: { value: (t: GuestThread) => this.foreignFunction(signature, address, symbol, t, typeScope, backend, trace) },
       into: { value: (target: ResultTarget) => (...args: unknown[]) => start({ args, resultInto: target }).sync().value },
     });
     return f;
@@ -521,19 +561,44 @@ export class Sandbox {
         Object.assign(t.record, { fn: RELEASED, released: true });
       }
     };
+    // A traced top-level call: the recorder hears everything until the call ends (a call made
+    // inside a traced call is part of that trace).
+    const recorder = req.trace && !this.activeTrace ? new TraceRecorder(this.machine, this.abi, req.trace) : undefined;
+    const traceBegins = () => {
+      if (!recorder) return;
+      recorder.start();
+      this.activeTrace = recorder;
+    };
+    const traceEnds = (): Trace | undefined => {
+      if (!recorder) return undefined;
+      if (this.activeTrace === recorder) this.activeTrace = undefined;
+      const t = recorder.stop();
+      req.trace?.onTrace?.(t);
+      return t;
+    };
     return {
       typed,
-      sync: (): CallOutResult => {
+      sync: (): TracedResult => {
+        traceBegins();
+        let trace: Trace | undefined;
         try {
-          return finish(runSync(steps));
+          const r = finish(runSync(steps));
+          trace = traceEnds();
+          return trace ? { ...r, trace } : r;
         } finally {
+          if (!trace) traceEnds();
           recycle();
         }
       },
-      async: async (): Promise<CallOutResult> => {
+      async: async (): Promise<TracedResult> => {
+        traceBegins();
+        let trace: Trace | undefined;
         try {
-          return finish(await runAsync(steps));
+          const r = finish(await runAsync(steps));
+          trace = traceEnds();
+          return trace ? { ...r, trace } : r;
         } finally {
+          if (!trace) traceEnds();
           recycle();
         }
       },
@@ -566,6 +631,28 @@ export class Sandbox {
     const bytes = encodeToBytes(t, value, what, { dm: this.cc.dataModel });
     this.checkMapped(what, address, bytes.length);
     this.machine.write(address, bytes);
+  }
+  /**
+   * sizeof, _Alignof and offsetof on this sandbox's convention, as GCC lays the type out. A type
+   * is text in the sandbox's declared scope ('struct S', 'int[4]', 'struct { char c; double d; }')
+   * or a CType; a member is 'field', 'a.b' or 'arr[2].x'. A LayoutQueryError says what was wrong
+   * (`problem`: 'no-member', 'not-a-record', 'incomplete'...); a bad type text is a SignatureError.
+   */
+  sizeof(type: string | CType): number {
+    return sizeofType(this.queryType('sizeof', type), this.cc.dataModel);
+  }
+  alignof(type: string | CType): number {
+    return alignofType(this.queryType('alignof', type), this.cc.dataModel);
+  }
+  offsetof(type: string | CType, member: string): number {
+    return memberAt(this.queryType('offsetof', type), member, this.cc.dataModel).offset;
+  }
+  private queryType(what: string, type: string | CType): CType {
+    if (typeof type === 'string') return parseType(type, this.scope);
+    if (typeof type !== 'object' || type === null || typeof (type as { kind?: unknown }).kind !== 'string') {
+      throw new UsageError(`sb.${what}: expected a C type as text ('struct S', 'int[4]') or a CType object, got ${type === null ? 'null' : typeof type}`);
+    }
+    return type;
   }
   /**
    * The address of read/write: an integer, the bytes from it within mapped guest memory.

@@ -692,7 +692,8 @@ describe('prototypes in every Sandbox API: declarations, then one prototype, nam
   });
 
   it('sb.callback: struct parameters from the declarations, function-pointer parameters and results', () => {
-    const cb = sb.callback('struct P2 { int x; int y; }; typedef struct P2 P2_t; int (P2_t p, int index)',
+    // its own declaration of visit_points' struct Point (another tag would be another type: refused)
+    const cb = sb.callback('struct Point { int x; int y; }; typedef struct Point P2_t; int (P2_t p, int index)',
       (p, k) => (p as { x: number; y: number }).x * 10 + (p as { y: number }).y + (k as number));
     expect(visit()([{ x: 1, y: 2 }, { x: 3, y: 4 }], 2, cb)).toBe(12 * 31 + 35);
     cb.release();
