@@ -12,6 +12,11 @@ import { parsePrototype, parseType, SignatureError, type TypeScope } from '../ct
 import { VariadicArgumentError, variadicTypeProblem } from '../layout/variadic.ts';
 import type { Signature } from '../ctypes/ctypes.ts';
 import { TraceOutputs, type TraceCliOptions } from './trace-files.ts';
+import type { CallRecord } from '../sandbox/callout.ts';
+import type { FramePlan } from '../abis/plan.ts';
+import type { JsValue } from '../layout/values.ts';
+import type { CType } from '../ctypes/ctypes.ts';
+import { where } from './explain.ts';
 
 export interface CallOptions {
   abi: string;
@@ -21,6 +26,8 @@ export interface CallOptions {
   symbol?: string;
   /** Comma-separated C types of the JSON arguments after the fixed ones, for a variadic function. */
   varargs?: string;
+  /** `call --record`: add where each argument went and what the callee left in its buffers. */
+  record?: boolean;
 }
 
 
@@ -137,6 +144,13 @@ export async function runCall(o: CallOptions & TraceCliOptions): Promise<number>
     });
     sb = call.sb;
     const f = call.func(outputs?.request(sb));
+    if (o.record) {
+      const args = recordableArguments(f.signature, call.args);
+      const { value, record, plan } = outputs ? outputs.around(() => f.callWithRecord(args)) : f.callWithRecord(args);
+      const json = { result: toJson(value), record: recordJson(record, plan, f.signature, args), stdout: printed[1], stderr: printed[2] };
+      process.stdout.write(`${JSON.stringify(json)}\n`);
+      return 0;
+    }
     const result = outputs ? outputs.around(() => f(...call.args)) : f(...call.args);
     process.stdout.write(`${JSON.stringify({ result: toJson(result), stdout: printed[1], stderr: printed[2] })}\n`);
     return 0;
@@ -153,4 +167,70 @@ export async function runCall(o: CallOptions & TraceCliOptions): Promise<number>
   } finally {
     sb?.close();
   }
+}
+
+// ---- call --record ----------------------------------------------------------------------
+
+const hexAddress = (a: number) => `0x${a.toString(16)}`;
+
+/** A non-const `char *` (or signed/unsigned char *): a string given for it is a buffer the callee may fill. */
+function isCharBuffer(t: CType): boolean {
+  return t.kind === 'pointer' && !t.isConst && t.to.kind === 'scalar' && (t.to.name === 'char' || t.to.name === 'signed char' || t.to.name === 'unsigned char');
+}
+
+/**
+ * The arguments to call with under --record. A string for a non-const `char *` becomes its
+ * UTF-8 bytes and a NUL in a Uint8Array: the callee sees the same bytes in region 1, and, a
+ * typed array being copied back after the call (strings are immutable, so they are not),
+ * the record can show what the callee left there. Arrays and objects are copied back as given.
+ */
+function recordableArguments(signature: Signature, args: unknown[]): unknown[] {
+  return args.map((a, i) => {
+    const param = signature.params[i];
+    if (typeof a !== 'string' || !param || !isCharBuffer(param.type)) return a;
+    const utf8 = new TextEncoder().encode(a);
+    const bytes = new Uint8Array(utf8.length + 1);
+    bytes.set(utf8);
+    return bytes;
+  });
+}
+
+/** What a non-const pointer argument's buffer holds after the call, if it was a copy abiscope made (array, object, string). */
+function bufferAfter(type: CType | undefined, value: unknown): unknown {
+  if (!type || type.kind !== 'pointer' || type.isConst || value === null || typeof value !== 'object') return undefined;
+  if (value instanceof Uint8Array) {
+    // A string (see recordableArguments): the text up to the first NUL, and every byte of the copy.
+    const nul = value.indexOf(0);
+    return { string: new TextDecoder().decode(value.subarray(0, nul < 0 ? value.length : nul)), bytes: Array.from(value) };
+  }
+  // JSON arrays and objects, updated in place by the copy-back (their values came from JSON: JsValue).
+  return toJson(value as JsValue);
+}
+
+/**
+ * The "record" of `call --record`, in explain's notation: registers by their ABI name, stack
+ * slots as [sp+N] from the stack pointer at the call (sp), addresses only beside them.
+ */
+export function recordJson(record: CallRecord, plan: FramePlan, signature: Signature, args: unknown[]): unknown {
+  return {
+    sp: hexAddress(record.frameBase),
+    args: record.args.map((a, i) => {
+      const planned = plan.args[i];
+      const pieces = a.pieces.map((p, k) => {
+        const piece = planned?.pieces[k];
+        const at = piece ? where(piece) : p.where;
+        // A register's address would be abiscope's register image: only stack slots are memory the callee sees.
+        return piece?.kind === 'stack' ? { where: at, address: hexAddress(p.address), size: p.size } : { where: at, size: p.size };
+      });
+      const after = bufferAfter(signature.params[i]?.type, args[i]);
+      return {
+        name: a.name, type: a.type, pieces,
+        // A struct passed by reference (PowerPC): the pieces carry the address of this copy.
+        ...(planned?.passing === 'reference' ? { copy: hexAddress(a.address) } : {}),
+        ...(after !== undefined ? { after } : {}),
+      };
+    }),
+    ...(plan.result.kind === 'memory' && record.resultAddress !== undefined
+      ? { result: { pointer: where(plan.result.pointer), address: hexAddress(record.resultAddress), size: plan.result.size } } : {}),
+  };
 }

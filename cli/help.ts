@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   info: ['abiscope info elf demo/obj/x86_64/demo.o'],
   'info elf': ['abiscope info elf demo/obj/armhf/demo.o', 'abiscope info elf --json runtime/lib/x86_64/libabiscope.a'],
-  disasm: ['abiscope disasm --target arm demo/obj/armhf/demo.o dot'],
+  disasm: ['abiscope disasm demo/obj/armhf/demo.o dot', "abiscope disasm --abi x86_64-sysv --stub 'int f(int, double)'"],
   explain: [
     "abiscope explain --abi x86_64-sysv 'double f(int a, struct V { float x, y; } v, double d)'",
     "abiscope explain --abi i386-sysv --varargs double,int 'int printf(const char *fmt, ...)'",

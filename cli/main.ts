@@ -14,7 +14,7 @@ import { runCompare, type CompareOptions } from './compare.ts';
 import { readInput } from '../sandbox/loader.ts';
 import { isArchive, readArchive } from '../emu/elf-archive.ts';
 import { runDemo } from './demo.ts';
-import { Disassembler } from '../emu/asm.ts';
+import { runDisasm, type DisasmOptions } from './disasm.ts';
 import { runLayout, type LayoutOptions } from './layout.ts';
 import { addHelpTexts } from './help.ts';
 import { packageVersion } from './version.ts';
@@ -71,28 +71,15 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   program
-    .command('disasm <file> <symbol>')
-    .description("disassemble one symbol of an ELF file (.o or static executable)")
-    .requiredOption('--target <target>', 'x86 | x86_64 | arm | ppc32 | aarch64')
-    .action(async (file: string, symbol: string, o: { target: string }) => {
-      const target = targetProfile(o.target);
-      const elf = parseElf(readFileSync(file), file);
-      if (elf.machine !== target.name) throw new UsageError(`${file} is ${elf.machine} code, not ${target.name}`);
-      const sym = elf.symbols.find((s) => s.name === symbol && s.defined);
-      if (!sym) throw new UsageError(`no defined symbol '${symbol}' in ${file}`);
-      const sec = elf.sections.find((s) => s.name === sym.section);
-      if (!sec) throw new UsageError(`symbol '${symbol}' has no section`);
-      const bytes = readFileSync(file);
-      // In an object, symbol values are section offsets; in an executable, addresses.
-      const start = (sym.address & ~(sym.thumb ? 1 : 0)) - (elf.type === 'rel' ? 0 : sec.addr);
-      const code = bytes.subarray(sec.offset + start, sec.offset + start + Math.max(sym.size, 4));
-      const dis = Disassembler.for(sym.thumb ? 'thumb' : target.isa);
-      const base = sym.address & ~1;
-      process.stdout.write(`${symbol}${sym.thumb ? ' (thumb)' : ''}:\n`);
-      for (const i of dis.disassemble(code, base)) {
-        const hex = Array.from(i.bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
-        process.stdout.write(`  ${pc.dim(`0x${i.address.toString(16).padStart(8, '0')}`)}  ${hex.padEnd(24)} ${i.text}\n`);
-      }
+    .command('disasm [file] [symbol]')
+    .description("disassemble one symbol of an ELF file (.o or static executable), branch targets named; or abiscope's compiled call stub or call-back thunk for a prototype")
+    .option('--target <target>', 'x86 | x86_64 | arm | ppc32 | aarch64 (default: the ELF header\'s; a different one is an error)')
+    .option('--abi <abi>', 'with --stub or --thunk: i386-sysv | x86_64-sysv | arm-aapcs | arm-aapcs-vfp | ppc32-sysv')
+    .option('--stub <prototype>', "print abiscope's compiled call stub for this prototype on --abi")
+    .option('--thunk <prototype>', "print abiscope's compiled call-back thunk for this prototype on --abi")
+    .option('--varargs <types>', 'with --stub or --thunk: comma-separated types of the arguments passed for ...')
+    .action(async (file: string | undefined, symbol: string | undefined, o: DisasmOptions) => {
+      await runDisasm(file, symbol, o);
     });
 
   program
@@ -132,7 +119,8 @@ export async function main(argv: string[]): Promise<number> {
 
   addTraceOptions(callArguments(program
     .command('call')
-    .description('call a function in an ELF file and print {"result": ...} as JSON')))
+    .description('call a function in an ELF file and print {"result": ...} as JSON')
+    .option('--record', 'add "record": where each argument went, the hidden result pointer, sp at the call, and what the callee left in non-const pointer arguments')))
     .action(async (o: TraceCommandOptions) => {
       code = await runCall(o);
     });

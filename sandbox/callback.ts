@@ -86,8 +86,28 @@ export interface CallbackContext {
   readonly describe: string;
   /** Stack pointer at the call-back's entry. */
   entrySp: number;
-  /** Fixed arguments: register names or guest addresses each piece was read from. */
-  args: { name: string; type: string; from: string[] }[];
+  /**
+   * Fixed arguments: where each piece was read, in explain's notation (a register by its ABI
+   * name, a stack slot as `[sp+N]` from the stack pointer at the call, a by-reference copy as
+   * `*[0x...]`), and beside it the guest address of each stack piece (null for a register).
+   */
+  args: { name: string; type: string; from: string[]; at: (number | null)[] }[];
+}
+
+/** readIncoming's locations ('rdi', '0x7fefff30', '*0x7fefff40') in explain's notation, with the addresses beside. */
+function locations(from: string[], callSp: number): { from: string[]; at: (number | null)[] } {
+  const at: (number | null)[] = [];
+  const named = from.map((f) => {
+    const m = /^(\*?)0x([0-9a-f]+)$/.exec(f);
+    if (!m) {
+      at.push(null);
+      return f;
+    }
+    const address = parseInt(m[2], 16);
+    at.push(address);
+    return m[1] ? `*[0x${address.toString(16)}]` : `[sp+${address - callSp}]`;
+  });
+  return { from: named, at };
 }
 
 /** A call-back the guest has entered: its arguments decoded, the CPU registers saved. */
@@ -146,7 +166,7 @@ export function enterCallback(m: Machine, image: RegisterImage, thunk: LoadedThu
   const context: CallbackContext = {
     get describe() { return describe(); },
     entrySp,
-    get args() { return (contextArgs ??= incoming.map((a, i) => ({ name: a.name, type: cb.typed.plan.args[i].type, from: a.from }))); },
+    get args() { return (contextArgs ??= incoming.map((a, i) => ({ name: a.name, type: cb.typed.plan.args[i].type, ...locations(a.from, entrySp + (m.target.linkRegister ? 0 : m.target.pointerSize)) }))); },
   };
   return { record: cb, args, context, get describe() { return describe(); }, trapSp, block, blockBytes, entrySp, caller, regs, saved: m.saveRegisters(), varargs };
 }

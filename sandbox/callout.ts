@@ -314,7 +314,7 @@ function recordOf(call: PreparedCallOut): CallRecord {
   const image = call.base + plan.imageArea.offset;
   const args = plan.args.map((a): PlacedArg => {
     const pieces = a.pieces.map((p) => p.kind === 'stack'
-      ? { where: `stack+${p.offset}`, address: call.base + p.offset + p.slotOffset, size: p.size }
+      ? { where: `[sp+${p.offset + p.slotOffset}]`, address: call.base + p.offset + p.slotOffset, size: p.size } // explain's notation
       : { where: p.reg, address: image + imageSlotOffset(plan, p.reg), size: p.size });
     const address = a.passing === 'reference' ? call.base + (a.pointsTo.frameOffset ?? 0) : pieces[0]?.address ?? call.base;
     return { name: a.name, type: a.type, address, pieces };

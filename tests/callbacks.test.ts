@@ -75,7 +75,11 @@ describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].flatMap((dir) => BACK
       expect(a.from.length).toBeGreaterThanOrEqual(pieces.length);
       pieces.forEach((p, k) => {
         if (p.kind === 'reg') expect(a.from[k]).toBe(p.reg);
-        else expect(Number(a.from[k])).toBe(ctx!.entrySp + (sb.machine.target.linkRegister ? 0 : sb.machine.target.pointerSize) + p.offset + p.slotOffset);
+        else {
+          expect(a.from[k]).toBe(`[sp+${p.offset + p.slotOffset}]`); // the notation of explain
+          expect(a.at[k]).toBe(ctx!.entrySp + (sb.machine.target.linkRegister ? 0 : sb.machine.target.pointerSize) + p.offset + p.slotOffset);
+        }
+        if (p.kind === 'reg') expect(a.at[k]).toBeNull();
       });
     });
   });
