@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pc } from './colors.js';
+import { where as explainWhere } from './explain.ts';
 import { Sandbox } from '../sandbox/sandbox.ts';
 import type { CallbackContext } from '../sandbox/callback.ts';
 import { ABI_NAMES, convention } from '../backends/registry.ts';
@@ -42,13 +43,18 @@ export async function runDemo(): Promise<void> {
       out(pc.dim(`      ${'arg'.padEnd(6)} ${'type'.padEnd(18)}    ${'where'.padEnd(22)} guest address\n`));
       for (const c of CALLS) {
         const f = sb.func(c.proto);
-        const { value, record } = f.callWithRecord(c.args);
+        const { value, record, plan } = f.callWithRecord(c.args);
         out(`  ${pc.bold(f.signature.name ?? '')}(${c.args.map((a) => JSON.stringify(toJson(a as never))).join(', ')}) = ${pc.yellow(JSON.stringify(toJson(value)))}\n`);
         for (const a of record.args) {
           const where = a.pieces.map((p) => p.where).join(' + ');
           out(`      ${a.name.padEnd(6)} ${a.type.padEnd(18)} -> ${where.padEnd(22)} ${pc.dim(`0x${a.address.toString(16)}`)}\n`);
         }
-        if (record.resultAddress !== undefined) out(`      ${'result'.padEnd(6)} ${'(hidden pointer)'.padEnd(18)} -> ${pc.dim(`0x${record.resultAddress.toString(16)}`)}\n`);
+        if (record.resultAddress !== undefined && plan.result.kind === 'memory') {
+          // The hidden struct-result pointer: where it is passed, and the temporary it points at.
+          const res = plan.result;
+          const where = `${explainWhere(res.pointer)} = &result`;
+          out(`      ${'result'.padEnd(6)} ${'(hidden pointer)'.padEnd(18)} -> ${where.padEnd(22)} ${pc.dim(`0x${record.resultAddress.toString(16)}`)}\n`);
+        }
       }
       // A GCC-compiled caller calling back into JS: where its arguments arrived.
       let seen: CallbackContext | undefined;

@@ -5,7 +5,10 @@ import { pc } from './colors.js';
 import type { ArgPiece } from '../abis/abi.ts';
 import { conventionBackend, convention } from '../backends/registry.ts';
 import { parsePrototype, parseType } from '../ctypes/parse.ts';
-import { planCall, type FramePlan, type PlanOp } from '../abis/plan.ts';
+import { typedPlan, type FramePlan, type PlanOp, type TypedPlan } from '../abis/plan.ts';
+import type { CType } from '../ctypes/ctypes.ts';
+import { layoutOf } from '../layout/layout.ts';
+import type { DataModel } from '../layout/datamodel.ts';
 import type { CodeLine } from '../backends/backend.ts';
 
 /**
@@ -15,10 +18,38 @@ import type { CodeLine } from '../backends/backend.ts';
 const LISTING_SENTINEL = 0;
 
 export function planFor(abi: string, text: string, varargs: string[] = []): FramePlan {
+  return typedPlanFor(abi, text, varargs).plan;
+}
+
+/** planFor, with the arguments' C types (the text view maps struct fields to the pieces that carry them). */
+function typedPlanFor(abi: string, text: string, varargs: string[] = []): TypedPlan {
   const cc = convention(abi);
   // The variadic types may use the declarations before the prototype.
   const { signature, scope } = parsePrototype(text);
-  return planCall(cc, signature, varargs.map((t) => parseType(t, scope)));
+  return typedPlan(cc, signature, varargs.map((t) => parseType(t, scope)));
+}
+
+/** The scalar members of a value with their byte ranges: `x`, `p.y`, `a[2]`, for mapping pieces to fields. */
+function leaves(type: CType, dm: DataModel, name: string, base: number, out: { name: string; start: number; end: number }[]): void {
+  if (type.kind === 'struct' || type.kind === 'union') {
+    for (const f of layoutOf(type, dm).fields ?? []) leaves(f.type, dm, f.name ? (name ? `${name}.${f.name}` : f.name) : name, base + f.offset, out);
+  } else if (type.kind === 'array') {
+    const size = layoutOf(type.element, dm).size;
+    for (let i = 0; i < type.length && out.length < 256; i++) leaves(type.element, dm, `${name}[${i}]`, base + i * size, out);
+  } else {
+    out.push({ name, start: base, end: base + layoutOf(type, dm).size });
+  }
+}
+
+/** " (x, y)" after a piece of a struct: the members whose bytes it carries. */
+function piecesWithFields(a: FramePlan['args'][number], type: CType, dm: DataModel): string {
+  if (a.passing === 'reference' || a.pieces.length < 2 || (type.kind !== 'struct' && type.kind !== 'union')) return a.pieces.map(where).join(' + ');
+  const all: { name: string; start: number; end: number }[] = [];
+  leaves(type, dm, '', 0, all);
+  return a.pieces.map((p) => {
+    const names = all.filter((l) => l.start < p.valueOffset + p.size && l.end > p.valueOffset).map((l) => l.name);
+    return names.length ? `${where(p)} (${names.join(', ')})` : where(p);
+  }).join(' + ');
 }
 
 /** The compiled back end's code for a plan. */
@@ -92,10 +123,11 @@ function table(rows: string[][]): string[] {
 }
 
 export function explainText(abi: string, text: string, varargs: string[] = [], opts: { compiled?: boolean } = {}): string {
-  const plan = planFor(abi, text, varargs);
+  const typed = typedPlanFor(abi, text, varargs);
+  const plan = typed.plan;
   const rows: string[][] = [['argument', 'type', 'location', 'frame offset', 'rule']];
   for (const a of plan.args) {
-    const loc = a.pieces.map(where).join(' + ') + (a.passing === 'reference' ? ' (pointer to copy)' : '');
+    const loc = piecesWithFields(a, typed.args[a.index], plan.dataModel) + (a.passing === 'reference' ? ' (pointer to copy)' : '');
     const moved = plan.ops.find((o) => (o.op === 'move' || o.op === 'copy') && o.arg === a.index);
     const off = a.pointsTo.frameOffset !== null ? at(a.pointsTo.frameOffset) : moved && 'to' in moved ? `${at(moved.to)} (image)` : '-';
     rows.push([a.name, a.type, loc, off, a.rule]);

@@ -130,3 +130,15 @@ describe('splitTypeList', () => {
     expect(splitTypeList('int,')).toEqual(['int', '']);
   });
 });
+
+describe('explain maps the members of a struct to the pieces that carry them', () => {
+  it('x86-64: two SSE eightbytes; ARM: core registers then the stack; one piece: no list', async () => {
+    const x = await run('explain', '--abi', 'x86_64-sysv', 'struct V { float x, y; double z; }; double f(int a, struct V v)');
+    expect(x.code).toBe(0);
+    expect(x.stdout).toMatch(/\nv +struct V +xmm0 \(x, y\) \+ xmm1 \(z\) /);
+    const arm = await run('explain', '--abi', 'arm-aapcs', 'struct S { int a[5]; char c; }; int f(int k, struct S s)');
+    expect(arm.stdout).toMatch(/\ns +struct S +r1 \(a\[0\]\) \+ r2 \(a\[1\]\) \+ r3 \(a\[2\]\) \+ \[sp\+0\] \(a\[3\], a\[4\], c\) /);
+    const one = await run('explain', '--abi', 'x86_64-sysv', 'struct P { int x, y; }; int g(struct P p)');
+    expect(one.stdout).toMatch(/\np +struct P +rdi +\[sp/);
+  });
+});
