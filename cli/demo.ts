@@ -45,8 +45,9 @@ export async function runDemo(): Promise<void> {
         const f = sb.func(c.proto);
         const { value, record, plan } = f.callWithRecord(c.args);
         out(`  ${pc.bold(f.signature.name ?? '')}(${c.args.map((a) => JSON.stringify(toJson(a as never))).join(', ')}) = ${pc.yellow(JSON.stringify(toJson(value)))}\n`);
-        for (const a of record.args) {
-          const where = a.pieces.map((p) => p.where).join(' + ');
+        for (const [i, a] of record.args.entries()) {
+          // A by-reference argument (PowerPC structs): the register holds a pointer to the copy at the address shown.
+          const where = a.pieces.map((p) => p.where).join(' + ') + (plan.args[i]?.passing === 'reference' ? ' -> copy' : '');
           out(`      ${a.name.padEnd(6)} ${a.type.padEnd(18)} -> ${where.padEnd(22)} ${pc.dim(`0x${a.address.toString(16)}`)}\n`);
         }
         if (record.resultAddress !== undefined && plan.result.kind === 'memory') {
