@@ -380,7 +380,7 @@ export class Machine {
     new DataView(b.buffer).setFloat32(0, v, true);
     this.writeRegBytes(name, b);
   }
-  /** x87 ST(i) lives in physical register (TOP + i) mod 8, TOP = FPSW bits 11..13 (ABI-FACTS). */
+  /** x87 ST(i) lives in physical register (TOP + i) mod 8, TOP = FPSW bits 11..13 (docs/unicorn-notes.md). */
   private x87Physical(i: number): number {
     const fpsw = Number(this.readReg('fpsw'));
     return (((fpsw >> 11) & 7) + i) & 7;
@@ -559,7 +559,7 @@ export class Machine {
 
   /**
    * Runs from `pc` until the guest fetches a host-trap slot. Hooks only record and stop:
-   * the host handles the trap between runs (never a nested uc_emu_start, see ABI-FACTS).
+   * the host handles the trap between runs (never a nested uc_emu_start, see docs/unicorn-notes.md).
    * ARM: an odd `pc` starts in Thumb state. Anything else that stops the guest is a GuestFault
    * (emu/stop-reasons.ts says how Unicorn reports each event).
    */
@@ -789,23 +789,22 @@ export class Machine {
    */
   countInstructions<T>(fn: () => T, onInstruction?: (address: bigint, size: number) => void): { result: T; count: number } {
     let count = 0;
-    const trapEnd = BigInt(LAYOUT.trapBase + PAGE);
-    const trapBase = BigInt(LAYOUT.trapBase);
-    this.dropTranslations();
-    const hook = this.uc.hookCodeRemovable(1, 0, (address, size) => {
-      if (address >= trapBase && address < trapEnd) return;
-      count++;
-      onInstruction?.(address, size);
+    const detach = this.attachTrace({
+      instruction: (address, size) => {
+        count++;
+        onInstruction?.(BigInt(address), size);
+      },
+      memory: () => {},
+      reached: () => {},
     });
-    let result: T;
     try {
-      result = fn();
+      const result = fn();
+      return { result, count };
     } finally {
-      this.uc.hookDel(hook);
-      this.dropTranslations();
+      detach();
     }
-    return { result, count };
   }
+
 }
 
 /**

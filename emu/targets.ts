@@ -27,7 +27,7 @@ export interface TargetProfile {
   reportRegisters: string[];
   /** Registers a trace compares after every instruction (its "changed registers"): general, flags, FP and vector argument registers. */
   traceRegisters: string[];
-  /** Enable FPU/VFP after reset (ABI-FACTS: both are off at reset on ARM and PPC). */
+  /** Enable FPU/VFP after reset (docs/unicorn-notes.md: both are off at reset on ARM and PPC). */
   powerOn(uc: Unicorn): void;
 }
 
@@ -115,7 +115,7 @@ const ppc32: TargetProfile = {
   reportRegisters: [...Array.from({ length: 32 }, (_, i) => `r${i}`), 'pc', 'lr', 'ctr', 'cr'],
   traceRegisters: [...Array.from({ length: 32 }, (_, i) => `r${i}`), 'lr', 'ctr', 'cr', 'xer', ...Array.from({ length: 32 }, (_, i) => `f${i}`)],
   powerOn(uc) {
-    // MSR.FP (0x2000) enables the FPU; reset MSR is 0x40 (ABI-FACTS).
+    // MSR.FP (0x2000) enables the FPU; reset MSR is 0x40 (docs/unicorn-notes.md).
     const msr = new DataView(uc.regRead(P.UC_PPC_REG_MSR, 4).slice().buffer).getUint32(0, true);
     uc.regWrite(P.UC_PPC_REG_MSR, new Uint8Array(new Uint32Array([(msr | 0x2000) >>> 0]).buffer));
   },

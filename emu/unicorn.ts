@@ -112,7 +112,7 @@ function loadApi(): Api {
     }
   }
   if (!lib) throw new UnicornMissingError(failures.join('\n  '));
-  // uc_hook_add is variadic; each hook kind gets its own fixed prototype (ABI-FACTS).
+  // uc_hook_add is variadic; each hook kind gets its own fixed prototype (docs/unicorn-notes.md).
   const HookCodeProto = koffi.proto(`void abiscope_hook_code(void *uc, uint64_t address, uint32_t size, void *user)`);
   const HookMemProto = koffi.proto(
     `bool abiscope_hook_mem(void *uc, int type, uint64_t address, int size, int64_t value, void *user)`,
@@ -328,20 +328,12 @@ export class Unicorn {
   }
   /**
    * A code hook that can be removed again (hookDel): returns its handle. Unicorn 2 calls a code
-   * hook only from blocks translated while it exists: flushTranslations() first to see every one.
+   * hook only from blocks translated while it exists: drop the translations of the code first
+   * (removeCache) to see every instruction (docs/unicorn-notes.md).
    */
   hookCodeRemovable(begin: number | bigint, end: number | bigint, fn: HookCode): bigint {
     const cb = koffi.register((_uc: Ptr, address: bigint | number, size: number) => fn(BigInt(address), size), koffi.pointer(this.api.HookCodeProto));
-    const out = [0n];
-    try {
-      this.check('uc_hook_add(CODE)', this.api.uc_hook_code(this.live(), out, C.hookType.UC_HOOK_CODE, cb, null, BigInt(begin), BigInt(end)));
-    } catch (e) {
-      koffi.unregister(cb);
-      throw e;
-    }
-    const handle = BigInt(out[0]);
-    this.removable.set(handle, cb);
-    return handle;
+    return this.addRemovable('uc_hook_add(CODE)', cb, (out) => this.api.uc_hook_code(this.live(), out, C.hookType.UC_HOOK_CODE, cb, null, BigInt(begin), BigInt(end)));
   }
   /**
    * Guest memory reads and writes (UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE over every address),
@@ -355,9 +347,14 @@ export class Unicorn {
       },
       koffi.pointer(this.api.HookMemProto),
     );
+    const type = C.hookType.UC_HOOK_MEM_READ | C.hookType.UC_HOOK_MEM_WRITE;
+    return this.addRemovable('uc_hook_add(MEM_READ|MEM_WRITE)', cb, (out) => this.api.uc_hook_mem(this.live(), out, type, cb, null, 1n, 0n));
+  }
+  /** Adds a registered callback as a hook hookDel can remove; the callback is freed if Unicorn refuses it. */
+  private addRemovable(call: string, cb: KoffiCallback, add: (out: bigint[]) => number): bigint {
     const out = [0n];
     try {
-      this.check('uc_hook_add(MEM_READ|MEM_WRITE)', this.api.uc_hook_mem(this.live(), out, C.hookType.UC_HOOK_MEM_READ | C.hookType.UC_HOOK_MEM_WRITE, cb, null, 1n, 0n));
+      this.check(call, add(out));
     } catch (e) {
       koffi.unregister(cb);
       throw e;
@@ -376,11 +373,6 @@ export class Unicorn {
     } finally {
       koffi.unregister(cb);
     }
-  }
-  /** Drops every translated block (UC_CTL_TB_FLUSH): the next run translates afresh, seeing the hooks that exist then. */
-  flushTranslations(): void {
-    const ctl = C.controlType.UC_CTL_TB_FLUSH | (0 << 26) | (1 << 30); // UC_CTL_WRITE(TB_FLUSH, 0)
-    this.check('uc_ctl(TB_FLUSH)', this.api.uc_ctl(this.live(), ctl));
   }
   hookMemInvalid(fn: HookMemInvalid): void {
     const cb = koffi.register(

@@ -1,6 +1,6 @@
 // Running a call-out: the stub runs until the guest returns to the sentinel or enters
 // a call-back. A call-back trap only stops the emulator (never a nested emulation,
-// ABI-FACTS); the host then runs the JS function, which may call out again on the
+// docs/unicorn-notes.md); the host then runs the JS function, which may call out again on the
 // same thread (below the call-back's block) or on another one, and resumes the guest.
 //
 // The steps are a generator so that one description serves two drivers: `runSync`

@@ -569,36 +569,37 @@ export class Sandbox {
       recorder.start();
       this.activeTrace = recorder;
     };
+    let traceEnded = false;
+    // Once: when the call returns (the trace goes with its result) or fails (only to onTrace).
     const traceEnds = (): Trace | undefined => {
-      if (!recorder) return undefined;
+      if (!recorder || traceEnded) return undefined;
+      traceEnded = true;
       if (this.activeTrace === recorder) this.activeTrace = undefined;
       const t = recorder.stop();
       req.trace?.onTrace?.(t);
       return t;
     };
+    const withTrace = (r: CallOutResult): TracedResult => {
+      const trace = traceEnds();
+      return trace ? { ...r, trace } : r;
+    };
     return {
       typed,
       sync: (): TracedResult => {
         traceBegins();
-        let trace: Trace | undefined;
         try {
-          const r = finish(runSync(steps));
-          trace = traceEnds();
-          return trace ? { ...r, trace } : r;
+          return withTrace(finish(runSync(steps)));
         } finally {
-          if (!trace) traceEnds();
+          traceEnds();
           recycle();
         }
       },
       async: async (): Promise<TracedResult> => {
         traceBegins();
-        let trace: Trace | undefined;
         try {
-          const r = finish(await runAsync(steps));
-          trace = traceEnds();
-          return trace ? { ...r, trace } : r;
+          return withTrace(finish(await runAsync(steps)));
         } finally {
-          if (!trace) traceEnds();
+          traceEnds();
           recycle();
         }
       },

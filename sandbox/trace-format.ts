@@ -1,5 +1,5 @@
 // The trace of a call, as plain JSON (format `abiscope-trace/1`, documented in docs/trace-json.md,
-// schema docs/trace.schema.json generated from these types by scripts/trace-schema.mjs).
+// schema docs/trace.schema.json generated from these types by scripts/json-schemas.mjs).
 // Addresses are numbers (every guest address abiscope maps is below 2^31); register values,
 // memory values and bytes are hex strings (64-bit and 128-bit values do not fit a JS number):
 // bytes in memory order, register values as numbers in hex ("0x2a").

@@ -1,5 +1,5 @@
 // `abiscope explain --json` follows docs/plan.schema.json (generated from the ExplainJson type
-// by scripts/plan-schema.mjs, checked here to be current) for every generated signature on
+// by scripts/json-schemas.mjs, checked here to be current) for every generated signature on
 // every convention, with and without --compiled; the schema refuses what is not a plan.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -23,8 +23,8 @@ const GEN = loadGenCases();
 const errors = () => JSON.stringify(validate.errors?.slice(0, 3));
 
 describe('docs/plan.schema.json', () => {
-  it('is what the types say (scripts/plan-schema.mjs --check)', () => {
-    expect(() => execFileSync(process.execPath, [join(ROOT, 'scripts', 'plan-schema.mjs'), '--check'], { stdio: 'pipe' })).not.toThrow();
+  it('is what the types say (scripts/json-schemas.mjs --check plan)', () => {
+    expect(() => execFileSync(process.execPath, [join(ROOT, 'scripts', 'json-schemas.mjs'), '--check', 'plan'], { stdio: 'pipe' })).not.toThrow();
   });
 
   it('names the current format', () => {

@@ -28,8 +28,8 @@ const of = <K extends TraceEvent['kind']>(t: Trace, kind: K) => t.events.filter(
 const where = (p: FramePlan['args'][number]['pieces'][number]) => (p.kind === 'reg' ? p.reg : `[sp+${p.offset + p.slotOffset}]`);
 
 describe('docs/trace.schema.json', () => {
-  it('is what the types say (scripts/trace-schema.mjs --check)', () => {
-    expect(() => execFileSync(process.execPath, [join(ROOT, 'scripts', 'trace-schema.mjs'), '--check'], { stdio: 'pipe' })).not.toThrow();
+  it('is what the types say (scripts/json-schemas.mjs --check trace)', () => {
+    expect(() => execFileSync(process.execPath, [join(ROOT, 'scripts', 'json-schemas.mjs'), '--check', 'trace'], { stdio: 'pipe' })).not.toThrow();
   });
 });
 

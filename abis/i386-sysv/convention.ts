@@ -2,7 +2,7 @@
 // compiles it on Linux. Reference: "System V Application Binary Interface,
 // Intel386 Architecture Processor Supplement" (the i386 psABI, version 1.1),
 // section 2.2.3 "Parameter Passing and Returning Values"; checked against the
-// compiler (see ABI-FACTS.md and tests/abi-x86.test.ts).
+// compiler (see tests/abi-x86.test.ts).
 //
 // Arguments: all on the stack, in order, from esp at the call upward; every
 //   argument takes a whole number of 4-byte words and is 4-aligned (8-byte

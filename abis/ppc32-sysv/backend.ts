@@ -14,27 +14,24 @@ export const ppc32CallStub: CallStubGenerator = (image, sentinel, clobbered) => 
   if (has(image, 'cr6', 'special')) {
     L.push(`lwz 0, ${at(image, 'cr6', 'special')}(14)`, 'cmpwi 0, 0', 'beq clear6', 'creqv 6, 6, 6', 'b set6', 'clear6:', 'crxor 6, 6, 6', 'set6:');
   }
-  // The registers the callee must preserve, as they are at the call: r14-r31 in one stmw
+  // The registers the callee must preserve, before the call and after it: r14-r31 in one stmw
   // (their slots are consecutive), the FPRs, r2, r13, and cr (whose fields 2-4 are kept).
-  for (const r of preserved(image)) {
-    if (r === 'r14') L.push(`stmw 14, ${at(image, 'r14', 'saved')}(14)`);
-    else if (/^r(1[5-9]|2\d|3[01])$/.test(r)) continue;
-    else if (r.startsWith('f')) L.push(`stfd ${r.slice(1)}, ${at(image, r, 'saved')}(14)`);
-    else if (r === 'cr') L.push('mfcr 0', `stw 0, ${at(image, 'cr', 'saved')}(14)`);
-    else L.push(`stw ${r.slice(1)}, ${at(image, r, 'saved')}(14)`);
-  }
+  const savePreserved = (role: 'saved' | 'saved-after') => {
+    for (const r of preserved(image)) {
+      if (r === 'r14') L.push(`stmw 14, ${at(image, 'r14', role)}(14)`);
+      else if (/^r(1[5-9]|2\d|3[01])$/.test(r)) continue;
+      else if (r.startsWith('f')) L.push(`stfd ${r.slice(1)}, ${at(image, r, role)}(14)`);
+      else if (r === 'cr') L.push('mfcr 0', `stw 0, ${at(image, 'cr', role)}(14)`);
+      else L.push(`stw ${r.slice(1)}, ${at(image, r, role)}(14)`);
+    }
+  };
+  savePreserved('saved');
   L.push(`lwz 0, ${at(image, 'function', 'control')}(14)`, 'mtctr 0', 'bctrl');
   // Results are stored through r14 only if the callee preserved it.
   L.push(`lwz 0, ${at(image, 'r14', 'saved')}(14)`, 'cmpw 0, 14', 'bne clobbered');
   L.push(`stw 3, ${at(image, 'r3', 'result')}(14)`, `stw 4, ${at(image, 'r4', 'result')}(14)`);
   L.push(`stfd 1, ${at(image, 'f1', 'result')}(14)`, `stfd 2, ${at(image, 'f2', 'result')}(14)`);
-  for (const r of preserved(image)) {
-    if (r === 'r14') L.push(`stmw 14, ${at(image, 'r14', 'saved-after')}(14)`);
-    else if (/^r(1[5-9]|2\d|3[01])$/.test(r)) continue;
-    else if (r.startsWith('f')) L.push(`stfd ${r.slice(1)}, ${at(image, r, 'saved-after')}(14)`);
-    else if (r === 'cr') L.push('mfcr 0', `stw 0, ${at(image, 'cr', 'saved-after')}(14)`);
-    else L.push(`stw ${r.slice(1)}, ${at(image, r, 'saved-after')}(14)`);
-  }
+  savePreserved('saved-after');
   L.push(`lis 0, ${(sentinel >>> 16) & 0xffff}`, `ori 0, 0, ${sentinel & 0xffff}`, 'mtctr 0', 'bctr');
   L.push('clobbered:', `lis 0, ${(clobbered >>> 16) & 0xffff}`, `ori 0, 0, ${clobbered & 0xffff}`, 'mtctr 0', 'bctr');
   return { text: L.join('\n'), imageRegister: 'r14' };

@@ -5,7 +5,7 @@
 // classifier below has one function per rule of that section; where GCC's
 // implementation (gcc/config/i386/i386.cc, classify_argument) decides a case
 // the document leaves open, the code follows GCC and says so. Checked against
-// the compiler: see ABI-FACTS.md and tests/abi-x86.test.ts.
+// the compiler: see tests/abi-x86.test.ts.
 //
 // Summary:
 // - Each argument is classified: scalars directly (INTEGER, SSE, X87+X87UP),

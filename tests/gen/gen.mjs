@@ -316,7 +316,7 @@ function emitCase({ id, params, values, variadic = [], vvalues = [], make = fals
   cases.push(c);
 }
 
-// ---- the hand list (ABI-FACTS hard cases) ----
+// ---- the hand list (hard cases: struct, float and alignment corners each convention gets wrong easily) ----
 const hand = [];
 let handN = 0;
 function H(note, paramTypes, opts = {}) {
