@@ -96,8 +96,10 @@ export interface CallArrangement {
 export interface RegisterFile {
   /** Integer argument registers in order. */
   intArgs: string[];
-  /** FP/vector argument registers in order (xmm0-7, d0-d7 or s0-s15 views, f1-f8). */
+  /** FP/vector argument registers in order (xmm0-7, d0-d7 or s0-s15 views, f1-f8, q0-q7). */
   fpArgs: string[];
+  /** The register that carries the hidden result pointer when it is not an argument register (AArch64 x8). */
+  indirectResult?: string;
   /** Registers that may hold a result. */
   results: string[];
   /** Registers a call may have to set besides arguments (x86-64 al, PPC cr6): every call's image has a slot for each. */

@@ -5,7 +5,7 @@
 import { AbiError } from './abi.ts';
 import type { DataModel } from '../layout/datamodel.ts';
 import type { CType, ScalarType, Signature } from '../ctypes/ctypes.ts';
-import { enumScalar } from '../layout/layout.ts';
+import { enumScalar, type LayoutCache } from '../layout/layout.ts';
 
 export const alignUp = (n: number, align: number): number => Math.ceil(n / align) * align;
 
@@ -109,4 +109,42 @@ export function integerExtension(type: CType, dm: DataModel): 'sign' | 'zero' | 
     default:
       return undefined;
   }
+}
+
+/**
+ * A homogeneous aggregate (AAPCS 5.3.5, AAPCS64 5.9.5): every fundamental member of a struct,
+ * union or array, nested ones looked through, is of one floating-point base type, and there is
+ * no padding: the size is exactly count x the base type's size (GCC checks this too). A union
+ * counts its largest member. `baseOf` says which scalars are base types and names them
+ * (ARM: float and double; AArch64 adds long double as quad); `base` receives the one found
+ * and its size. Returns the number of elements (0 for an empty composite), or undefined if
+ * the type is not homogeneous.
+ */
+export function homogeneousElements<B extends string>(
+  type: CType, layouts: LayoutCache, baseOf: (t: CType) => B | undefined, base: { t?: B; size?: number },
+): number | undefined {
+  const b = baseOf(type);
+  if (b) {
+    if (base.t && base.t !== b) return undefined;
+    base.t = b;
+    base.size = layouts.layoutOf(type).size;
+    return 1;
+  }
+  let count: number;
+  if (type.kind === 'array') {
+    const sub = homogeneousElements(type.element, layouts, baseOf, base);
+    if (sub === undefined) return undefined;
+    count = sub * type.length;
+  } else if (type.kind === 'struct' || type.kind === 'union') {
+    count = 0;
+    for (const f of type.fields) {
+      const sub = homogeneousElements(f.type, layouts, baseOf, base);
+      if (sub === undefined) return undefined;
+      count = type.kind === 'struct' ? count + sub : Math.max(count, sub);
+    }
+  } else {
+    return undefined;
+  }
+  if (count > 0 && layouts.layoutOf(type).size !== count * (base.size ?? 0)) return undefined;
+  return count;
 }

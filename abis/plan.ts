@@ -378,10 +378,10 @@ function thunkOf(cc: CallingConvention, plan: FramePlan, variadic: boolean): Thu
     ops.push({ op: 'receive', reg: base, to: s.offset, size: s.size, why });
   };
   const res = plan.result;
+  if (res.kind === 'memory' && res.pointer.kind === 'reg') receive(res.pointer.reg, 'hidden struct-return pointer');
   if (variadic) {
     for (const r of [...cc.registers.intArgs, ...cc.registers.fpArgs]) receive(r, 'variadic: va_arg may read any argument register');
   } else {
-    if (res.kind === 'memory' && res.pointer.kind === 'reg') receive(res.pointer.reg, 'hidden struct-return pointer');
     for (const a of plan.args) for (const p of a.pieces) if (p.kind === 'reg') receive(p.reg, a.name);
   }
   if (res.kind === 'registers') {

@@ -62,6 +62,7 @@ export function registerImage(cc: CallingConvention): RegisterImage {
   };
   const ptr = TARGETS[cc.target].pointerSize;
   for (const r of cc.registers.intArgs) add(r, 'arg', slotBytes(cc, r));
+  if (cc.registers.indirectResult) add(cc.registers.indirectResult, 'arg', slotBytes(cc, cc.registers.indirectResult));
   for (const r of cc.registers.fpArgs) add(r, 'arg', slotBytes(cc, r));
   for (const r of specials) add(r, 'special', slotBytes(cc, r));
   for (const c of CONTROL) add(c, 'control', ptr);

@@ -108,6 +108,20 @@ const BARE: Record<AbiName, Bare> = {
       return m.readRegNumber('lr');
     },
   },
+  'aarch64-aapcs64': {
+    enter(m, a, b, sp, ret) {
+      m.writeReg('sp', sp);
+      m.writeReg('x0', a >>> 0);
+      m.writeReg('x1', b >>> 0);
+      m.writeReg('x30', ret);
+    },
+    result: (m) => Number(BigInt.asIntN(32, m.readReg('x0'))),
+    arg: (m) => Number(BigInt.asIntN(32, m.readReg('x0'))),
+    answer(m, value) {
+      m.writeReg('x0', value >>> 0);
+      return m.readRegNumber('x30');
+    },
+  },
 };
 
 function armBare(): Bare {

@@ -15,13 +15,14 @@ import type { CallEvent, InstructionEvent, MemoryEvent, Trace, TraceCall } from 
  * size; a name it does not know stops its parser), so flags, x87, SSE and VFP registers are
  * left out. Tenet has no PowerPC architecture and allows 32 registers at most: ppc32 gives
  * r0, r1, r3..r31 and pc (r2 is the thread pointer, which no call changes), which a 32-register
- * definition of one's own can load.
+ * definition of one's own can load. AArch64 gives x0-x30 and sp, 32 registers, likewise.
  */
 export const TENET_ARCH: Readonly<Record<string, { pc: string; registers: readonly string[] }>> = {
   x86: { pc: 'eip', registers: ['eax', 'ebx', 'ecx', 'edx', 'ebp', 'esp', 'esi', 'edi'] },
   x86_64: { pc: 'rip', registers: ['rax', 'rbx', 'rcx', 'rdx', 'rbp', 'rsp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] },
   arm: { pc: 'pc', registers: [...Array.from({ length: 13 }, (_, i) => `r${i}`), 'sp', 'lr'] },
   ppc32: { pc: 'pc', registers: ['r0', 'r1', ...Array.from({ length: 29 }, (_, i) => `r${i + 3}`)] },
+  aarch64: { pc: 'pc', registers: [...Array.from({ length: 31 }, (_, i) => `x${i}`), 'sp'] },
 };
 
 export function tenetArch(target: string): { pc: string; registers: readonly string[] } {

@@ -1,4 +1,6 @@
-// AArch64 relocations ("ELF for the Arm 64-bit Architecture", AAELF64), LP64, RELA only.
+// AArch64 relocations ("ELF for the Arm 64-bit Architecture", AAELF64), LP64, RELA only:
+// static ones of `gcc -c` objects (GOT-relative ones too: GCC's default is position-independent)
+// and the dynamic ones of shared objects.
 // Page(x) = x & ~0xfff; ADRP materialises Page(S + A) - Page(P), the :lo12: users add the rest.
 
 import { alignDown, checkAligned, checkRange, type RelocArch, type RelocSite } from './elf-reloc.ts';
@@ -32,6 +34,14 @@ const R_AARCH64_LDST16_ABS_LO12_NC = 284;
 const R_AARCH64_LDST32_ABS_LO12_NC = 285;
 const R_AARCH64_LDST64_ABS_LO12_NC = 286;
 const R_AARCH64_LDST128_ABS_LO12_NC = 299;
+const R_AARCH64_GOT_LD_PREL19 = 309;
+const R_AARCH64_ADR_GOT_PAGE = 311;
+const R_AARCH64_LD64_GOT_LO12_NC = 312;
+const R_AARCH64_LD64_GOTPAGE_LO15 = 313;
+// dynamic (shared objects)
+const R_AARCH64_GLOB_DAT = 1025;
+const R_AARCH64_JUMP_SLOT = 1026;
+const R_AARCH64_RELATIVE = 1027;
 
 // --- data: the 32/16-bit forms accept a signed or an unsigned value (-2^(n-1) <= X < 2^n) ---
 
@@ -135,6 +145,36 @@ function movwUabs(s: RelocSite): void {
   s.place.write32((s.place.read32() & 0xffe0001f) | (imm << 5));
 }
 
+// --- the GOT: G is the address of the entry GDAT(S + A), which holds S + A ----------------
+// (position-independent code, GCC's default: `adrp x0, :got:sym; ldr x0, [x0, :got_lo12:sym]`)
+
+/** ADR_GOT_PAGE: Page(G) - Page(P) into an ADRP, +-4 GiB. */
+function adrGotPage(s: RelocSite): void {
+  const pages = (alignDown(s.G, 4096) - alignDown(s.P, 4096)) / 4096;
+  checkRange(s, pages, 21, 'signed');
+  writeAdrImm(s, pages);
+}
+/** LD64_GOT_LO12_NC: G & 0xfff into a 64-bit LDR's scaled offset. */
+function ld64GotLo12(s: RelocSite): void {
+  const v = s.G & 0xfff;
+  checkAligned(s, v, 8);
+  s.place.write32((s.place.read32() & 0xffc003ff) | ((v >> 3) << 10));
+}
+/** LD64_GOTPAGE_LO15 (-fpic): G - Page(GOT) into a 64-bit LDR's scaled offset, below 32 KiB. */
+function ld64GotPageLo15(s: RelocSite): void {
+  const v = s.G - alignDown(s.GOT, 4096);
+  checkRange(s, v, 15, 'unsigned');
+  checkAligned(s, v, 8);
+  s.place.write32((s.place.read32() & 0xffc003ff) | ((v >> 3) << 10));
+}
+/** GOT_LD_PREL19 (tiny code model): G - P into an LDR (literal), +-1 MiB. */
+function gotLdPrel19(s: RelocSite): void {
+  const v = s.G - s.P;
+  checkRange(s, v, 21, 'signed');
+  checkAligned(s, v, 4);
+  s.place.write32((s.place.read32() & 0xff00001f) | (((v >> 2) & 0x7ffff) << 5));
+}
+
 const nothing = (): void => {};
 
 export const AARCH64_RELOCS: RelocArch = {
@@ -158,5 +198,17 @@ export const AARCH64_RELOCS: RelocArch = {
     [R_AARCH64_ADR_PREL_PG_HI21_NC, adrPage21],
     ...[...LDST_SHIFT.keys()].map((t): [number, (s: RelocSite) => void] => [t, lo12]),
     ...[...MOVW_GROUP.keys()].map((t): [number, (s: RelocSite) => void] => [t, movwUabs]),
+    [R_AARCH64_ADR_GOT_PAGE, adrGotPage],
+    [R_AARCH64_LD64_GOT_LO12_NC, ld64GotLo12],
+    [R_AARCH64_LD64_GOTPAGE_LO15, ld64GotPageLo15],
+    [R_AARCH64_GOT_LD_PREL19, gotLdPrel19],
+  ]),
+  gotTypes: new Set([R_AARCH64_ADR_GOT_PAGE, R_AARCH64_LD64_GOT_LO12_NC, R_AARCH64_LD64_GOTPAGE_LO15, R_AARCH64_GOT_LD_PREL19]),
+  // AAELF64: a GOT entry GDAT(S + A) is named by the symbol and the addend together.
+  gotEntryHasAddend: true,
+  dynamic: new Map([
+    [R_AARCH64_NONE, { kind: 'none', bits: 64 }], [R_AARCH64_ABS64, { kind: 'absolute', bits: 64 }],
+    [R_AARCH64_GLOB_DAT, { kind: 'symbol', bits: 64 }], [R_AARCH64_JUMP_SLOT, { kind: 'symbol', bits: 64 }],
+    [R_AARCH64_RELATIVE, { kind: 'relative', bits: 64 }],
   ]),
 };

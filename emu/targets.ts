@@ -132,7 +132,7 @@ const aarch64: TargetProfile = {
   },
   pc: 'pc', sp: 'sp', linkRegister: 'x30',
   reportRegisters: [...Array.from({ length: 31 }, (_, i) => `x${i}`), 'sp', 'pc'],
-  traceRegisters: [...Array.from({ length: 31 }, (_, i) => `x${i}`), 'sp'],
+  traceRegisters: [...Array.from({ length: 31 }, (_, i) => `x${i}`), 'sp', 'nzcv', ...Array.from({ length: 16 }, (_, i) => `q${i}`)],
   powerOn() {},
 };
 

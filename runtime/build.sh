@@ -31,7 +31,7 @@ case "${1:-}" in
   *) echo "build.sh: unknown argument: $1 (use --check or nothing)" >&2; exit 64 ;;
 esac
 
-TARGETS=(i386 x86_64 armel armhf ppc32)
+TARGETS=(i386 x86_64 armel armhf ppc32 aarch64)
 
 cc_of() {
   case "$1" in
@@ -40,6 +40,7 @@ cc_of() {
     armel) echo arm-linux-gnueabi-gcc ;;
     armhf) echo arm-linux-gnueabihf-gcc ;;
     ppc32) echo powerpc-linux-gnu-gcc ;;
+    aarch64) echo aarch64-linux-gnu-gcc ;;
   esac
 }
 # binutils of the same triplet
@@ -53,6 +54,7 @@ runner_of() {
     i386) echo qemu-i386-static ;;
     armel|armhf) echo qemu-arm-static ;;
     ppc32) echo qemu-ppc-static ;;
+    aarch64) echo qemu-aarch64-static ;;
     *) echo '' ;;
   esac
 }
@@ -63,6 +65,7 @@ pkg_of() {
     armel) echo "gcc-arm-linux-gnueabi libc6-dev-armel-cross" ;;
     armhf) echo "gcc-arm-linux-gnueabihf libc6-dev-armhf-cross" ;;
     ppc32) echo "gcc-powerpc-linux-gnu libc6-dev-powerpc-cross" ;;
+    aarch64) echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross" ;;
   esac
 }
 
@@ -108,7 +111,7 @@ done
 command -v node >/dev/null 2>&1 || missing+=("node (gen-printf-cases.mjs)")
 if ((${#missing[@]})); then
   printf 'build.sh: missing: %s\n' "${missing[@]}" >&2
-  echo 'build.sh: Debian: apt-get install gcc gcc-i686-linux-gnu gcc-arm-linux-gnueabi gcc-arm-linux-gnueabihf gcc-powerpc-linux-gnu libc6-dev-i386-cross libc6-dev-armel-cross libc6-dev-armhf-cross libc6-dev-powerpc-cross qemu-user-static (one per call; never gcc-multilib)' >&2
+  echo 'build.sh: Debian: apt-get install gcc gcc-i686-linux-gnu gcc-arm-linux-gnueabi gcc-arm-linux-gnueabihf gcc-powerpc-linux-gnu gcc-aarch64-linux-gnu libc6-dev-i386-cross libc6-dev-armel-cross libc6-dev-armhf-cross libc6-dev-powerpc-cross libc6-dev-arm64-cross qemu-user-static (one per call; never gcc-multilib)' >&2
   exit 2
 fi
 # glibc for static test drivers (the -cross packages are only recommended by the compilers)

@@ -13,6 +13,7 @@ export const FIXTURE_DIRS: Record<AbiName, string[]> = {
   'arm-aapcs': ['armel'],
   'arm-aapcs-vfp': ['armhf', 'armhf-arm'],
   'ppc32-sysv': ['ppc32'],
+  'aarch64-aapcs64': ['aarch64'],
 };
 
 /** Every object of one fixture build except _start and the generated callers (whose rec_* symbols a test provides). */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { run } from './cli-run.ts';
 import { FIXTURES } from '../sandbox/fixtures.ts';
 import { planFor, opText } from '../cli/explain.ts';
-import type { AbiName } from '../backends/registry.ts';
+import { ABI_NAMES, type AbiName } from '../backends/registry.ts';
 
 // eslint-disable-next-line no-control-regex
 const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
@@ -67,7 +67,7 @@ describe('abiscope disasm, other inputs', () => {
 
 describe('abiscope disasm --stub / --thunk', () => {
   const SIG = 'int f(int, double)';
-  it.each<AbiName>(['i386-sysv', 'x86_64-sysv', 'arm-aapcs', 'arm-aapcs-vfp', 'ppc32-sysv'])('%s: the stub performs every load and the call of the plan, named as explain names them', async (abi) => {
+  it.each<AbiName>(ABI_NAMES)('%s: the stub performs every load and the call of the plan, named as explain names them', async (abi) => {
     const r = await run('disasm', '--abi', abi, '--stub', SIG);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     const out = plain(r.stdout);

@@ -12,12 +12,16 @@ import { run } from './cli-run.ts';
 import { chromiumExecutable, CHROMIUM_PACKAGE, openPage, type OpenedPage } from './browser.ts';
 import { explainJson, planFor, where } from '../cli/explain.ts';
 import { el, escapeHtml } from '../cli/html.ts';
-import { ABI_NAMES } from '../backends/registry.ts';
+import { ABI_NAMES, type AbiName } from '../backends/registry.ts';
 import type { ComparedConvention } from '../cli/compare.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'tests', 'out');
 const SIG = 'double f(int a, struct V { float x, y; } v, double d)';
+/** One convention of each family, the columns whose cells the table tests spell out. */
+const FAMILIES: AbiName[] = ['i386-sysv', 'x86_64-sysv', 'arm-aapcs', 'arm-aapcs-vfp', 'ppc32-sysv', 'aarch64-aapcs64'];
+/** The width of the rules' name column: the longest convention name. */
+const NAME_WIDTH = Math.max(...ABI_NAMES.map((a) => a.length));
 
 /**
  * The table of the text output: cells cut at the columns' header positions; a row's
@@ -55,20 +59,21 @@ const cellsOf = (rows: Map<string, string[][]>, name: string) => {
 
 describe('abiscope compare: the table', () => {
   it('has a column per convention, each cell where explain places the value', async () => {
-    const r = await run('compare', '--sig', SIG);
+    const r = await run('compare', '--sig', SIG, '--abi', FAMILIES.join(','));
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     const { head, rows } = parseTable(r.stdout);
-    expect(head).toEqual(['argument', 'type', ...ABI_NAMES]);
+    expect(head).toEqual(['argument', 'type', ...FAMILIES]);
     expect([...rows.keys()]).toEqual(['a', 'v', 'd', '(result)']);
     expect(rows.get('v')![1]).toEqual(['struct V']);
     // Placements known from the ABI documents (and GCC, tests/conformance.test.ts):
     // i386 all on the stack; x86-64 rdi and SSE registers; soft-float ARM core registers then the
-    // stack (the double wants an even pair); VFP ARM s and d registers; PowerPC the struct by reference.
-    expect(cellsOf(rows, 'a')).toEqual(['[sp+0]', 'rdi', 'r0', 'r0', 'r3']);
+    // stack (the double wants an even pair); VFP ARM s and d registers; PowerPC the struct by reference;
+    // AArch64 x0, the HFA in s0 and s1 (v0, v1), so the double in d2.
+    expect(cellsOf(rows, 'a')).toEqual(['[sp+0]', 'rdi', 'r0', 'r0', 'r3', 'x0']);
     const ppcCopy = planFor('ppc32-sysv', SIG).args[1].pointsTo.frameOffset;
-    expect(cellsOf(rows, 'v')).toEqual(['[sp+4]', 'xmm0', 'r1 + r2', 's0 + s1', `by reference: copy in region 1 at [sp+${ppcCopy}], pointer in r4`]);
-    expect(cellsOf(rows, 'd')).toEqual(['[sp+12]', 'xmm1', '[sp+0]', 'd1', 'f1']);
-    expect(cellsOf(rows, '(result)')).toEqual(['st0', 'xmm0', 'r0 + r1', 'd0', 'f1']);
+    expect(cellsOf(rows, 'v')).toEqual(['[sp+4]', 'xmm0', 'r1 + r2', 's0 + s1', `by reference: copy in region 1 at [sp+${ppcCopy}], pointer in r4`, 's0 + s1']);
+    expect(cellsOf(rows, 'd')).toEqual(['[sp+12]', 'xmm1', '[sp+0]', 'd1', 'f1', 'd2']);
+    expect(cellsOf(rows, '(result)')).toEqual(['st0', 'xmm0', 'r0 + r1', 'd0', 'f1', 'd0']);
     // The wrapped PowerPC cell keeps its phrases whole, one line each.
     expect(rows.get('v')![6]).toEqual(['by reference:', 'copy in region 1', `at [sp+${ppcCopy}],`, 'pointer in r4']);
   });
@@ -122,8 +127,8 @@ describe('abiscope compare: the table', () => {
     expect(text.length).toBeGreaterThan(100);
     for (const abi of ABI_NAMES) {
       const plan = planFor(abi, SIG);
-      for (const a of plan.args) expect(text).toContain(`  ${abi.padEnd(13)}  ${a.rule}\n`);
-      if (plan.result.kind !== 'void') expect(text).toContain(`  ${abi.padEnd(13)}  ${plan.result.rule}\n`);
+      for (const a of plan.args) expect(text).toContain(`  ${abi.padEnd(NAME_WIDTH)}  ${a.rule}\n`);
+      if (plan.result.kind !== 'void') expect(text).toContain(`  ${abi.padEnd(NAME_WIDTH)}  ${plan.result.rule}\n`);
     }
     // without --rules, none of them
     expect((await run('compare', '--sig', SIG)).stdout).not.toContain(planFor('x86_64-sysv', SIG).args[0].rule);

@@ -32,6 +32,7 @@ const CONVENTIONS: Convention[] = [
   { abi: 'arm-aapcs-vfp', dir: 'armhf' },
   { abi: 'arm-aapcs-vfp', dir: 'armhf-arm' },
   { abi: 'ppc32-sysv', dir: 'ppc32' },
+  { abi: 'aarch64-aapcs64', dir: 'aarch64' },
 ];
 const X86 = CONVENTIONS.filter((c) => c.dir === 'i386' || c.dir === 'x86_64');
 const ARM = CONVENTIONS.filter((c) => c.abi.startsWith('arm'));
@@ -243,7 +244,8 @@ describe.each(CONVENTIONS)('fault reports on $dir', (c) => {
     const lines = c.dir === 'x86_64' ? [`mov r11, 0x${id.toString(16)}`, `mov rax, 0x${thunk.toString(16)}`, 'jmp rax']
       : c.dir === 'i386' ? [`mov eax, 0x${id.toString(16)}`, `mov ecx, 0x${thunk.toString(16)}`, 'jmp ecx']
         : c.dir === 'ppc32' ? [...ppcConst(11, id), ...ppcConst(12, thunk), 'mtctr 12', 'bctr']
-          : [...armConst('r12', id), ...armConst('r3', thunk), 'bx r3'];
+          : c.dir === 'aarch64' ? [`movz x16, #0x${id.toString(16)}`, `movz x1, #0x${(thunk & 0xffff).toString(16)}`, `movk x1, #0x${(thunk >>> 16).toString(16)}, lsl #16`, 'br x1']
+            : [...armConst('r12', id), ...armConst('r3', thunk), 'bx r3'];
     const { entry } = rig.code(lines, 0);
     const f = fault(rig.callThrough(entry), WildJumpFault);
     expect(f.reached).toBe(`abiscope's call-back thunk entered without an entry stub (its id register held ${id}, which is no call-back of this sandbox)`);
@@ -253,10 +255,11 @@ describe.each(CONVENTIONS)('fault reports on $dir', (c) => {
 
   it('__builtin_trap (trap_now) is reported at the trap instruction itself', () => {
     const e = thrown(() => rig.sb.func('void trap_now(void)')());
-    const f = fault(e, c.dir === 'ppc32' ? TrapInstructionFault : InvalidInstructionFault);
+    // GCC's trap: ud2 (x86), udf (ARM), trap (PowerPC), brk #0x3e8 (AArch64).
+    const f = fault(e, c.dir === 'ppc32' ? TrapInstructionFault : c.dir === 'aarch64' ? BreakpointFault : InvalidInstructionFault);
     // trap_now is just the trap (and padding): its first instruction.
     expect(f.exactPc).toBe(BigInt(rig.m.codeAddress(rig.sb.machine.symbol('trap_now').address)));
-    expect(f.instruction).toMatch(c.dir === 'ppc32' ? /^trap$/ : c.dir.startsWith('arm') ? /^udf/ : /^ud2$/);
+    expect(f.instruction).toMatch(c.dir === 'ppc32' ? /^trap$/ : c.dir.startsWith('arm') ? /^udf/ : c.dir === 'aarch64' ? /^brk #0x3e8$/ : /^ud2$/);
     expect(f.callChain).toEqual([rig.m.symbolize(f.exactPc), expect.stringMatching(rig.stub)]);
     rig.works();
   });

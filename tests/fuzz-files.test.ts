@@ -23,6 +23,7 @@ const INPUTS: [string, AbiName, string, string[]][] = [
   ['objects', 'ppc32-sysv', 'ppc32', ['scalars.o']],
   ['archives', 'i386-sysv', 'i386', ['user', 'libmylib.a']],
   ['archives', 'arm-aapcs', 'armel', ['user', 'libmylib.a']],
+  ['archives', 'aarch64-aapcs64', 'aarch64', ['user', 'libmylib.a']],
   ['shared objects', 'x86_64-sysv', 'x86_64', ['user', 'libmylib.so']],
   ['shared objects', 'ppc32-sysv', 'ppc32', ['user', 'libmylib.so']],
 ];

@@ -19,7 +19,7 @@ import { Assembler } from '../emu/asm.ts';
 import { AbiscopeError } from '../errors.ts';
 import { FIXTURES } from '../sandbox/fixtures.ts';
 
-interface Convention { abi: AbiName; dir: string; isa: 'x86' | 'x86_64' | 'arm' | 'thumb' | 'ppc32' }
+interface Convention { abi: AbiName; dir: string; isa: 'x86' | 'x86_64' | 'arm' | 'thumb' | 'ppc32' | 'aarch64' }
 const CONVENTIONS: Convention[] = [
   { abi: 'i386-sysv', dir: 'i386', isa: 'x86' },
   { abi: 'x86_64-sysv', dir: 'x86_64', isa: 'x86_64' },
@@ -27,6 +27,7 @@ const CONVENTIONS: Convention[] = [
   { abi: 'arm-aapcs-vfp', dir: 'armhf', isa: 'thumb' },
   { abi: 'arm-aapcs-vfp', dir: 'armhf-arm', isa: 'arm' },
   { abi: 'ppc32-sysv', dir: 'ppc32', isa: 'ppc32' },
+  { abi: 'aarch64-aapcs64', dir: 'aarch64', isa: 'aarch64' },
 ];
 const RUNS = 900;
 const SEED = 0x5eed_2024;
@@ -49,6 +50,7 @@ function load(isa: Convention['isa'], reg: string, value: number): string[] {
       return parts.length ? [`mov ${reg}, #${hex(parts[0])}`, ...parts.slice(1).map((p) => `orr ${reg}, ${reg}, #${hex(p)}`)] : [`mov ${reg}, #0`];
     }
     case 'ppc32': return [`lis ${reg}, ${(v >>> 16) & 0xffff}`, `ori ${reg}, ${reg}, ${v & 0xffff}`];
+    case 'aarch64': return [`movz ${reg}, #${hex(v & 0xffff)}`, `movk ${reg}, #${hex(v >>> 16)}, lsl #16`];
   }
 }
 
@@ -112,6 +114,28 @@ function templates(isa: Convention['isa']): Template[] {
       () => ['vmov.f64 d0, #1.0', 'vsub.f64 d1, d1, d1', 'vdiv.f64 d2, d0, d1'],
     ];
   }
+  if (isa === 'aarch64') {
+    return [
+      () => ['nop'],
+      ({ imm, reg }) => [...load(isa, `x${reg % 8}`, imm)],
+      ({ reg }) => [`add x0, x0, x${reg % 8}`, 'mul x0, x1, x0'],
+      ({ addr }) => [...load(isa, 'x1', addr), 'ldr x0, [x1]'],
+      ({ addr }) => [...load(isa, 'x1', addr), 'str w0, [x1]'],
+      ({ addr }) => [...load(isa, 'x1', addr), 'ldxr x0, [x1]'],
+      ({ addr }) => [...load(isa, 'x1', addr), 'ldp x2, x3, [x1]'],
+      ({ addr }) => [...load(isa, 'x1', addr), 'ldr q0, [x1]'],
+      ({ addr }) => [...load(isa, 'x16', addr), 'br x16'],
+      ({ addr }) => [...load(isa, 'x16', addr), 'blr x16'],
+      ({ label }) => [`b L${label}`],
+      ({ label }) => [`b.eq L${label}`],
+      ({ label }) => [`cbz x0, L${label}`],
+      () => ['wfi'], () => ['wfe'], () => ['yield'], () => ['brk #1'], () => ['.long 0'], () => ['svc #0'], () => ['hvc #0'],
+      () => ['mrs x0, sctlr_el1'], ({ imm }) => [...load(isa, 'x0', imm), 'msr tpidr_el0, x0'],
+      () => ['stp x29, x30, [sp, #-16]!'], () => ['ldp x29, x30, [sp], #16'], () => ['ret'],
+      ({ imm }) => [`mov x1, #${imm & 3}`, 'mov x0, #100', 'udiv x0, x0, x1'],
+      () => ['fmov d0, #1.0', 'fsub d1, d1, d1', 'fdiv d2, d0, d1'],
+    ];
+  }
   return [
     () => ['nop'],
     ({ imm, reg }) => [...load(isa, `${3 + (reg % 8)}`, imm)],
@@ -133,7 +157,7 @@ function templates(isa: Convention['isa']): Template[] {
 }
 
 function returnOf(isa: Convention['isa']): string {
-  return isa === 'x86' || isa === 'x86_64' ? 'ret' : isa === 'ppc32' ? 'blr' : 'bx lr';
+  return isa === 'x86' || isa === 'x86_64' || isa === 'aarch64' ? 'ret' : isa === 'ppc32' ? 'blr' : 'bx lr';
 }
 
 describe.each(CONVENTIONS)('random guest programs on $dir ($isa)', (c) => {

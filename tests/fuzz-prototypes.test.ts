@@ -10,11 +10,11 @@ import { AbiscopeError } from '../errors.ts';
 import { emptyScope, formatType, parseDeclarations, parsePrototype, parseType, SignatureError, type TypeScope } from '../ctypes/parse.ts';
 import { planCall } from '../abis/plan.ts';
 import { layoutOf } from '../layout/layout.ts';
-import { convention } from '../backends/registry.ts';
+import { ABI_NAMES, convention } from '../backends/registry.ts';
 import type { AbiName } from '../backends/registry.ts';
 import type { CType, EnumType, RecordType, Signature } from '../ctypes/ctypes.ts';
 
-const ABIS: AbiName[] = ['i386-sysv', 'x86_64-sysv', 'arm-aapcs', 'arm-aapcs-vfp', 'ppc32-sysv'];
+const ABIS: AbiName[] = [...ABI_NAMES];
 const CCS = ABIS.map((a) => convention(a));
 const RUNS = 5000;
 const SEED = 20240607;

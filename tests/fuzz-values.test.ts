@@ -16,7 +16,7 @@ import { layoutOf } from '../layout/layout.ts';
 import type { AbiName } from '../backends/registry.ts';
 import type { CType, RecordType, ScalarName } from '../ctypes/ctypes.ts';
 
-const CONVENTIONS: [AbiName, string][] = [['i386-sysv', 'i386'], ['x86_64-sysv', 'x86_64'], ['arm-aapcs', 'armel'], ['arm-aapcs-vfp', 'armhf'], ['ppc32-sysv', 'ppc32']];
+const CONVENTIONS: [AbiName, string][] = [['i386-sysv', 'i386'], ['x86_64-sysv', 'x86_64'], ['arm-aapcs', 'armel'], ['arm-aapcs-vfp', 'armhf'], ['ppc32-sysv', 'ppc32'], ['aarch64-aapcs64', 'aarch64']];
 const RUNS = 5000;
 const SEED = 424242;
 

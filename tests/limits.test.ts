@@ -14,7 +14,7 @@ import { UsageError } from '../errors.ts';
 import { convention } from '../backends/registry.ts';
 import type { AbiName } from '../backends/registry.ts';
 
-const CONVENTIONS: [AbiName, string][] = [['i386-sysv', 'i386'], ['x86_64-sysv', 'x86_64'], ['arm-aapcs', 'armel'], ['arm-aapcs-vfp', 'armhf'], ['ppc32-sysv', 'ppc32']];
+const CONVENTIONS: [AbiName, string][] = [['i386-sysv', 'i386'], ['x86_64-sysv', 'x86_64'], ['arm-aapcs', 'armel'], ['arm-aapcs-vfp', 'armhf'], ['ppc32-sysv', 'ppc32'], ['aarch64-aapcs64', 'aarch64']];
 const dm32 = convention('i386-sysv').dataModel;
 const dm64 = convention('x86_64-sysv').dataModel;
 const dmBig = convention('ppc32-sysv').dataModel;

@@ -14,7 +14,7 @@ import { FIXTURE_DIRS, FIXTURES, fixtureObjects } from '../sandbox/fixtures.ts';
 const SAMPLES = join(FIXTURES, '..', 'elf-samples');
 const CONVENTIONS: [AbiName, string, string][] = [
   ['i386-sysv', 'i386', 'i386'], ['x86_64-sysv', 'x86_64', 'x86_64'], ['arm-aapcs', 'armel', 'armel'],
-  ['arm-aapcs-vfp', 'armhf', 'armhf'], ['ppc32-sysv', 'ppc32', 'ppc'],
+  ['arm-aapcs-vfp', 'armhf', 'armhf'], ['ppc32-sysv', 'ppc32', 'ppc'], ['aarch64-aapcs64', 'aarch64', 'aarch64'],
 ];
 
 describe.each(CONVENTIONS)('limits and guarantees on %s', (abi, dir, samples) => {

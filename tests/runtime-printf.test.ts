@@ -12,7 +12,7 @@ import { Sandbox } from '../sandbox/sandbox.ts';
 import type { AbiName } from '../backends/registry.ts';
 
 const CONVENTIONS: [AbiName, string][] = [
-  ['i386-sysv', 'i386'], ['x86_64-sysv', 'x86_64'], ['arm-aapcs', 'armel'], ['arm-aapcs-vfp', 'armhf'], ['ppc32-sysv', 'ppc32'],
+  ['i386-sysv', 'i386'], ['x86_64-sysv', 'x86_64'], ['arm-aapcs', 'armel'], ['arm-aapcs-vfp', 'armhf'], ['ppc32-sysv', 'ppc32'], ['aarch64-aapcs64', 'aarch64'],
 ];
 const ROOT = new URL('../runtime/test/', import.meta.url);
 interface CaseMeta { fmt: string; args: string; n: number; nullBuffer?: boolean }

@@ -12,7 +12,7 @@ import { parseElf } from '../emu/elf.ts';
 import type { AbiName } from '../backends/registry.ts';
 
 const CONVENTIONS: [AbiName, string][] = [
-  ['i386-sysv', 'i386'], ['x86_64-sysv', 'x86_64'], ['arm-aapcs', 'armel'], ['arm-aapcs-vfp', 'armhf'], ['ppc32-sysv', 'ppc32'],
+  ['i386-sysv', 'i386'], ['x86_64-sysv', 'x86_64'], ['arm-aapcs', 'armel'], ['arm-aapcs-vfp', 'armhf'], ['ppc32-sysv', 'ppc32'], ['aarch64-aapcs64', 'aarch64'],
 ];
 const OVERFLOW = '*** buffer overflow detected ***: terminated';
 // what GCC turned the calls of user_calls.c into (see the comments there)

@@ -10,10 +10,10 @@ import { Sandbox } from '../sandbox/sandbox.ts';
 import type { AbiName } from '../backends/registry.ts';
 
 // [convention, long is 64-bit, big-endian, wchar_t is signed] (GCC's __WCHAR_TYPE__: long
-// int on i386 and ppc32, int on x86-64, unsigned int on ARM)
+// int on i386 and ppc32, int on x86-64, unsigned int on ARM and AArch64)
 const CONVENTIONS: [AbiName, boolean, boolean, boolean][] = [
   ['i386-sysv', false, false, true], ['x86_64-sysv', true, false, true], ['arm-aapcs', false, false, false],
-  ['arm-aapcs-vfp', false, false, false], ['ppc32-sysv', false, true, true],
+  ['arm-aapcs-vfp', false, false, false], ['ppc32-sysv', false, true, true], ['aarch64-aapcs64', true, false, false],
 ];
 const RUNS = { seed: 0x5eed, numRuns: 300 };
 const ERANGE = 34, EINVAL = 22, ERRNO_SENTINEL = 12345;

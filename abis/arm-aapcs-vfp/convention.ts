@@ -11,6 +11,7 @@ import {
   ARM_DATA_MODEL, ARM_PRESERVED, CORE_ARG_REGS, arrangeAapcs, layoutFor,
   type CoprocessorClass, type CoprocessorRegisters, type Placement,
 } from '../arm-aapcs/convention.ts';
+import { homogeneousElements } from '../classify-util.ts';
 
 /** A VFP co-processor register candidate: `count` elements of one base type. */
 export interface VfpCandidate {
@@ -32,42 +33,6 @@ function floatBase(type: CType): 'float' | 'double' | undefined {
 }
 
 /**
- * AAPCS 5.3.5 Homogeneous Aggregates: every Fundamental Data Type making up the
- * composite (nested structs, unions and arrays looked through) is the same
- * floating-point type, and, as GCC's aapcs_vfp_sub_candidate checks, there is
- * no padding: the size is exactly count x element size. A union counts its
- * largest member. Returns the element count (0 for an empty composite) or
- * undefined when not homogeneous.
- */
-export function homogeneousElements(
-  type: CType, layouts: LayoutCache, base: { t?: 'float' | 'double' },
-): number | undefined {
-  const fb = floatBase(type);
-  if (fb) {
-    if (base.t && base.t !== fb) return undefined;
-    base.t = fb;
-    return 1;
-  }
-  let count: number;
-  if (type.kind === 'array') {
-    const sub = homogeneousElements(type.element, layouts, base);
-    if (sub === undefined) return undefined;
-    count = sub * type.length;
-  } else if (type.kind === 'struct' || type.kind === 'union') {
-    count = 0;
-    for (const f of type.fields) {
-      const sub = homogeneousElements(f.type, layouts, base);
-      if (sub === undefined) return undefined;
-      count = type.kind === 'struct' ? count + sub : Math.max(count, sub);
-    }
-  } else {
-    return undefined;
-  }
-  if (count > 0 && layouts.layoutOf(type).size !== count * (base.t === 'float' ? 4 : 8)) return undefined;
-  return count;
-}
-
-/**
  * AAPCS 7.1.2.1 VFP co-processor register candidates: a float, a double, or a
  * Homogeneous Aggregate (5.3.5) of 1-4 floats or 1-4 doubles. (Half-precision
  * and vector types are not in abiscope's type model.)
@@ -77,8 +42,9 @@ export function vfpCandidate(type: CType, layouts: LayoutCache): VfpCandidate | 
   if (fb) return { base: fb, count: 1, aggregate: false };
   if (type.kind !== 'struct' && type.kind !== 'union') return undefined;
   layoutFor('arm-aapcs-vfp', layouts, type, 'argument'); // incomplete types etc. as AbiError
+  // AAPCS 5.3.5: a Homogeneous Aggregate of floats or of doubles (long double is a double here).
   const base: { t?: 'float' | 'double' } = {};
-  const count = homogeneousElements(type, layouts, base);
+  const count = homogeneousElements(type, layouts, floatBase, base);
   if (count === undefined || count < 1 || count > MAX_HFA_ELEMENTS || !base.t) return undefined;
   return { base: base.t, count, aggregate: true };
 }

@@ -26,7 +26,7 @@ cd "$HERE"
 VERSION=3.4.4
 SRC=$HERE/src
 OUT=$HERE/out
-ALL_TARGETS=(i386 x86_64 armel armhf ppc32)
+ALL_TARGETS=(i386 x86_64 armel armhf ppc32 aarch64)
 
 case "${1:-}" in
   -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -41,6 +41,7 @@ triplet_of() {
     armel) echo arm-linux-gnueabi ;;
     armhf) echo arm-linux-gnueabihf ;;
     ppc32) echo powerpc-linux-gnu ;;
+    aarch64) echo aarch64-linux-gnu ;;
     *) echo "build.sh: unknown target $1 (expected one of ${ALL_TARGETS[*]})" >&2; exit 64 ;;
   esac
 }

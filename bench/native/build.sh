@@ -3,7 +3,7 @@
 #   obj/<dir>/callees.o   src/callees.c: the callee of each row, and nop
 #   obj/<dir>/callers.o   src/callers.c: direct_<row>(), GCC's direct call of each callee
 #   obj/compilers.tsv     dir, compiler, its version and the target's extra flags (the bench prints them)
-# <dir> is i386, x86_64, armel, armhf (ARM state: -marm) or ppc32. The objects are
+# <dir> is i386, x86_64, armel, armhf (ARM state: -marm), ppc32 or aarch64. The objects are
 # committed, so the bench runs without cross compilers.
 #
 #   build.sh           rebuild obj/
@@ -24,7 +24,7 @@ case "${1:-}" in
   *) echo "build.sh: unknown argument: $1 (use --check or nothing)" >&2; exit 64 ;;
 esac
 
-TARGETS=(i386 x86_64 armel armhf ppc32)
+TARGETS=(i386 x86_64 armel armhf ppc32 aarch64)
 SOURCES=(callees callers)
 
 cc_of() {
@@ -34,6 +34,7 @@ cc_of() {
     armel) echo arm-linux-gnueabi-gcc ;;
     armhf) echo arm-linux-gnueabihf-gcc ;;
     ppc32) echo powerpc-linux-gnu-gcc ;;
+    aarch64) echo aarch64-linux-gnu-gcc ;;
     *) echo "build.sh: unknown target $1" >&2; exit 1 ;;
   esac
 }
@@ -56,7 +57,7 @@ for t in "${TARGETS[@]}"; do
 done
 if ((${#missing[@]})); then
   printf 'build.sh: missing: %s\n' "${missing[@]}" >&2
-  echo 'build.sh: Debian: apt-get install gcc gcc-i686-linux-gnu gcc-arm-linux-gnueabihf gcc-arm-linux-gnueabi gcc-powerpc-linux-gnu' >&2
+  echo 'build.sh: Debian: apt-get install gcc gcc-i686-linux-gnu gcc-arm-linux-gnueabihf gcc-arm-linux-gnueabi gcc-powerpc-linux-gnu gcc-aarch64-linux-gnu' >&2
   exit 2
 fi
 

@@ -436,6 +436,28 @@ static struct fpval from_x87(const unsigned char *p) {
 }
 #endif
 
+#if __LDBL_MANT_DIG__ == 113
+/* IEEE binary128 (AArch64): 15-bit exponent, 112 fraction bits, implicit
+ * integer bit; little-endian, so the sign and exponent are in the high word. */
+#define FRAC48 ((1ull << 48) - 1)
+static struct fpval from_binary128(const unsigned char *p) {
+  uint64_t lo, hi;
+  memcpy(&lo, p, 8);
+  memcpy(&hi, p + 8, 8);
+  struct fpval v = { .neg = (int)(hi >> 63) };
+  int exp = (int)(hi >> 48) & 0x7fff;
+  uint64_t fhi = hi & FRAC48;
+  if (exp == 0x7fff) {
+    v.special = (fhi | lo) ? 'n' : 'i';
+    return v;
+  }
+  if (exp) fhi |= 1ull << 48;
+  set_m64(&v, lo, fhi);
+  v.e2 = (exp ? exp : 1) - 16383 - 112;
+  return v;
+}
+#endif
+
 #if __LDBL_MANT_DIG__ == 106
 /* IBM double-double: the value is hi + lo. glibc does not print that sum
  * exactly: it builds a 106-bit mantissa from the two doubles, keeping only 7
@@ -663,6 +685,11 @@ static int rounding_mode(void) {
   __asm__ volatile("vmrs %0, fpscr" : "=r"(fpscr));
   static const unsigned char rmode[4] = { RM_NEAREST, RM_UP, RM_DOWN, RM_ZERO };
   return rmode[(fpscr >> 22) & 3];
+#elif defined(__aarch64__)
+  uint64_t fpcr;
+  __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+  static const unsigned char rmode[4] = { RM_NEAREST, RM_UP, RM_DOWN, RM_ZERO };
+  return rmode[(fpcr >> 22) & 3];
 #elif defined(__powerpc__) && !defined(__NO_FPRS__)
   union { double d; uint64_t u; } f;
   __asm__ volatile("mffs %0" : "=f"(f.d));
@@ -930,6 +957,20 @@ static void format_hex(struct rt_out *o, const struct spec *sp, const struct fpv
     h.exp = expfield == 0 ? (h.zero ? 0 : -(16382 + 3)) : expfield - (16383 + 3);
   } else
 #endif
+#if __LDBL_MANT_DIG__ == 113
+  if (is_ld) {
+    uint64_t lo, hi;
+    memcpy(&lo, raw, 8);
+    memcpy(&hi, raw + 8, 8);
+    int expfield = (int)(hi >> 48) & 0x7fff;
+    uint64_t fhi = hi & FRAC48;
+    h.zero = fhi == 0 && lo == 0;
+    /* 112 fraction bits as 28 hex digits after the implicit bit */
+    hex_digits(&h, fhi, 12, lo, 16, upper);
+    h.leading = expfield == 0 ? '0' : '1';
+    h.exp = expfield == 0 ? (h.zero ? 0 : -16382) : expfield - 16383;
+  } else
+#endif
 #if __LDBL_MANT_DIG__ == 106
   if (is_ld) {
     uint64_t hb, lb;
@@ -1035,6 +1076,8 @@ static void format_float(struct rt_out *o, const struct spec *sp, const union ar
     memcpy(&h, raw, 8);
     memcpy(&l, raw + 8, 8);
     v = from_ibm(h, l);
+#elif __LDBL_MANT_DIG__ == 113
+    v = from_binary128(raw);
 #endif
   } else {
     /* a double, or a long double that is a double (ARM): the same bits */

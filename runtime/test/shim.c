@@ -43,6 +43,15 @@ static long sys3(long nr, long a, long b, long c) {
 #define SYS_WRITE 4
 #define SYS_EXIT 234
 __asm__(".text\n.globl _start\n_start:\n li 0, 0\n stwu 1, -16(1)\n stw 0, 0(1)\n bl cstart\n");
+#elif defined(__aarch64__)
+static long sys3(long nr, long a, long b, long c) {
+  register long x0 __asm__("x0") = a, x1 __asm__("x1") = b, x2 __asm__("x2") = c, x8 __asm__("x8") = nr;
+  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x1), "r"(x2), "r"(x8) : "memory");
+  return x0;
+}
+#define SYS_WRITE 64
+#define SYS_EXIT 94
+__asm__(".text\n.globl _start\n_start:\n mov x29, #0\n bl cstart\n");
 #endif
 
 int main(void);

@@ -376,6 +376,10 @@ const T = (n) => scalar(n);
   H('long double in a struct and after doubles', [d, LdS, d, T('long double')]);
   H('struct results: large', [S24, i, d], { make: true });
   H('struct result: small with no args', [c], { make: true });
+  const S20 = S([[arr('int', 5), 'a']]);
+  H('AArch64: 20-byte structs by reference (B.4), HFA of four doubles in d0-d3 (C.2)', [S20, Double4, i, S20, f], { make: true });
+  H('AArch64: a 16-byte struct when one x register is left goes on the stack, and so does the next long (C.11)', [l, l, l, l, l, l, l, LL2, l]);
+  H('AArch64: HFA of 3 floats on the stack after 7 doubles (C.3), no later float in a register', [d, d, d, d, d, d, d, Float3, f, d]);
 }
 
 // ---- generate ----
