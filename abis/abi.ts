@@ -68,7 +68,7 @@ export type ResultAssignment =
       pointer: ArgPiece;
       /** Register in which the callee hands the pointer back (rax, eax), if the ABI says so. */
       returnedIn?: string;
-      /** Bytes of stack the callee pops on return (i386 Linux: 4 for the hidden pointer). */
+      /** The hidden pointer's share of the bytes the callee pops (i386 Linux: 4); CallArrangement.calleePops has them all. */
       calleePops: number;
       rule: string;
     };
@@ -90,6 +90,12 @@ export interface CallArrangement {
   /** Required alignment of the stack pointer at the call instruction. */
   stackAlign: number;
   special: SpecialRegister[];
+  /**
+   * Bytes of the stack the callee pops on return (x86 `ret N`), and the rule that says so:
+   * i386 stdcall, fastcall and thiscall pop every stack argument; i386 SysV the hidden
+   * struct-return pointer. Absent: the caller pops everything.
+   */
+  calleePops?: { bytes: number; rule: string };
 }
 
 /** The register file a convention uses for arguments and results, in the order of its register image. */
