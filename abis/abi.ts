@@ -129,6 +129,17 @@ export interface Toolchain {
   package: string;
   /** abiscope's guest C runtime built with that compiler: runtime/lib/<runtimeDir>. */
   runtimeDir: string;
+  /**
+   * A variant of the target's default convention: what selects it in GCC, on the functions that
+   * follow it (i386-stdcall: `-DDEMO_CC=__attribute__((stdcall))`, DEMO_CC on each function of
+   * demo/src/demo.c), or a compiler option (-freg-struct-return). Its demo build is demo/obj/<name>.
+   */
+  selectedBy?: string;
+  /**
+   * The convention abiscope's runtime build (plain C, the target's default) and its host
+   * functions follow, where it is not this one: the i386 variants' is 'i386-sysv'.
+   */
+  runtimeConvention?: string;
 }
 
 /** Facts of a convention's stack frame that the plan needs. */

@@ -239,10 +239,11 @@ function stackRuleOf(v: I386Variant, type: CType, size: number, slot: number, wh
 }
 
 export function makeI386(v: I386Variant): CallingConvention {
+  const selectedBy = v.attribute ? `-DDEMO_CC='__attribute__((${v.attribute}))'` : v.regStructReturn ? '-freg-struct-return' : undefined;
   return {
     name: v.name,
     target: 'x86',
-    toolchain: { gcc: 'i686-linux-gnu-gcc', package: 'gcc-i686-linux-gnu', runtimeDir: 'i386' },
+    toolchain: { gcc: 'i686-linux-gnu-gcc', package: 'gcc-i686-linux-gnu', runtimeDir: 'i386', ...(selectedBy ? { selectedBy, runtimeConvention: 'i386-sysv' } : {}) },
     dataModel: DM,
     // The register image needs the result registers even where no argument travels in one.
     // i386 psABI 2.2.1 (Registers): ebx, esi, edi and ebp belong to the caller.
