@@ -68,7 +68,7 @@ export type ResultAssignment =
       pointer: ArgPiece;
       /** Register in which the callee hands the pointer back (rax, eax), if the ABI says so. */
       returnedIn?: string;
-      /** Bytes of stack the callee pops on return (i386 Linux: 4 for the hidden pointer). */
+      /** The hidden pointer's share of the bytes the callee pops (i386 Linux: 4); CallArrangement.calleePops has them all. */
       calleePops: number;
       rule: string;
     };
@@ -90,6 +90,12 @@ export interface CallArrangement {
   /** Required alignment of the stack pointer at the call instruction. */
   stackAlign: number;
   special: SpecialRegister[];
+  /**
+   * Bytes of the stack the callee pops on return (x86 `ret N`), and the rule that says so:
+   * i386 stdcall, fastcall and thiscall pop every stack argument; i386 SysV the hidden
+   * struct-return pointer. Absent: the caller pops everything.
+   */
+  calleePops?: { bytes: number; rule: string };
 }
 
 /** The register file a convention uses for arguments and results, in the order of its register image. */
@@ -125,6 +131,17 @@ export interface Toolchain {
   package: string;
   /** abiscope's guest C runtime built with that compiler: runtime/lib/<runtimeDir>. */
   runtimeDir: string;
+  /**
+   * A variant of the target's default convention: what selects it in GCC, on the functions that
+   * follow it (i386-stdcall: `-DDEMO_CC=__attribute__((stdcall))`, DEMO_CC on each function of
+   * demo/src/demo.c), or a compiler option (-freg-struct-return). Its demo build is demo/obj/<name>.
+   */
+  selectedBy?: string;
+  /**
+   * The convention abiscope's runtime build (plain C, the target's default) and its host
+   * functions follow, where it is not this one: the i386 variants' is 'i386-sysv'.
+   */
+  runtimeConvention?: string;
 }
 
 /** Facts of a convention's stack frame that the plan needs. */

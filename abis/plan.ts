@@ -72,7 +72,7 @@ export type PlanOp =
   | { op: 'load'; reg: string; from: number; size: number; why: string }
   /** A special register: x86-64 al (vector registers used), PowerPC CR bit 6 (FP arguments in FPRs). */
   | { op: 'set'; reg: string; value: number; why: string }
-  /** The call; the callee pops `pops` bytes of the stack (i386: the hidden struct-return pointer). */
+  /** The call; the callee pops `pops` bytes of the stack (i386: the hidden struct-return pointer; stdcall, fastcall, thiscall: every stack argument). */
   | { op: 'call'; from: number; pops: number; why: string }
   /** A result register into its image slot (x87: st0 popped as 80-bit extended). */
   | { op: 'store'; reg: string; to: number; size: number; format: SlotFormat; why: string }
@@ -247,8 +247,9 @@ export function planArrangement(cc: CallingConvention, arrangement: CallArrangem
     ops: [],
     thunk: [],
   };
-  plan.ops = opsOf(cc, plan, slot, copyOf);
-  plan.thunk = thunkOf(cc, plan, arrangement.signature.variadic);
+  const pops = arrangement.calleePops ?? { bytes: 0, rule: 'return to the caller' };
+  plan.ops = opsOf(cc, plan, slot, copyOf, pops.bytes);
+  plan.thunk = thunkOf(cc, plan, arrangement.signature.variadic, pops);
   return plan;
 }
 
@@ -266,7 +267,7 @@ function pointsTo(a: ArgAssignment, region1: number, copyOf: (arg: number) => nu
 }
 
 /** The program of a call, in order: host operations, the stub's, the host's after the call. */
-function opsOf(cc: CallingConvention, plan: FramePlan, slot: (reg: string, role: Parameters<typeof imageSlot>[2]) => { offset: number; size: number }, copyOf: (arg: number) => number): PlanOp[] {
+function opsOf(cc: CallingConvention, plan: FramePlan, slot: (reg: string, role: Parameters<typeof imageSlot>[2]) => { offset: number; size: number }, copyOf: (arg: number) => number, pops: number): PlanOp[] {
   const ops: PlanOp[] = [];
   const ptr = cc.dataModel.pointerSize;
   /** The frame offset a piece goes to, and its slot size. */
@@ -329,7 +330,7 @@ function opsOf(cc: CallingConvention, plan: FramePlan, slot: (reg: string, role:
   if (res.kind === 'memory') load(res.pointer, 'hidden struct-return pointer');
   for (const a of plan.args) for (const p of a.pieces) load(p, a.passing === 'reference' ? `pointer to the copy of ${a.name}` : a.name);
   for (const s of plan.special) ops.push({ op: 'set', reg: s.reg, value: s.value, why: s.why });
-  ops.push({ op: 'call', from: fn, pops: res.kind === 'memory' ? res.calleePops : 0, why: plan.signature });
+  ops.push({ op: 'call', from: fn, pops, why: plan.signature });
   if (res.kind === 'registers') {
     const stored = new Set<string>();
     for (const p of res.pieces) {
@@ -366,7 +367,7 @@ function opsOf(cc: CallingConvention, plan: FramePlan, slot: (reg: string, role:
 }
 
 /** The thunk's program: the argument registers this signature uses (all, if variadic), the result registers, the return. */
-function thunkOf(cc: CallingConvention, plan: FramePlan, variadic: boolean): ThunkOp[] {
+function thunkOf(cc: CallingConvention, plan: FramePlan, variadic: boolean, pops: { bytes: number; rule: string }): ThunkOp[] {
   const ops: ThunkOp[] = [];
   const image = plan.image;
   const received = new Set<string>();
@@ -398,7 +399,18 @@ function thunkOf(cc: CallingConvention, plan: FramePlan, variadic: boolean): Thu
     const s = imageSlot(image, res.returnedIn, 'result');
     ops.push({ op: 'give', reg: res.returnedIn, from: s.offset, size: s.size, format: 'raw', why: 'the hidden pointer, returned' });
   }
-  const pops = res.kind === 'memory' ? res.calleePops : 0;
-  ops.push({ op: 'return', pops, why: pops ? `the callee pops the ${pops}-byte hidden pointer` : 'return to the caller' });
+  ops.push({ op: 'return', pops: pops.bytes, why: pops.rule });
   return ops;
+}
+
+/** Bytes the callee pops off the stack on return: the stack pointer after the call is the frame base plus these. */
+export function calleePops(plan: FramePlan): number {
+  for (const op of plan.ops) if (op.op === 'call') return op.pops;
+  return 0;
+}
+
+/** Bytes a call-back with this plan pops off its caller's stack when it returns. */
+export function thunkPops(plan: FramePlan): number {
+  const last = plan.thunk[plan.thunk.length - 1];
+  return last?.op === 'return' ? last.pops : 0;
 }

@@ -31,8 +31,9 @@ export interface RegisterImage {
 
 /**
  * Control words: the function to call (a call-back's id in a thunk's block), whether st0
- * holds a result (to pop after a call-out, to push before a call-back returns), and whether
- * a call-back must pop the hidden struct-return pointer (i386 `ret $4`).
+ * holds a result (to pop after a call-out, to push before a call-back returns), and how many
+ * bytes of its caller's stack a call-back pops (i386 `ret N`: a hidden struct-return pointer,
+ * stdcall's arguments).
  */
 export const CONTROL = ['function', 'x87-result', 'callee-pops'] as const;
 

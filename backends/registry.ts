@@ -5,6 +5,16 @@ import type { CallingConvention } from '../abis/abi.ts';
 import type { ConventionBackend } from './backend.ts';
 import { i386Sysv } from '../abis/i386-sysv/convention.ts';
 import { I386_BACKEND } from '../abis/i386-sysv/backend.ts';
+import { i386Stdcall } from '../abis/i386-stdcall/convention.ts';
+import { I386_BACKEND as I386_STDCALL_BACKEND } from '../abis/i386-stdcall/backend.ts';
+import { i386Fastcall } from '../abis/i386-fastcall/convention.ts';
+import { I386_BACKEND as I386_FASTCALL_BACKEND } from '../abis/i386-fastcall/backend.ts';
+import { i386Thiscall } from '../abis/i386-thiscall/convention.ts';
+import { I386_BACKEND as I386_THISCALL_BACKEND } from '../abis/i386-thiscall/backend.ts';
+import { i386Regparm3 } from '../abis/i386-regparm3/convention.ts';
+import { I386_BACKEND as I386_REGPARM3_BACKEND } from '../abis/i386-regparm3/backend.ts';
+import { i386SysvRegstruct } from '../abis/i386-sysv-regstruct/convention.ts';
+import { I386_BACKEND as I386_REGSTRUCT_BACKEND } from '../abis/i386-sysv-regstruct/backend.ts';
 import { x86_64Sysv } from '../abis/x86_64-sysv/convention.ts';
 import { X86_64_BACKEND } from '../abis/x86_64-sysv/backend.ts';
 import { armAapcs } from '../abis/arm-aapcs/convention.ts';
@@ -28,6 +38,11 @@ export const REGISTRY = {
   'arm-aapcs-vfp': { convention: armAapcsVfp, backend: ARM_AAPCS_VFP_BACKEND },
   'ppc32-sysv': { convention: ppc32Sysv, backend: PPC32_BACKEND },
   'aarch64-aapcs64': { convention: aarch64Aapcs64, backend: AARCH64_BACKEND },
+  'i386-stdcall': { convention: i386Stdcall, backend: I386_STDCALL_BACKEND },
+  'i386-fastcall': { convention: i386Fastcall, backend: I386_FASTCALL_BACKEND },
+  'i386-thiscall': { convention: i386Thiscall, backend: I386_THISCALL_BACKEND },
+  'i386-regparm3': { convention: i386Regparm3, backend: I386_REGPARM3_BACKEND },
+  'i386-sysv-regstruct': { convention: i386SysvRegstruct, backend: I386_REGSTRUCT_BACKEND },
 } as const satisfies Record<string, RegisteredConvention>;
 
 /** The name of a convention abiscope implements. */

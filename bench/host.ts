@@ -21,8 +21,8 @@ import { readFileSync } from 'node:fs';
 import { machine as osMachine } from 'node:os';
 import { Bench } from 'tinybench';
 import { Sandbox } from '../sandbox/sandbox.ts';
-import { ABI_NAMES, type AbiName } from '../backends/registry.ts';
-import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
+// The conventions with hand-written fixtures (and native builds): the i386 attribute variants have neither.
+import { FIXTURE_DIRS, HAND_FIXTURE_ABIS, fixtureObjects, fixtureTypes, type HandFixtureAbi as AbiName } from '../sandbox/fixtures.ts';
 import { LAYOUT } from '../emu/memory-map.ts';
 import type { Machine } from '../emu/machine.ts';
 import type { Backend } from '../backends/compiled.ts';
@@ -264,7 +264,7 @@ function cpuModel(): string {
 }
 
 const rows: Row[] = [];
-for (const abi of ABI_NAMES) rows.push(...(await conventionRows(abi)));
+for (const abi of HAND_FIXTURE_ABIS) rows.push(...(await conventionRows(abi)));
 const table = tableOf(rows);
 const notes = [
   'Median µs per unit over tinybench samples (BENCH_MS per task); all tasks of a convention measured in one run, interleaved by tinybench.',

@@ -34,7 +34,8 @@ import { machine as osMachine } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Sandbox } from '../sandbox/sandbox.ts';
-import { ABI_NAMES, type AbiName } from '../backends/registry.ts';
+// The conventions with hand-written fixtures (and native builds): the i386 attribute variants have neither.
+import { HAND_FIXTURE_ABIS as ABI_NAMES, type HandFixtureAbi as AbiName } from '../sandbox/fixtures.ts';
 import { Disassembler, type Instruction, type Isa } from '../emu/asm.ts';
 import type { Machine } from '../emu/machine.ts';
 import { unicornVersion } from '../emu/unicorn.ts';

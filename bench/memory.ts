@@ -9,8 +9,8 @@
 import { execFileSync } from 'node:child_process';
 import { machine as osMachine } from 'node:os';
 import { Sandbox } from '../sandbox/sandbox.ts';
-import { ABI_NAMES, type AbiName } from '../backends/registry.ts';
-import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
+// The conventions with hand-written fixtures (and native builds): the i386 attribute variants have neither.
+import { FIXTURE_DIRS, HAND_FIXTURE_ABIS as ABI_NAMES, fixtureObjects, fixtureTypes, type HandFixtureAbi as AbiName } from '../sandbox/fixtures.ts';
 import type { JsValue } from '../layout/values.ts';
 
 const abi = (process.env.BENCH_MEMORY_ABI ?? 'x86_64-sysv') as AbiName;

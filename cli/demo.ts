@@ -38,8 +38,9 @@ export async function runDemo(): Promise<void> {
     const sb = await Sandbox.open(abi, { onOutput: (_fd, text) => printed.push(text) });
     try {
       sb.declare(TYPES);
-      sb.load(join(objects, toolchain.runtimeDir, 'demo.o'));
-      out(`\n${pc.bold(pc.green(abi))}  (demo.o: ${toolchain.gcc} -O2 -c demo.c)\n`);
+      // A variant (i386 stdcall, fastcall, ...) has its own build of demo.c, under its name.
+      sb.load(join(objects, toolchain.selectedBy ? abi : toolchain.runtimeDir, 'demo.o'));
+      out(`\n${pc.bold(pc.green(abi))}  (demo.o: ${toolchain.gcc} -O2${toolchain.selectedBy ? ` ${toolchain.selectedBy}` : ''} -c demo.c)\n`);
       out(pc.dim(`      ${'arg'.padEnd(6)} ${'type'.padEnd(18)}    ${'where'.padEnd(22)} guest address\n`));
       for (const c of CALLS) {
         const f = sb.func(c.proto);

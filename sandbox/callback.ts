@@ -8,7 +8,7 @@ import { UsageError } from '../errors.ts';
 import { AbiscopeError } from '../errors.ts';
 import type { Machine } from '../emu/machine.ts';
 import type { CallingConvention } from '../abis/abi.ts';
-import { typedPlan, type FramePlan, type TypedPlan } from '../abis/plan.ts';
+import { thunkPops, typedPlan, type FramePlan, type TypedPlan } from '../abis/plan.ts';
 import { typeText } from '../ctypes/type-text.ts';
 import type { CType, Signature } from '../ctypes/ctypes.ts';
 import type { ThunkSource } from '../backends/backend.ts';
@@ -257,7 +257,8 @@ function writeCallbackResult(m: Machine, scratch: Scratch, typed: TypedPlan, blo
     const view = new FrameView(area.u8, area.dv, area.at, block, size);
     const flag = (name: string, on: boolean) => writeWord(view, block + imageSlot(plan.image, name, 'control').offset, on ? 1 : 0, ptr, endian);
     flag('x87-result', res.kind === 'registers' && res.pieces.some((p) => p.kind === 'reg' && p.format === 'x87'));
-    flag('callee-pops', res.kind === 'memory' && res.calleePops > 0);
+    // The generic i386 thunk pops this many bytes of its caller's stack (ret N).
+    writeWord(view, block + imageSlot(plan.image, 'callee-pops', 'control').offset, thunkPops(plan), ptr, endian);
     if (bytes && res.kind === 'memory') {
       const dest = readIncomingResultPointer(m, plan, entrySp, regs)!;
       m.write(dest, bytes.u8.subarray(bytes.at, bytes.at + res.size));

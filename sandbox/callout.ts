@@ -7,7 +7,7 @@ import { AbiscopeError } from '../errors.ts';
 import type { CallingConvention } from '../abis/abi.ts';
 import type { Machine } from '../emu/machine.ts';
 import type { CheckedLimits } from './limits.ts';
-import { CANARY_BYTES, type FramePlan, type PlanOp, type TypedPlan } from '../abis/plan.ts';
+import { CANARY_BYTES, calleePops, type FramePlan, type PlanOp, type TypedPlan } from '../abis/plan.ts';
 import { decodeBytes, decodeValue, encodeValue, type CopyArea, type JsValue } from '../layout/values.ts';
 import type { BufferPool, Scratch } from '../emu/scratch.ts';
 import { FrameView, getBytes, putBytes, writeWord, type Bytes } from '../backends/slots.ts';
@@ -175,7 +175,7 @@ export function prepareCallOut(site: CallSite, typed: TypedPlan, stub: StubEntry
     m.write(base, frame.bytes());
     if (stub.imageRegister) m.writeReg(stub.imageRegister, base + plan.imageArea.offset);
     m.sp = base;
-    const spAtReturn = base + (res.kind === 'memory' ? res.calleePops : 0);
+    const spAtReturn = base + calleePops(plan);
     return { typed, base, canary, frameTop, spBefore: sp, resultAddress, spAtReturn, after: area.after };
   } finally {
     scratch.release(mark);

@@ -6,14 +6,40 @@ import type { AbiName } from '../backends/registry.ts';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'tests', 'fixtures');
 
-/** Fixture build directory (tests/fixtures/obj/<dir>) for each convention; armhf also in ARM state. */
-export const FIXTURE_DIRS: Record<AbiName, string[]> = {
+/**
+ * The conventions whose fixture builds hold the hand-written fixtures (tests/fixtures/src:
+ * scalars.o, structs.o, callbacks.o ...) as well as the generated ones; armhf also in ARM state.
+ * The hand-written sources are plain C: they follow each target's default convention only.
+ */
+export const HAND_FIXTURE_DIRS = {
   'i386-sysv': ['i386'],
   'x86_64-sysv': ['x86_64'],
   'arm-aapcs': ['armel'],
   'arm-aapcs-vfp': ['armhf', 'armhf-arm'],
   'ppc32-sysv': ['ppc32'],
   'aarch64-aapcs64': ['aarch64'],
+} as const satisfies Partial<Record<AbiName, readonly string[]>>;
+
+/** A convention with hand-written fixtures. */
+export type HandFixtureAbi = keyof typeof HAND_FIXTURE_DIRS;
+export const HAND_FIXTURE_ABIS = Object.keys(HAND_FIXTURE_DIRS) as HandFixtureAbi[];
+
+export function hasHandFixtures(abi: AbiName): abi is HandFixtureAbi {
+  return Object.hasOwn(HAND_FIXTURE_DIRS, abi);
+}
+
+/**
+ * Fixture build directory (tests/fixtures/obj/<dir>) for each convention. The i386 attribute
+ * variants' builds hold the generated fixtures only (tests/gen, compiled with the variant's
+ * attribute or flag by tests/fixtures/build.sh).
+ */
+export const FIXTURE_DIRS: Record<AbiName, readonly string[]> = {
+  ...HAND_FIXTURE_DIRS,
+  'i386-stdcall': ['i386-stdcall'],
+  'i386-fastcall': ['i386-fastcall'],
+  'i386-thiscall': ['i386-thiscall'],
+  'i386-regparm3': ['i386-regparm3'],
+  'i386-sysv-regstruct': ['i386-sysv-regstruct'],
 };
 
 /** Every object of one fixture build except _start and the generated callers (whose rec_* symbols a test provides). */

@@ -11,7 +11,7 @@ import type { CallingConvention } from '../abis/abi.ts';
 import { convention, conventionBackend, type AbiName } from '../backends/registry.ts';
 import { checkBackend, CompiledStubs, type Backend } from '../backends/compiled.ts';
 import { parseDeclarations, parsePrototype, parseType, emptyScope, SignatureError, type TypeScope } from '../ctypes/parse.ts';
-import { typedPlan, withoutPreservedCheck, type FramePlan, type TypedPlan } from '../abis/plan.ts';
+import { planArrangement, typedPlan, withoutPreservedCheck, type FramePlan, type TypedPlan } from '../abis/plan.ts';
 import { typeText } from '../ctypes/type-text.ts';
 import { canaryIntact, FrameCorruptedError, type CallRecord, type CallSite, type StubEntry } from './callout.ts';
 import { CANARY_BYTES } from '../abis/plan.ts';
@@ -180,6 +180,8 @@ export class Library {
 
 export class Sandbox {
   readonly cc: CallingConvention;
+  /** The convention of abiscope's runtime build and its host functions (an i386 variant's: i386-sysv). */
+  private readonly runtimeCc: CallingConvention;
   /** The thread call-outs run on unless a call-back or `on(thread)` says otherwise. */
   readonly mainThread: GuestThread;
   private readonly extraThreads: GuestThread[] = [];
@@ -219,6 +221,7 @@ export class Sandbox {
 
   private constructor(readonly machine: Machine, readonly abi: AbiName, private readonly options: SandboxOptions) {
     this.cc = convention(abi);
+    this.runtimeCc = this.cc.toolchain.runtimeConvention ? convention(this.cc.toolchain.runtimeConvention) : this.cc;
     this.mainThread = new GuestThread('main', machine.mainStack);
     machine.sp = machine.mainStack.top; // between calls the CPU rests here (see chainBegins)
     const stubs = conventionBackend(abi);
@@ -269,7 +272,10 @@ export class Sandbox {
     };
     this.hostRuntime = new HostRuntime({
       machine,
-      callback: (prototype, fn) => this.callback(prototype, fn as Parameters<Sandbox['callback']>[1]),
+      // The runtime is built for the target's default convention (an i386 variant's runtime is
+      // i386-sysv's): its calls to host functions are arranged by that one, in the sandbox's
+      // register image (the thunks and the host read every block with it).
+      callback: (prototype, fn) => this.makeCallback(parsePrototype(prototype, this.scope, { functionPointer: true }).signature, fn as Parameters<Sandbox['callback']>[1], this.backend, this.runtimeCc),
       currentThread: () => this.currentThread,
       output: (thread, fd, bytes) => {
         thread.captureOutput(fd, bytes);
@@ -389,11 +395,16 @@ export class Sandbox {
     const signature: Signature = typeof prototype === 'string'
       ? parsePrototype(prototype, this.scope, { functionPointer: true }).signature
       : { ...prototype, text: 'text' in prototype && typeof prototype.text === 'string' ? prototype.text : typeText(prototype) };
+    return this.makeCallback(signature, fn, checkBackend(opts.backend ?? this.backend), this.cc);
+  }
+
+  /** A call-back whose arguments and result `arranger` places (the sandbox's convention, or its runtime's). */
+  private makeCallback(signature: Signature, fn: (this: CallbackContext, ...args: (JsValue | VarArgs)[]) => unknown, backend: Backend, arranger: CallingConvention): Callback {
     const id = this.nextCallbackId++;
     if (id > ENTRY_SLOTS) throw new CallbackLimitError(ENTRY_SLOTS);
-    const typed = typedPlan(this.cc, signature);
+    const typed: TypedPlan = arranger === this.cc ? typedPlan(this.cc, signature)
+      : { plan: planArrangement(this.cc, arranger.arrange(signature)), args: signature.params.map((p) => p.type), result: signature.result };
     const entry = this.entryArena + (id - 1) * ENTRY_BYTES;
-    const backend = checkBackend(opts.backend ?? this.backend);
     const code = backend === 'compiled' ? this.compiledThunk(typed.plan) : { save: this.thunk.save, resume: this.thunk.resume };
     this.machine.assembleAt(this.thunk.source.entry(id, code.save), entry, ENTRY_BYTES);
     const record: CallbackRecord = {

@@ -2,10 +2,9 @@
 // the rule on purpose (tests/fixtures/src/violations.c, top-level assembly) on every convention.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox, CalleeSavedViolation } from '../index.ts';
-import { FIXTURE_DIRS, fixtureObjects } from '../sandbox/fixtures.ts';
-import { ABI_NAMES } from '../backends/registry.ts';
+import { HAND_FIXTURE_DIRS, HAND_FIXTURE_ABIS, fixtureObjects } from '../sandbox/fixtures.ts';
 
-const CASES = ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => [abi, dir] as const));
+const CASES = HAND_FIXTURE_ABIS.flatMap((abi) => HAND_FIXTURE_DIRS[abi].map((dir) => [abi, dir] as const));
 /** The register the call stub keeps its image in, and the other one abi_clobber_image overwrites. */
 const IMAGE: Record<string, [string, string]> = {
   'i386-sysv': ['ebx', 'edi'], 'x86_64-sysv': ['r12', 'r15'], 'arm-aapcs': ['r4', 'r11'], 'arm-aapcs-vfp': ['r4', 'r11'], 'ppc32-sysv': ['r14', 'r31'], 'aarch64-aapcs64': ['x19', 'x28'],

@@ -7,6 +7,11 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { AbiError, type ArgPiece, type CallArrangement, type CallingConvention } from '../abis/abi.ts';
 import { i386Sysv, i386SysvRegStructs } from '../abis/i386-sysv/convention.ts';
+import { i386Stdcall } from '../abis/i386-stdcall/convention.ts';
+import { i386Fastcall } from '../abis/i386-fastcall/convention.ts';
+import { i386Thiscall } from '../abis/i386-thiscall/convention.ts';
+import { i386Regparm3 } from '../abis/i386-regparm3/convention.ts';
+import { planArrangement } from '../abis/plan.ts';
 import { classify, mergeClasses, x86_64Sysv, type EightbyteClass } from '../abis/x86_64-sysv/convention.ts';
 import { parseType } from '../ctypes/parse.ts';
 import { arrange, places, where } from './abi-helpers.ts';
@@ -472,6 +477,136 @@ describe('i386-sysv with -freg-struct-return (i386SysvRegStructs)', () => {
 });
 
 // ---------------------------------------------------------------------------
+// The GCC x86 function attributes (GCC manual, x86 Function Attributes). Each case was read off
+// i686-linux-gnu-gcc 12 -O2 -S -fno-pic for a callee with the attribute; the instructions that
+// decided it are quoted.
+const pops = (a: CallArrangement) => a.calleePops?.bytes ?? 0;
+
+describe('i386-stdcall: arguments as i386-sysv, the callee pops them', () => {
+  const cc = i386Stdcall;
+  it('ret N: N is every stack byte, a 12-byte long double and the hidden pointer included (GCC: ret $20, ret $24, ret $12)', () => {
+    const a = arrange(cc, 'int f(unsigned char x, long long y, int z, int w);');
+    expect(places(a)).toEqual([['sp+0'], ['sp+4'], ['sp+12'], ['sp+16']]);
+    expect(pops(a)).toBe(20);
+    expect(a.calleePops?.rule).toMatch(/^GCC manual, x86 Function Attributes \(stdcall\); GCC i386 ix86_return_pops_args: .*ret \$20/);
+    expect(pops(arrange(cc, 'int f(long double x, int a, int b, int c);'))).toBe(24);
+    const s = arrange(cc, 'struct S8 { int a, b; }; struct S8 f(int a, int b);');
+    expect(s.result).toMatchObject({ kind: 'memory', pointer: { kind: 'stack', offset: 0 }, returnedIn: 'eax' });
+    expect(places(s)).toEqual([['sp+4'], ['sp+8']]);
+    expect(pops(s)).toBe(12);
+    expect(a.stackBytes).toBe(32); // the frame stays 16-aligned; the callee pops only its 20
+  });
+  it('the plan: the call op and the call-back return pop N', () => {
+    const plan = planArrangement(cc, arrange(cc, 'int f(int a, int b, int c);'));
+    expect(plan.ops.find((o) => o.op === 'call')).toMatchObject({ pops: 12 });
+    expect(plan.thunk[plan.thunk.length - 1]).toMatchObject({ op: 'return', pops: 12, why: expect.stringContaining('ret $12') });
+  });
+  it('variadic: caller pops, but for the hidden pointer as on i386-sysv (GCC: ret, ret $4)', () => {
+    expect(pops(arrange(cc, 'int f(int a, ...);', ['int']))).toBe(0);
+    expect(pops(arrange(cc, 'struct S8 { int a, b; }; struct S8 f(int a, ...);', ['int']))).toBe(4);
+  });
+  it('no argument register: the register image has none', () => {
+    expect(cc.registers.intArgs).toEqual([]);
+  });
+});
+
+describe('i386-fastcall: ecx, edx for integers of up to 4 bytes', () => {
+  const cc = i386Fastcall;
+  it('two ints in ecx, edx, the third on the stack, popped (GCC: leal (%ecx,%edx); addl 4(%esp); ret $4)', () => {
+    const a = arrange(cc, 'int f(int a, int b, int c);');
+    expect(places(a)).toEqual([['ecx'], ['edx'], ['sp+0']]);
+    expect(pops(a)).toBe(4);
+    expect(a.args[0].rule).toBe('GCC manual, x86 Function Attributes (fastcall); GCC i386 function_arg_32: integer or pointer in ecx');
+  });
+  it('char, short: cl, dx (GCC: movsbl %cl; movswl %dx), extended', () => {
+    const a = arrange(cc, 'int f(char c, short s, int a, int b);');
+    expect(places(a)).toEqual([['ecx'], ['edx'], ['sp+0'], ['sp+4']]);
+    expect(a.args[0].pieces[0]).toMatchObject({ size: 1, extend: 'sign', format: 'int' });
+  });
+  it('a long long goes on the stack and uses up both registers (GCC f(long long, int, int): 4(%esp), 8(%esp), 12(%esp), ret $16)', () => {
+    expect(places(arrange(cc, 'int f(long long b, int a, int c);'))).toEqual([['sp+0'], ['sp+8'], ['sp+12']]);
+    expect(places(arrange(cc, 'int f(int a, long long b, int c);'))).toEqual([['ecx'], ['sp+0'], ['sp+8']]);
+  });
+  it('a 4-byte struct or union goes on the stack and uses up ecx; a double uses none (GCC: s at 4(%esp), a in edx)', () => {
+    expect(places(arrange(cc, 'struct S4 { short a, b; }; int f(struct S4 s, int a, int b);'))).toEqual([['sp+0'], ['edx'], ['sp+4']]);
+    expect(places(arrange(cc, 'union U { int i; float f; }; int f(union U u, int a, int b, int c);'))).toEqual([['sp+0'], ['edx'], ['sp+4'], ['sp+8']]);
+    expect(places(arrange(cc, 'int f(double d, int a, int b);'))).toEqual([['sp+0'], ['ecx'], ['edx']]);
+    expect(places(arrange(cc, 'struct F { float f; }; int f(struct F u, int a, int b, int c);'))).toEqual([['sp+0'], ['ecx'], ['edx'], ['sp+4']]);
+  });
+  it('the hidden pointer takes ecx (GCC: movl %ecx, %eax; ret $4)', () => {
+    const a = arrange(cc, 'struct S8 { int a, b; }; struct S8 f(int a, int b);');
+    expect(a.result).toMatchObject({ kind: 'memory', pointer: { kind: 'reg', reg: 'ecx' }, returnedIn: 'eax', calleePops: 0 });
+    expect(places(a)).toEqual([['edx'], ['sp+0']]);
+    expect(pops(a)).toBe(4);
+  });
+  it('variadic: everything on the stack, nothing popped, not even the hidden pointer (GCC: ret)', () => {
+    expect(places(arrange(cc, 'int f(int a, ...);', ['int']))).toEqual([['sp+0'], ['sp+4']]);
+    const s = arrange(cc, 'struct S8 { int a, b; }; struct S8 f(int a, ...);', ['int']);
+    expect(s.result).toMatchObject({ pointer: { kind: 'stack', offset: 0 } });
+    expect(pops(s)).toBe(0);
+  });
+});
+
+describe('i386-thiscall: the first argument in ecx', () => {
+  const cc = i386Thiscall;
+  it('a pointer first: ecx, the rest on the stack, popped (GCC: movl (%ecx), %eax; addl 4(%esp); ret $8)', () => {
+    const a = arrange(cc, 'int f(int *p, int a, int b);');
+    expect(places(a)).toEqual([['ecx'], ['sp+0'], ['sp+4']]);
+    expect(pops(a)).toBe(8);
+    expect(a.args[0].rule).toBe('GCC manual, x86 Function Attributes (thiscall); GCC i386 function_arg_32: integer or pointer in ecx');
+    expect(a.args[1].rule).toContain('no argument register left');
+  });
+  it('a first struct or long long uses up ecx (GCC: ret $12 with all on the stack); a double leaves it free', () => {
+    expect(places(arrange(cc, 'struct S4 { short a, b; }; int f(struct S4 s, int a, int b);'))).toEqual([['sp+0'], ['sp+4'], ['sp+8']]);
+    expect(places(arrange(cc, 'int f(long long b, int a, int c);'))).toEqual([['sp+0'], ['sp+8'], ['sp+12']]);
+    expect(places(arrange(cc, 'int f(double d, int a, int b);'))).toEqual([['sp+0'], ['ecx'], ['sp+8']]);
+  });
+  it('the hidden pointer takes ecx (GCC r_s8(int, int): a, b at 4(%esp), 8(%esp), ret $8)', () => {
+    const a = arrange(cc, 'struct S8 { int a, b; }; struct S8 f(int a, int b);');
+    expect(a.result).toMatchObject({ pointer: { kind: 'reg', reg: 'ecx' } });
+    expect(places(a)).toEqual([['sp+0'], ['sp+4']]);
+    expect(pops(a)).toBe(8);
+  });
+});
+
+describe('i386-regparm3: eax, edx, ecx', () => {
+  const cc = i386Regparm3;
+  it('int, long long, int: eax, then edx:ecx (low word in edx), then the stack; the caller pops (GCC: adcl with ecx; 8(%esp) after a push; ret)', () => {
+    const a = arrange(cc, 'long long f(int a, long long b, int c);');
+    expect(places(a)).toEqual([['eax'], ['edx', 'ecx'], ['sp+0']]);
+    expect(a.args[1].pieces).toEqual([
+      { kind: 'reg', reg: 'edx', valueOffset: 0, size: 4, format: 'int' },
+      { kind: 'reg', reg: 'ecx', valueOffset: 4, size: 4, format: 'int' },
+    ]);
+    expect(a.args[1].rule).toBe('GCC manual, x86 Function Attributes (regparm(3)); GCC i386 function_arg_32: 8-byte integer in edx, ecx (low word first)');
+    expect(pops(a)).toBe(0);
+  });
+  it('a long long that does not fit goes on the stack and leaves no register (GCC g1(int, int, long long, int): d at 12(%esp))', () => {
+    expect(places(arrange(cc, 'int f(int a, int b, long long c, int d);'))).toEqual([['eax'], ['edx'], ['sp+0'], ['sp+8']]);
+    expect(places(arrange(cc, 'int f(long long b, int a, int c);'))).toEqual([['eax', 'edx'], ['ecx'], ['sp+0']]);
+  });
+  it('structs of up to 3 words take registers, a struct of one double none (GCC: movsbl %al; s.c in ecx; a in eax after struct D)', () => {
+    expect(places(arrange(cc, 'struct S3 { char a, b, c; }; int f(struct S3 s, int b);'))).toEqual([['eax'], ['edx']]);
+    expect(places(arrange(cc, 'struct S12 { int a, b, c; }; int f(struct S12 s, int b);'))).toEqual([['eax', 'edx', 'ecx'], ['sp+0']]);
+    expect(places(arrange(cc, 'struct S12 { int a, b, c; }; int f(int a, struct S12 s, int b);'))).toEqual([['eax'], ['sp+0'], ['sp+12']]);
+    expect(places(arrange(cc, 'struct FF { float a, b; }; int f(struct FF s, int b);'))).toEqual([['eax', 'edx'], ['ecx']]);
+    expect(places(arrange(cc, 'struct D { double d; }; int f(struct D s, int b, int c, int d);'))).toEqual([['sp+0'], ['eax'], ['edx'], ['ecx']]);
+  });
+  it('the hidden pointer takes eax and is not popped (GCC r_s8: movl %edx, (%eax); ret)', () => {
+    const a = arrange(cc, 'struct S8 { int a, b; }; struct S8 f(int a, int b);');
+    expect(a.result).toMatchObject({ pointer: { kind: 'reg', reg: 'eax' }, returnedIn: 'eax' });
+    expect(places(a)).toEqual([['edx'], ['ecx']]);
+    expect(pops(a)).toBe(0);
+  });
+  it('variadic: every argument and the hidden pointer on the stack, none popped (GCC rv: movl 4(%esp), %eax; ret)', () => {
+    const s = arrange(cc, 'struct S8 { int a, b; }; struct S8 f(int a, ...);', ['int']);
+    expect(s.result).toMatchObject({ pointer: { kind: 'stack', offset: 0 } });
+    expect(places(s)).toEqual([['sp+4'], ['sp+8']]);
+    expect(pops(s)).toBe(0);
+  });
+});
+
+// ---------------------------------------------------------------------------
 // Properties over random signatures of scalars and small structs.
 
 const SCALARS: ScalarName[] = [
@@ -517,7 +652,7 @@ function checkCommon(cc: CallingConvention, a: CallArrangement): void {
   for (const p of stackPieces) {
     if (p.kind !== 'stack') continue;
     expect(p.slotSize).toBeGreaterThanOrEqual(p.size);
-    expect(p.offset % (cc.name === 'i386-sysv' ? 4 : 8)).toBe(0);
+    expect(p.offset % (cc.target === 'x86' ? 4 : 8)).toBe(0);
     expect(p.offset + p.slotSize).toBeLessThanOrEqual(a.stackBytes);
     spans.push([p.offset, p.offset + p.slotSize]);
   }
@@ -576,7 +711,7 @@ describe('properties', () => {
   it('i386: everything on the stack, contiguous 4-byte words in argument order after the hidden pointer', () => {
     fc.assert(
       fc.property(sigArb, ({ signature, varargs }) => {
-        for (const cc of [i386Sysv, i386SysvRegStructs]) {
+        for (const cc of [i386Sysv, i386SysvRegStructs, i386Stdcall]) {
           const a = cc.arrange(signature, varargs);
           checkCommon(cc, a);
           let next = a.result.kind === 'memory' ? 4 : 0;
@@ -593,6 +728,26 @@ describe('properties', () => {
           if (signature.result.kind === 'struct' || signature.result.kind === 'union') {
             if (cc === i386Sysv) expect(a.result.kind).toBe('memory');
           }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('i386 register variants: stack words as above; registers in the variant order, each used at most once; the callee pops all stack words or none', () => {
+    fc.assert(
+      fc.property(sigArb, ({ signature, varargs }) => {
+        for (const cc of [i386Fastcall, i386Thiscall, i386Regparm3]) {
+          const a = cc.arrange(signature, varargs);
+          checkCommon(cc, a);
+          const regs = [...(a.result.kind === 'memory' ? [a.result.pointer] : []), ...a.args.flatMap((x) => x.pieces)].flatMap((p) => (p.kind === 'reg' ? [p.reg] : []));
+          // regparm: a prefix of eax, edx, ecx; fastcall, thiscall may skip a register a struct or long long used up
+          const at = regs.map((r) => cc.registers.intArgs.indexOf(r));
+          at.forEach((k, j) => expect(k).toBeGreaterThan(j ? at[j - 1] : -1));
+          if (cc === i386Regparm3) expect(regs).toEqual(cc.registers.intArgs.slice(0, regs.length));
+          if (signature.variadic) expect(regs).toEqual([]);
+          const words = Math.max(0, ...a.args.flatMap((x) => x.pieces.map((p) => (p.kind === 'stack' ? p.offset + p.slotSize : 0))), a.result.kind === 'memory' && a.result.pointer.kind === 'stack' ? 4 : 0);
+          expect(a.calleePops?.bytes ?? 0).toBe(cc === i386Regparm3 || signature.variadic ? 0 : words);
         }
       }),
       { numRuns: 300 },

@@ -10,7 +10,7 @@ import { ABI_NAMES, convention, conventionBackend } from '../backends/registry.t
 import { compileStub, guestOps } from '../backends/compiled.ts';
 import { planCall, type FramePlan } from '../abis/plan.ts';
 import { parsePrototype, parseDeclarations, parseType } from '../ctypes/parse.ts';
-import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
+import { HAND_FIXTURE_DIRS, HAND_FIXTURE_ABIS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
 import { loadGenCases } from './gen/cases.ts';
 
 const GEN = loadGenCases();
@@ -54,7 +54,7 @@ describe.each(ABI_NAMES)('plans of %s are plain data', (abi) => {
   });
 });
 
-describe.each(ABI_NAMES.map((abi) => ({ abi, dir: FIXTURE_DIRS[abi][0] })))('a compiled stub runs its plan and nothing else ($abi)', ({ abi, dir }) => {
+describe.each(HAND_FIXTURE_ABIS.map((abi) => ({ abi, dir: HAND_FIXTURE_DIRS[abi][0] })))('a compiled stub runs its plan and nothing else ($abi)', ({ abi, dir }) => {
   let sb: Sandbox;
   beforeAll(async () => {
     sb = await Sandbox.open(abi, { poison: 0xa5, backend: 'compiled' });

@@ -3,8 +3,7 @@
 // (tests/fixtures/src/callbacks.c) on every convention.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../sandbox/sandbox.ts';
-import { ABI_NAMES } from '../backends/registry.ts';
-import { FIXTURE_DIRS, fixtureObjects } from '../sandbox/fixtures.ts';
+import { HAND_FIXTURE_DIRS, HAND_FIXTURE_ABIS, fixtureObjects } from '../sandbox/fixtures.ts';
 import { CallbackError, type VarArgs } from '../sandbox/callback.ts';
 import { FunctionPointerTypeError, ValueError, type JsValue } from '../layout/values.ts';
 import { functionTypeDifference } from '../layout/function-types.ts';
@@ -26,7 +25,7 @@ function refusal(f: () => unknown): FunctionPointerTypeError {
   throw new Error('the call was not refused');
 }
 
-describe.each(ABI_NAMES.map((abi) => ({ abi, dir: FIXTURE_DIRS[abi][0] })))('call-back types on $abi', ({ abi, dir }) => {
+describe.each(HAND_FIXTURE_ABIS.map((abi) => ({ abi, dir: HAND_FIXTURE_DIRS[abi][0] })))('call-back types on $abi', ({ abi, dir }) => {
   let sb: Sandbox;
   beforeAll(async () => {
     sb = await Sandbox.open(abi);

@@ -3,15 +3,14 @@
 // through guest frames, released call-backs. Stack and registers poisoned first.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../sandbox/sandbox.ts';
-import { ABI_NAMES } from '../backends/registry.ts';
 import { BACKENDS } from '../backends/compiled.ts';
-import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
+import { HAND_FIXTURE_DIRS, HAND_FIXTURE_ABIS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
 import { CallbackError, type CallbackContext } from '../sandbox/callback.ts';
 import type { JsValue } from '../layout/values.ts';
 
 const types = fixtureTypes();
 
-describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].flatMap((dir) => BACKENDS.map((backend) => ({ abi, dir, backend })))))('call-backs on $abi ($dir, $backend)', ({ abi, dir, backend }) => {
+describe.each(HAND_FIXTURE_ABIS.flatMap((abi) => HAND_FIXTURE_DIRS[abi].flatMap((dir) => BACKENDS.map((backend) => ({ abi, dir, backend })))))('call-backs on $abi ($dir, $backend)', ({ abi, dir, backend }) => {
   let sb: Sandbox;
   beforeAll(async () => {
     sb = await Sandbox.open(abi, { poison: 0xa5, backend });

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errorOf, resultOf, run } from './cli-run.ts';
-import { FIXTURE_DIRS, FIXTURES } from '../sandbox/fixtures.ts';
+import { HAND_FIXTURE_DIRS, HAND_FIXTURE_ABIS, FIXTURES } from '../sandbox/fixtures.ts';
 import { Sandbox } from '../sandbox/sandbox.ts';
 import type { AbiName } from '../backends/registry.ts';
 import type { Trace, TraceEvent } from '../sandbox/trace-format.ts';
@@ -16,7 +16,7 @@ import { where } from '../cli/explain.ts';
 import { traceView } from '../cli/trace-view.ts';
 import { createColors } from 'picocolors';
 
-const CONVENTIONS = (Object.keys(FIXTURE_DIRS) as AbiName[]).map((abi) => ({ abi, dir: FIXTURE_DIRS[abi][0] }));
+const CONVENTIONS = HAND_FIXTURE_ABIS.map((abi) => ({ abi, dir: HAND_FIXTURE_DIRS[abi][0] }));
 const objects = (dir: string) => ['scalars.o', 'callbacks.o', 'faults.o', 'libgcc-helpers.o', 'runtime.o'].map((o) => join(FIXTURES, 'obj', dir, o));
 const callArgs = (abi: AbiName, dir: string) => ['--abi', abi, ...objects(dir).flatMap((f) => ['--elf', f])];
 const WEIGH = ['--sig', 'int weigh_int2(int a, int b)', '--args', '[5, 7]'];

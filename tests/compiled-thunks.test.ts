@@ -36,8 +36,10 @@ interface Facts {
   sp: string;
   /** Bytes between the stack pointer and the block (PowerPC: the frame header). */
   header: number;
-  /** The register the entry stub leaves the call-back id in. */
+  /** The register the call-back id is stored from (x86: loaded first from the word the entry stub pushed). */
   id: string;
+  /** Bytes the entry stub pushes (x86: the id, since regparm(3) leaves no register free): the frame is that much bigger than the thunk's own `sub`. */
+  pushed: number;
   /** Instructions that set the frame up before the first receive. */
   setup: number;
   /** The return instruction, by the bytes the call-back pops. */
@@ -47,11 +49,11 @@ interface Facts {
 }
 
 const FACTS: Record<TargetName, Facts> = {
-  x86: { sp: 'esp', header: 0, id: 'eax', setup: 1, ret: (pops) => (pops ? `ret ${pops}` : 'ret'), branch: /^(j\w+|call|ret|loop\w*)$/ },
-  x86_64: { sp: 'rsp', header: 0, id: 'r11', setup: 1, ret: () => 'ret', branch: /^(j\w+|call|ret|loop\w*)$/ },
-  arm: { sp: 'sp', header: 0, id: 'r12', setup: 1, ret: () => 'bx lr', branch: /^(b|bl|bx|blx)(eq|ne|cs|hs|cc|lo|mi|pl|vs|vc|hi|ls|ge|lt|gt|le|al)?$/ },
-  ppc32: { sp: 'r1', header: 8, id: 'r11', setup: 3, ret: () => 'blr', branch: /^b/ },
-  aarch64: { sp: 'sp', header: 0, id: 'x16', setup: 1, ret: () => 'ret', branch: /^(b|bl|br|blr|ret|cbn?z|tbn?z)(\.\w+)?$/ },
+  x86: { sp: 'esp', header: 0, id: 'eax', pushed: 4, setup: 1, ret: (pops) => (pops ? `ret ${pops > 9 ? `0x${pops.toString(16)}` : pops}` : 'ret'), branch: /^(j\w+|call|ret|loop\w*)$/ },
+  x86_64: { pushed: 0, sp: 'rsp', header: 0, id: 'r11', setup: 1, ret: () => 'ret', branch: /^(j\w+|call|ret|loop\w*)$/ },
+  arm: { pushed: 0, sp: 'sp', header: 0, id: 'r12', setup: 1, ret: () => 'bx lr', branch: /^(b|bl|bx|blx)(eq|ne|cs|hs|cc|lo|mi|pl|vs|vc|hi|ls|ge|lt|gt|le|al)?$/ },
+  ppc32: { pushed: 0, sp: 'r1', header: 8, id: 'r11', setup: 3, ret: () => 'blr', branch: /^b/ },
+  aarch64: { pushed: 0, sp: 'sp', header: 0, id: 'x16', setup: 1, ret: () => 'ret', branch: /^(b|bl|br|blr|ret|cbn?z|tbn?z)(\.\w+)?$/ },
 };
 
 /** Capstone's ARM names of r9-r12. */
@@ -175,8 +177,10 @@ describe.each(ABI_NAMES)('compiled call-back thunks: %s', (abi: AbiName) => {
     });
 
     // No other line touches an argument register (save) or a result register (restore).
+    // (Once every receive is done an argument register is free: x86 loads the pushed id into eax.)
+    const received = thunk.save.reduce((last, l, k) => (l.ops.length ? k : last), -1);
     save.forEach((insn, k) => {
-      if (thunk.save[k].ops.length) return;
+      if (thunk.save[k].ops.length || (facts.pushed && k > received)) return;
       for (const r of registersOf(target, insn)) expect(argRegs.has(r), `${insn.text} touches argument register ${r}`).toBe(false);
     });
     restore.forEach((insn, k) => {
@@ -203,11 +207,13 @@ describe.each(ABI_NAMES)('compiled call-back thunks: %s', (abi: AbiName) => {
     const free = restore[restore.length - 2];
     expect(free.mnemonic).toBe(target === 'ppc32' ? 'addi' : 'add');
     expect(registersOf(target, free)).toEqual(new Set([facts.sp]));
-    expect(frameImmediate(target, free)).toBe(Math.abs(frame));
+    expect(frameImmediate(target, free)).toBe(Math.abs(frame) + facts.pushed);
 
     // Then the id into the 'function' control slot and the jump to the trap, as the generic thunk does.
     const tail = save.slice(facts.setup + plan.thunk.filter((op) => op.op === 'receive').length);
-    expect(access(target, tail[0])).toEqual({ dir: 'store', reg: facts.id, width: TARGETS[target].pointerSize, base: facts.sp, disp: at(plan.image, 'function', 'control') + facts.header });
+    // x86: the pushed id, loaded from just above the thunk's own frame.
+    if (facts.pushed) expect(access(target, tail[0])).toEqual({ dir: 'load', reg: facts.id, width: 4, base: facts.sp, disp: Math.abs(frame) });
+    expect(access(target, tail[facts.pushed ? 1 : 0])).toEqual({ dir: 'store', reg: facts.id, width: TARGETS[target].pointerSize, base: facts.sp, disp: at(plan.image, 'function', 'control') + facts.header });
     expect(tail.map((i) => i.text)).toEqual(generic.save.slice(-tail.length).map((i) => i.text));
 
     // The return, popping what the plan says; all of it straight-line.
@@ -229,6 +235,11 @@ describe.each(ABI_NAMES)('compiled call-back thunks: %s', (abi: AbiName) => {
     'arm-aapcs-vfp': { receive: ['r0', 'r1'], give: ['r0'] },
     'ppc32-sysv': { receive: ['r3', 'r4'], give: ['r3'] },
     'aarch64-aapcs64': { receive: ['x0', 'x1'], give: ['x0'] },
+    'i386-stdcall': { receive: [], give: ['eax'] },
+    'i386-fastcall': { receive: ['ecx', 'edx'], give: ['eax'] },
+    'i386-thiscall': { receive: ['ecx'], give: ['eax'] },
+    'i386-regparm3': { receive: ['eax', 'edx'], give: ['eax'] },
+    'i386-sysv-regstruct': { receive: [], give: ['eax'] },
   };
   it('int (int, int): the registers its two arguments and its result use, no others', () => {
     const { plan, thunk, save, restore } = compile('int (int, int)');
@@ -258,6 +269,19 @@ describe.each(ABI_NAMES)('compiled call-back thunks: %s', (abi: AbiName) => {
       expect(compile('long double (long double)').restore.map((i) => i.mnemonic)).toEqual(['fld', 'add', 'ret']);
       expect(compile('int (int, int)').restore.map((i) => i.mnemonic)).toEqual(['mov', 'add', 'ret']);
       expect(compile('struct T { int a, b, c, d, e, f; }; struct T (int)').restore.map((i) => i.text).pop()).toBe('ret 4');
+    });
+  }
+  // Written out: the bytes each i386 variant's call-back pops, read off GCC's `ret` for the same prototypes.
+  const I386_POPS: Partial<Record<AbiName, [string, string][]>> = {
+    'i386-stdcall': [['int (int, long long, char)', 'ret 0x10'], ['struct T { int a, b, c; }; struct T (int, int)', 'ret 0xc'], ['int (int, ...)', 'ret']],
+    'i386-fastcall': [['int (int, int, int)', 'ret 4'], ['int (long long, int)', 'ret 0xc'], ['struct T { int a, b, c; }; struct T (int, int)', 'ret 4']],
+    'i386-thiscall': [['int (int *, int, int)', 'ret 8'], ['int (double, int)', 'ret 8'], ['struct T { int a, b, c; }; struct T (int, int, ...)', 'ret']],
+    'i386-regparm3': [['int (int, long long, int)', 'ret'], ['struct T { int a, b, c; }; struct T (int)', 'ret']],
+  };
+  const pops = I386_POPS[abi];
+  if (pops) {
+    it.each(pops)(`${abi}: %s returns with %s`, (text, ret) => {
+      expect(compile(text).restore.map((i) => i.text).pop()).toBe(ret);
     });
   }
 });

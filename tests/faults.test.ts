@@ -242,7 +242,8 @@ describe.each(CONVENTIONS)('fault reports on $dir', (c) => {
     const thunk = rig.m.regions.find((r) => r.name === `${c.abi} call-back thunk`)!.start;
     const id = 0x7777;
     const lines = c.dir === 'x86_64' ? [`mov r11, 0x${id.toString(16)}`, `mov rax, 0x${thunk.toString(16)}`, 'jmp rax']
-      : c.dir === 'i386' ? [`mov eax, 0x${id.toString(16)}`, `mov ecx, 0x${thunk.toString(16)}`, 'jmp ecx']
+      // i386: the entry stub pushes the id (regparm(3) leaves no register free)
+      : c.dir === 'i386' ? [`push 0x${id.toString(16)}`, `mov ecx, 0x${thunk.toString(16)}`, 'jmp ecx']
         : c.dir === 'ppc32' ? [...ppcConst(11, id), ...ppcConst(12, thunk), 'mtctr 12', 'bctr']
           : c.dir === 'aarch64' ? [`movz x16, #0x${id.toString(16)}`, `movz x1, #0x${(thunk & 0xffff).toString(16)}`, `movk x1, #0x${(thunk >>> 16).toString(16)}, lsl #16`, 'br x1']
             : [...armConst('r12', id), ...armConst('r3', thunk), 'bx r3'];

@@ -7,8 +7,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { Sandbox } from '../sandbox/sandbox.ts';
-import { ABI_NAMES } from '../backends/registry.ts';
-import { FIXTURE_DIRS, FIXTURES, fixtureObjects } from '../sandbox/fixtures.ts';
+import { HAND_FIXTURE_DIRS, HAND_FIXTURE_ABIS, FIXTURES, fixtureObjects } from '../sandbox/fixtures.ts';
 import { DuplicateLoadError, DuplicateSymbolError } from '../sandbox/load-registry.ts';
 import { ElfError } from '../emu/elf.ts';
 
@@ -25,7 +24,7 @@ function thrown<E extends Error>(f: () => unknown, type: new (...a: never[]) => 
   throw new Error(`expected a ${type.name}`);
 }
 
-describe.each(ABI_NAMES.map((abi) => ({ abi, dir: FIXTURE_DIRS[abi][0] })))('loading twice on $abi', ({ abi, dir }) => {
+describe.each(HAND_FIXTURE_ABIS.map((abi) => ({ abi, dir: HAND_FIXTURE_DIRS[abi][0] })))('loading twice on $abi', ({ abi, dir }) => {
   let sb: Sandbox | undefined;
   let tmp: string | undefined;
   afterEach(() => {

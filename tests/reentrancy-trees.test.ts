@@ -8,8 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Sandbox, type ForeignFunction } from '../sandbox/sandbox.ts';
-import { ABI_NAMES } from '../backends/registry.ts';
-import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
+import { HAND_FIXTURE_DIRS, HAND_FIXTURE_ABIS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
 import { CallbackError } from '../sandbox/callback.ts';
 import type { GuestThread } from '../sandbox/guest-thread.ts';
 import type { JsValue } from '../layout/values.ts';
@@ -62,7 +61,7 @@ function model(t: Tree, depth = 1): number {
   });
 }
 
-describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, dir }))))('random call trees on $abi ($dir)', ({ abi, dir }) => {
+describe.each(HAND_FIXTURE_ABIS.flatMap((abi) => HAND_FIXTURE_DIRS[abi].map((dir) => ({ abi, dir }))))('random call trees on $abi ($dir)', ({ abi, dir }) => {
   let sb: Sandbox;
   let threads: GuestThread[];
   let fns: Record<Driver, ForeignFunction>;

@@ -4,8 +4,7 @@
 // and bad input leaving the sandbox usable. Registers and stacks are poisoned first.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../sandbox/sandbox.ts';
-import { ABI_NAMES } from '../backends/registry.ts';
-import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
+import { HAND_FIXTURE_DIRS, HAND_FIXTURE_ABIS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
 import { CallbackError, type VarArgs } from '../sandbox/callback.ts';
 import { FrameStackExhaustedError, ReturnOrderError, type GuestThread } from '../sandbox/guest-thread.ts';
 import { FrameCorruptedError } from '../sandbox/callout.ts';
@@ -24,7 +23,7 @@ function djb2(s: string): number {
   return h;
 }
 
-describe.each(ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, dir }))))('reentrancy on $abi ($dir)', ({ abi, dir }) => {
+describe.each(HAND_FIXTURE_ABIS.flatMap((abi) => HAND_FIXTURE_DIRS[abi].map((dir) => ({ abi, dir }))))('reentrancy on $abi ($dir)', ({ abi, dir }) => {
   let sb: Sandbox;
   let A: GuestThread;
   let B: GuestThread;

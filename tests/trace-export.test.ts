@@ -4,12 +4,12 @@
 // against the trace's calls, threads and times.
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { Sandbox, type ForeignFunction } from '../sandbox/sandbox.ts';
-import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
+import { HAND_FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
 import type { AbiName } from '../backends/registry.ts';
 import type { InstructionEvent, MemoryEvent, Trace } from '../sandbox/trace-format.ts';
 import { TENET_ARCH, chromeName, chromeTrace, tenetText, type ChromeEvent } from '../cli/trace-export.ts';
 
-const BUILDS = (Object.entries(FIXTURE_DIRS) as [AbiName, string[]][]).flatMap(([abi, dirs]) => dirs.map((dir) => ({ abi, dir })));
+const BUILDS = (Object.entries(HAND_FIXTURE_DIRS) as [AbiName, readonly string[]][]).flatMap(([abi, dirs]) => dirs.map((dir) => ({ abi, dir })));
 
 interface TenetLine { regs: Map<string, bigint>; pcs: bigint[]; mem: { access: 'mr' | 'mw'; address: number; bytes: string }[] }
 

@@ -12,8 +12,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openPage, type OpenedPage } from './browser.ts';
 import { Sandbox } from '../sandbox/sandbox.ts';
-import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
-import { ABI_NAMES, type AbiName } from '../backends/registry.ts';
+// The hand-written fixtures' conventions: the i386 attribute variants have generated fixtures only.
+import { FIXTURE_DIRS, HAND_FIXTURE_ABIS as ABI_NAMES, fixtureObjects, fixtureTypes, type HandFixtureAbi as AbiName } from '../sandbox/fixtures.ts';
 import { tracePage } from '../cli/trace-page.ts';
 import { registersBefore } from '../cli/trace-page-data.ts';
 import type { FramePlan } from '../abis/plan.ts';

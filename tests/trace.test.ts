@@ -10,8 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from '../sandbox/sandbox.ts';
-import { ABI_NAMES } from '../backends/registry.ts';
-import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
+import { HAND_FIXTURE_DIRS, HAND_FIXTURE_ABIS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
 import { UsageError } from '../errors.ts';
 import type { FramePlan } from '../abis/plan.ts';
 import type { HostWriteEvent, InstructionEvent, MemoryEvent, Trace, TraceEvent } from '../sandbox/trace-format.ts';
@@ -33,7 +32,7 @@ describe('docs/trace.schema.json', () => {
   });
 });
 
-describe.each(ABI_NAMES.map((abi) => ({ abi, dir: FIXTURE_DIRS[abi][0] })))('traces on $abi ($dir)', ({ abi, dir }) => {
+describe.each(HAND_FIXTURE_ABIS.map((abi) => ({ abi, dir: HAND_FIXTURE_DIRS[abi][0] })))('traces on $abi ($dir)', ({ abi, dir }) => {
   let sb: Sandbox;
   beforeAll(async () => {
     sb = await Sandbox.open(abi, { poison: 0xa5 });

@@ -4,15 +4,14 @@
 // it wrong, on every convention against the GCC-compiled variadic.o.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox, type ForeignFunction } from '../sandbox/sandbox.ts';
-import { FIXTURE_DIRS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
-import type { AbiName } from '../backends/registry.ts';
+import { HAND_FIXTURE_DIRS, HAND_FIXTURE_ABIS, fixtureObjects, fixtureTypes } from '../sandbox/fixtures.ts';
 import { ValueError, type JsValue } from '../layout/values.ts';
 import { CallbackError, type VarArgs } from '../sandbox/callback.ts';
 import { VariadicArgumentError, promotedAs, splitTypedVarargs, variadicTypeProblem } from '../layout/variadic.ts';
 import { parseSignature, parseType } from '../ctypes/parse.ts';
 import { VariadicArgumentError as Exported, ValueError as ExportedValueError } from '../index.ts';
 
-const TARGETS = (Object.keys(FIXTURE_DIRS) as AbiName[]).flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => ({ abi, dir })));
+const TARGETS = HAND_FIXTURE_ABIS.flatMap((abi) => HAND_FIXTURE_DIRS[abi].map((dir) => ({ abi, dir })));
 
 /** The error thrown by f, which must be one. */
 function thrown(f: () => unknown): Error {

@@ -264,6 +264,15 @@ function promoted(t) {
   return t;
 }
 
+/**
+ * The C text of a prototype with the GEN_CC macro before the function's name: every generated
+ * function, callers and recorders too, follows the convention the fixture build selects with it
+ * (tests/fixtures/build.sh: empty, or __attribute__((stdcall)) and the like). JSON keeps the plain text.
+ */
+function cc(proto) {
+  return proto.replace(/ (\w+)\(/, ' GEN_CC $1(');
+}
+
 function emitCase({ id, params, values, variadic = [], vvalues = [], make = false, note }) {
   const fixed = params.map((p, i) => decl(p.type, `a${i}`)).join(', ') || 'void';
   const plist = variadic.length ? `${fixed}, ...` : fixed;
@@ -273,7 +282,7 @@ function emitCase({ id, params, values, variadic = [], vvalues = [], make = fals
   const allValues = [...values, ...vvalues];
   // callee
   const body = [];
-  body.push(`${checkProto}\n{`);
+  body.push(`${cc(checkProto)}\n{`);
   body.push('  unsigned m = 0;');
   if (variadic.length) {
     body.push('  __builtin_va_list ap;');
@@ -294,7 +303,7 @@ function emitCase({ id, params, values, variadic = [], vvalues = [], make = fals
   callees.push(body.join('\n'));
   // caller
   const lits = allTypes.map((t, i) => initText(t, allValues[i], true));
-  callers.push(`extern ${recProto};\nunsigned call_${id}(void)\n{\n  return rec_${id}(${lits.join(', ')});\n}\n`);
+  callers.push(`extern ${cc(recProto)};\n${cc(`unsigned call_${id}(void)`)}\n{\n  return rec_${id}(${lits.join(', ')});\n}\n`);
   const c = {
     id: String(id),
     prototype: checkProto,
@@ -309,8 +318,8 @@ function emitCase({ id, params, values, variadic = [], vvalues = [], make = fals
     const r = makeResult(id, params, values);
     const makeProto = `struct R${id} make_${id}(${fixed})`;
     const recMake = `struct R${id} rec_make_${id}(${fixed})`;
-    callees.push(`${makeProto}\n{\n  struct R${id} r;\n  ${r.exprs.join('\n  ')}\n  return r;\n}\n`);
-    callers.push(`extern ${recMake};\nstruct R${id} callm_${id}(void)\n{\n  return rec_make_${id}(${lits.slice(0, params.length).join(', ')});\n}\n`);
+    callees.push(`${cc(makeProto)}\n{\n  struct R${id} r;\n  ${r.exprs.join('\n  ')}\n  return r;\n}\n`);
+    callers.push(`extern ${cc(recMake)};\n${cc(`struct R${id} callm_${id}(void)`)}\n{\n  return rec_make_${id}(${lits.slice(0, params.length).join(', ')});\n}\n`);
     c.result = { prototype: makeProto, callee: `make_${id}`, caller: `callm_${id}`, recorder: recMake, expected: toJson(r.expected) };
   }
   cases.push(c);
@@ -321,6 +330,10 @@ const hand = [];
 let handN = 0;
 function H(note, paramTypes, opts = {}) {
   hand.push({ note, paramTypes, ...opts });
+}
+const variantHand = [];
+function V(note, paramTypes, opts = {}) {
+  variantHand.push({ note, paramTypes, ...opts });
 }
 const S = (fields, kind = 'struct') => defineRecord(kind, `H_${handN++}`, fields.map(([type, name]) => ({ name, type: typeof type === 'string' ? scalar(type) : type })));
 const arr = (el, n) => ({ k: 'array', el: scalar(el), n });
@@ -380,11 +393,25 @@ const T = (n) => scalar(n);
   H('AArch64: 20-byte structs by reference (B.4), HFA of four doubles in d0-d3 (C.2)', [S20, Double4, i, S20, f], { make: true });
   H('AArch64: a 16-byte struct when one x register is left goes on the stack, and so does the next long (C.11)', [l, l, l, l, l, l, l, LL2, l]);
   H('AArch64: HFA of 3 floats on the stack after 7 doubles (C.3), no later float in a register', [d, d, d, d, d, d, d, Float3, f, d]);
+  // The i386 attribute variants (emitted after the random cases: the earlier ids and values stay).
+  V('i386-stdcall: the callee pops 4+8+4+8+4 bytes of stack arguments (ret $28)', [i, ll, Small3, d, c], { make: true });
+  V('i386-stdcall: ret N counts a 12-byte long double as 3 words', [T('long double'), sh, FloatInt]);
+  V('i386-thiscall: a pointer first goes in ecx, the rest on the stack', [T('int *'), i, d, ShortInt], { make: true });
+  V('i386-thiscall: a first struct or long long goes on the stack and uses up ecx', [ShortInt, i, i]);
+  V('i386-thiscall / fastcall: a double leaves ecx free for the next int', [d, i, c, i]);
+  V('i386-regparm3: int, long long, int: eax, then edx:ecx, then the stack', [i, ll, i], { make: true });
+  V('i386-regparm3: a long long that does not fit goes on the stack, and no register is left', [i, i, ll, i, i]);
+  V('i386-regparm3: long long first in eax:edx, an int in ecx', [ll, i, i]);
+  V('i386-regparm3: a 12-byte struct in eax, edx, ecx; a 3-byte one in one register', [C12, i, Small3]);
+  V('i386-regparm3: a struct of one double takes no register', [S([['double', 'd']]), i, i, i, i]);
+  V('i386-fastcall: char in ecx, long long on the stack using up edx, the rest on the stack', [c, ll, i, i]);
+  V('i386-fastcall: a 4-byte struct goes on the stack and uses up ecx; a short takes edx', [S([['short', 'a'], ['short', 'b']]), sh, i]);
+  V('i386-fastcall: _Bool and a pointer in ecx, edx', [T('_Bool'), T('int *'), i], { make: true });
 }
 
 // ---- generate ----
 let id = 0;
-for (const h of hand) {
+function emitHand(h) {
   used = new Set();
   const params = h.paramTypes.map((type) => ({ type }));
   const values = params.map((p) => valueOf(p.type));
@@ -392,7 +419,8 @@ for (const h of hand) {
   const vvalues = variadic.map((t) => valueOf(t));
   emitCase({ id: id++, params, values, variadic, vvalues, make: !!h.make, note: h.note });
 }
-const HAND = id;
+hand.forEach(emitHand);
+const HAND_BEFORE = id;
 for (let n = 0; n < N; n++) {
   used = new Set();
   const cid = id++;
@@ -411,6 +439,8 @@ for (let n = 0; n < N; n++) {
   const vvalues = variadic.map((t) => valueOf(t));
   emitCase({ id: cid, params, values, variadic, vvalues, make: !isVariadic && chance(0.3) });
 }
+variantHand.forEach(emitHand);
+const HAND = HAND_BEFORE + variantHand.length;
 
 // ---- write ----
 const HEADER = `/* Generated by tests/gen/gen.mjs (seed 0x5eed1234, ${HAND} hand cases + ${N} random): do not edit. */\n`;
@@ -436,7 +466,15 @@ static int gen_ldeq(long double a, long double b)
 `;
 const types = typeDefs.join('\n') + '\n';
 mkdirSync(join(HERE, 'src'), { recursive: true });
-writeFileSync(join(HERE, 'src', 'gen_types.h'), HEADER + types);
+const CC_MACRO = `
+/* The calling convention of every generated function: the target's default, or a GCC
+   x86 function attribute such as __attribute__((stdcall)) (tests/fixtures/build.sh). */
+#ifndef GEN_CC
+#define GEN_CC
+#endif
+
+`;
+writeFileSync(join(HERE, 'src', 'gen_types.h'), HEADER + CC_MACRO + types);
 writeFileSync(join(HERE, 'src', 'gen_callees.c'), `${HEADER}#include "gen_types.h"\n${HELPERS}\n${callees.join('\n')}`);
 writeFileSync(join(HERE, 'src', 'gen_callers.c'), `${HEADER}#include "gen_types.h"\n\n${callers.join('\n')}`);
 writeFileSync(join(HERE, 'cases.json'), JSON.stringify({ comment: HEADER.trim(), hand: HAND, random: N, types, cases }, null, 1) + '\n');
