@@ -11,6 +11,7 @@ import { CANARY_BYTES, calleePops, type FramePlan, type PlanOp, type TypedPlan }
 import { decodeBytes, decodeValue, encodeValue, type CopyArea, type JsValue } from '../layout/values.ts';
 import type { BufferPool, Scratch } from '../emu/scratch.ts';
 import { FrameView, getBytes, putBytes, writeWord, type Bytes } from '../backends/slots.ts';
+import { imageSlot } from '../abis/register-image.ts';
 import { FrameStackExhaustedError, type GuestOutput } from './guest-thread.ts';
 
 const alignDown = (n: number, a: number) => Math.floor(n / a) * a;
@@ -315,7 +316,7 @@ function recordOf(call: PreparedCallOut): CallRecord {
   const args = plan.args.map((a): PlacedArg => {
     const pieces = a.pieces.map((p) => p.kind === 'stack'
       ? { where: `[sp+${p.offset + p.slotOffset}]`, address: call.base + p.offset + p.slotOffset, size: p.size } // explain's notation
-      : { where: p.reg, address: image + imageSlotOffset(plan, p.reg), size: p.size });
+      : { where: p.reg, address: image + imageSlot(plan.image, p.reg, 'arg').offset, size: p.size }); // s2 of ARM: in d1's slot
     const address = a.passing === 'reference' ? call.base + (a.pointsTo.frameOffset ?? 0) : pieces[0]?.address ?? call.base;
     return { name: a.name, type: a.type, address, pieces };
   });
@@ -323,10 +324,4 @@ function recordOf(call: PreparedCallOut): CallRecord {
   return { frameBase: call.base, frameTop: call.frameTop, spBefore: call.spBefore, args, resultAddress, output: { stdout: '', stderr: '' }, warnings: [] };
 }
 
-function imageSlotOffset(plan: FramePlan, reg: string): number {
-  const op = plan.ops.find((o): o is Extract<PlanOp, { op: 'load' }> => o.op === 'load' && o.reg === (plan.image.aliases[reg]?.reg ?? reg));
-  const alias = plan.image.aliases[reg];
-  if (op) return op.from - plan.imageArea.offset + (alias ? alias.offset : 0);
-  return 0;
-}
 
