@@ -149,7 +149,7 @@ export function enterCallback(m: Machine, image: RegisterImage, thunk: LoadedThu
   const id = m.target.pointerSize === 8 ? Number(dv.getBigUint64(idAt, m.littleEndian)) : dv.getUint32(idAt, m.littleEndian);
   const cb = lookup(id);
   // Only an entry stub sets the id register before jumping to the thunk: anything else is a wild jump.
-  if (!cb) throw new WildJumpFault(`abiscope's call-back thunk entered without an entry stub (its id register held ${id}, which is no call-back of this sandbox)`, m.faultContext());
+  if (!cb) throw new WildJumpFault(`abiscope's call-back thunk entered without an entry stub (the id an entry stub passes was ${id}, which is no call-back of this sandbox)`, m.faultContext());
   const caller = callerOf(m, entrySp);
   let text: string | undefined;
   const describe = () => (text ??= `call-back #${id} ${cb.signature.text} called from ${m.symbolize(caller, { returnAddress: true })}`);

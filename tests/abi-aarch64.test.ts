@@ -97,6 +97,13 @@ describe('aarch64-aapcs64', () => {
     expect(a.args[8].rule).toMatch(/C\.11/);
   });
 
+  it('an empty struct takes nothing (GCC: fe(1, e, 2): mov w1, 2; mov w0, 1); a padded float pair is no HFA: x0, x1 (GCC: mov x0, 1065353216; mov x1, 1073741824)', () => {
+    expect(places(arrange(cc, 'struct E {}; void f(int, struct E, int);'))).toEqual([['x0'], [], ['x1']]);
+    const a = arrange(cc, 'struct A1 { float a; float b __attribute__((aligned(8))); }; void f(struct A1, int);');
+    expect(places(a)).toEqual([['x0', 'x1'], ['x2']]);
+    expect(a.args[0].rule).toMatch(/C\.10/);
+  });
+
   it('variadic arguments are passed as fixed ones (Linux), after promotion (GCC: f_var(1, 2.5, 3, 1.5f): fmov d1, 1.5; fmov d0, 2.5; mov w1, 3)', () => {
     const a = arrange(cc, 'void f(int, ...);', ['double', 'int', 'float']);
     expect(places(a)).toEqual([['x0'], ['d0'], ['x1'], ['d1']]);

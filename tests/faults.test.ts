@@ -249,7 +249,7 @@ describe.each(CONVENTIONS)('fault reports on $dir', (c) => {
             : [...armConst('r12', id), ...armConst('r3', thunk), 'bx r3'];
     const { entry } = rig.code(lines, 0);
     const f = fault(rig.callThrough(entry), WildJumpFault);
-    expect(f.reached).toBe(`abiscope's call-back thunk entered without an entry stub (its id register held ${id}, which is no call-back of this sandbox)`);
+    expect(f.reached).toBe(`abiscope's call-back thunk entered without an entry stub (the id an entry stub passes was ${id}, which is no call-back of this sandbox)`);
     expect(f.callChain.join(' <- ')).toMatch(/call_fnptr\+0x/);
     rig.works();
   });
