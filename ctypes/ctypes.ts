@@ -9,6 +9,8 @@ export type ScalarName =
   | 'int' | 'unsigned int'
   | 'long' | 'unsigned long'
   | 'long long' | 'unsigned long long'
+  /** GCC's 128-bit integers (64-bit targets only: DataModel.int128). */
+  | '__int128' | 'unsigned __int128'
   | 'float' | 'double' | 'long double'
   | 'wchar_t';
 

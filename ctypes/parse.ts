@@ -143,6 +143,7 @@ const BUILTIN_TYPEDEFS: Readonly<Record<string, ScalarName>> = Object.freeze({
   int8_t: 'signed char', uint8_t: 'unsigned char', int16_t: 'short', uint16_t: 'unsigned short',
   int32_t: 'int', uint32_t: 'unsigned int', int64_t: 'long long', uint64_t: 'unsigned long long',
   intmax_t: 'long long', uintmax_t: 'unsigned long long',
+  __int128_t: '__int128', __uint128_t: 'unsigned __int128',
   bool: '_Bool', wchar_t: 'wchar_t',
 });
 
@@ -377,14 +378,14 @@ const QUALIFIERS: ReadonlySet<string> = new Set(['const', '__const', '__const__'
 const IGNORED_SPECIFIERS: ReadonlySet<string> = new Set(['extern', 'static', 'auto', 'register', 'inline', '__inline', '__inline__',
   '_Noreturn', '__extension__', '_Thread_local', '__thread']);
 const BASIC: ReadonlySet<string> = new Set(['void', 'char', 'short', 'int', 'long', 'float', 'double', 'signed', '__signed', '__signed__',
-  'unsigned', '_Bool']);
+  'unsigned', '_Bool', '__int128']);
 const UNSUPPORTED_TYPES: Readonly<Record<string, string>> = {
   _Complex: 'complex types are not supported', __complex__: 'complex types are not supported',
   _Imaginary: 'imaginary types are not supported', _Atomic: '_Atomic is not supported',
   _Alignas: '_Alignas is not supported; use __attribute__((aligned(N)))',
   alignas: 'alignas is not supported; use __attribute__((aligned(N)))',
   typeof: 'typeof is not supported', __typeof__: 'typeof is not supported', __typeof: 'typeof is not supported',
-  __int128: "type '__int128' is not supported", _Float128: "type '_Float128' is not supported",
+  _Float128: "type '_Float128' is not supported",
   __float128: "type '__float128' is not supported", _Float16: "type '_Float16' is not supported",
   _Decimal32: 'decimal floating types are not supported', _Decimal64: 'decimal floating types are not supported',
   _Decimal128: 'decimal floating types are not supported',
@@ -760,6 +761,7 @@ class Parser {
       } else {
         if (longs) bad();
         if (core === 'char') name = sign === 'unsigned' ? 'unsigned char' : sign === 'signed' ? 'signed char' : 'char';
+        else if (core === '__int128') name = sign === 'unsigned' ? 'unsigned __int128' : '__int128';
         else if (sign) return bad();
         else if (core === 'void' || core === 'float' || core === '_Bool') name = core;
         else return bad();

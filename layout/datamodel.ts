@@ -30,6 +30,8 @@ export interface DataModel {
   /** wchar_t is a signed type (int or long) on x86 and PowerPC, unsigned int on ARM and AArch64. */
   wcharSigned: boolean;
   longDoubleFormat: 'x87-80' | 'binary64' | 'ibm-double-double' | 'binary128';
+  /** abiscope models __int128 here (GCC defines __SIZEOF_INT128__ on 64-bit targets only). */
+  int128: boolean;
 }
 
 type ScalarTable = Readonly<Record<ScalarName, ScalarLayout>>;
@@ -49,6 +51,8 @@ function scalarTable(long: 4 | 8, align8: 4 | 8, longDouble: ScalarLayout): Scal
     'double': s(8, align8),
     'long double': Object.freeze({ ...longDouble }),
     'wchar_t': s(4),
+    // GCC: 16 bytes, 16-aligned, where it exists (DataModel.int128)
+    '__int128': s(16), 'unsigned __int128': s(16),
   });
 }
 
@@ -62,6 +66,7 @@ const i386: DataModel = Object.freeze({
   charSigned: true,
   wcharSigned: true, // long int
   longDoubleFormat: 'x87-80',
+  int128: false,
 });
 
 const x86_64: DataModel = Object.freeze({
@@ -73,6 +78,7 @@ const x86_64: DataModel = Object.freeze({
   charSigned: true,
   wcharSigned: true, // int
   longDoubleFormat: 'x87-80',
+  int128: true,
 });
 
 const arm: DataModel = Object.freeze({
@@ -84,6 +90,7 @@ const arm: DataModel = Object.freeze({
   charSigned: false,
   wcharSigned: false, // unsigned int
   longDoubleFormat: 'binary64',
+  int128: false,
 });
 
 const ppc32: DataModel = Object.freeze({
@@ -95,6 +102,7 @@ const ppc32: DataModel = Object.freeze({
   charSigned: false,
   wcharSigned: true, // long int
   longDoubleFormat: 'ibm-double-double',
+  int128: false,
 });
 
 const aarch64: DataModel = Object.freeze({
@@ -106,6 +114,7 @@ const aarch64: DataModel = Object.freeze({
   charSigned: false,
   wcharSigned: false, // unsigned int
   longDoubleFormat: 'binary128',
+  int128: true,
 });
 
 export const DATA_MODELS: Readonly<Record<DataModelName, DataModel>> = Object.freeze({

@@ -213,6 +213,10 @@ function writeInt(dv: DataView, off: number, bytes: number, n: bigint, le: boole
     case 2: dv.setUint16(off, Number(u), le); break;
     case 4: dv.setUint32(off, Number(u), le); break;
     case 8: dv.setBigUint64(off, u, le); break;
+    case 16: // __int128: two 64-bit halves in the target's byte order
+      dv.setBigUint64(le ? off : off + 8, BigInt.asUintN(64, u), le);
+      dv.setBigUint64(le ? off + 8 : off, u >> 64n, le);
+      break;
     default: throw new Error(`no ${bytes}-byte integers`);
   }
 }
@@ -224,6 +228,7 @@ function readInt(dv: DataView, off: number, info: IntInfo, le: boolean): bigint 
     case 2: u = BigInt(dv.getUint16(off, le)); break;
     case 4: u = BigInt(dv.getUint32(off, le)); break;
     case 8: u = dv.getBigUint64(off, le); break;
+    case 16: u = (dv.getBigUint64(le ? off + 8 : off, le) << 64n) | dv.getBigUint64(le ? off : off + 8, le); break;
     default: throw new Error(`no ${info.bytes}-byte integers`);
   }
   return info.signed ? BigInt.asIntN(info.bytes * 8, u) : u;
@@ -763,7 +768,7 @@ export function decodeValue(type: CType, dv: DataView, off: number, opts: Decode
     case 'enum': {
       const info = intInfo(enumScalar(type), dm)!;
       const n = readInt(dv, off, info, le);
-      return info.bytes === 8 ? n : Number(n);
+      return info.bytes >= 8 ? n : Number(n);
     }
     case 'pointer': {
       // Above 2^53 (a 64-bit (void *)-1, garbage in a struct) a number would be rounded: a BigInt is exact.

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { aarch64Aapcs64 } from '../abis/aarch64-aapcs64/convention.ts';
+import { AbiError } from '../abis/abi.ts';
 import { planCall } from '../abis/plan.ts';
 import { parseDeclarations } from '../ctypes/parse.ts';
 import { arrange, places } from './abi-helpers.ts';
@@ -102,6 +103,26 @@ describe('aarch64-aapcs64', () => {
     const a = arrange(cc, 'struct A1 { float a; float b __attribute__((aligned(8))); }; void f(struct A1, int);');
     expect(places(a)).toEqual([['x0', 'x1'], ['x2']]);
     expect(a.args[0].rule).toMatch(/C\.10/);
+  });
+
+  it('C.8/C.9: __int128 after an int takes the even pair x2:x3, x1 stays free (GCC: mov x2, 9; mov x3, 5; mov w0, 1)', () => {
+    const a = arrange(cc, 'void f(int, __int128, int);');
+    expect(places(a)).toEqual([['x0'], ['x2', 'x3'], ['x4']]);
+    expect(a.args[1].pieces).toEqual([
+      { kind: 'reg', reg: 'x2', valueOffset: 0, size: 8, format: 'int' },
+      { kind: 'reg', reg: 'x3', valueOffset: 8, size: 8, format: 'int' },
+    ]);
+    expect(a.args[1].rule).toMatch(/C\.9\/C\.8/);
+    // 7 ints leave x7: the __int128 goes to a 16-aligned stack slot, and the int after it too (C.11)
+    const b = arrange(cc, 'void f(int, int, int, int, int, int, int, __int128, int);');
+    expect(places(b).slice(7)).toEqual([['sp+0'], ['sp+16']]);
+    expect(arrange(cc, 'unsigned __int128 f(void);').result).toMatchObject({ kind: 'registers', pieces: [{ reg: 'x0' }, { reg: 'x1' }] });
+  });
+
+  it('__int128 is refused, with a typed error, where GCC has none (32-bit targets)', async () => {
+    const { armAapcsVfp } = await import('../abis/arm-aapcs-vfp/convention.ts');
+    expect(() => arrange(armAapcsVfp, 'void f(__int128);')).toThrow(AbiError);
+    expect(() => arrange(armAapcsVfp, 'void f(__int128);')).toThrow(/__int128: not available on arm/);
   });
 
   it('variadic arguments are passed as fixed ones (Linux), after promotion (GCC: f_var(1, 2.5, 3, 1.5f): fmov d1, 1.5; fmov d0, 2.5; mov w1, 3)', () => {

@@ -12,7 +12,7 @@ import type { AbiName } from '../backends/registry.ts';
 import { BACKENDS } from '../backends/compiled.ts';
 import type { VarArgs } from '../sandbox/callback.ts';
 import type { JsValue } from '../layout/values.ts';
-import { diffValues, loadGenCases, show, type GenCase } from './gen/cases.ts';
+import { casesFor, diffValues, loadGenCases, show, type GenCase } from './gen/cases.ts';
 
 const GEN = loadGenCases();
 const FIXTURE_TYPES = fixtureTypes();
@@ -44,7 +44,7 @@ describe.each(TARGETS)('call-backs called by GCC callers on $abi ($dir, $backend
   beforeAll(async () => {
     sb = await Sandbox.open(abi, { poison: 0xa5, backend });
     sb.declare(FIXTURE_TYPES + GEN.types);
-    for (const c of GEN.cases) {
+    for (const c of casesFor(GEN, abi)) {
       sb.provide(`rec_${c.id}`, sb.callback(c.recorder, recorder(c.id, c, resultOf(c.id))));
       if (c.result) sb.provide(`rec_make_${c.id}`, sb.callback(c.result.recorder, recorder(`make${c.id}`, c, c.result.expected)));
     }
@@ -57,7 +57,7 @@ describe.each(TARGETS)('call-backs called by GCC callers on $abi ($dir, $backend
     sb.machine.poisonMemory(sb.mainThread.stack.top, 64 * 1024, 0x5a);
   };
 
-  it.each(GEN.cases.map((c) => [c.recorder, c] as const))('%s', (_name, c) => {
+  it.each(casesFor(GEN, abi).map((c) => [c.recorder, c] as const))('%s', (_name, c) => {
     poison();
     received.delete(c.id);
     const r = sb.func(`unsigned ${c.caller}(void)`)();
@@ -68,7 +68,7 @@ describe.each(TARGETS)('call-backs called by GCC callers on $abi ($dir, $backend
     expect(sb.machine.sp).toBe(sb.mainThread.stack.top);
   });
 
-  it.each(GEN.cases.filter((c) => c.result).map((c) => [c.result!.recorder, c] as const))('%s returns its struct to the C caller', (_name, c) => {
+  it.each(casesFor(GEN, abi).filter((c) => c.result).map((c) => [c.result!.recorder, c] as const))('%s returns its struct to the C caller', (_name, c) => {
     poison();
     const key = `make${c.id}`;
     received.delete(key);

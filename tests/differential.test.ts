@@ -14,7 +14,7 @@ import type { AbiName } from '../backends/registry.ts';
 import { parseDeclarations, parseType, type TypeScope } from '../ctypes/parse.ts';
 import { planCall, typedPlan, type FramePlan } from '../abis/plan.ts';
 import { readIncoming, readIncomingResultPointer } from '../backends/incoming.ts';
-import { diffValues, loadGenCases, show, type GenCase } from './gen/cases.ts';
+import { casesFor, diffValues, loadGenCases, show, type GenCase } from './gen/cases.ts';
 
 const POISON = 0xa5;
 const GEN = loadGenCases();
@@ -32,7 +32,7 @@ function probesOf(c: GenCase): Probe[] {
   }
   return out;
 }
-const PROBES = GEN.cases.flatMap(probesOf);
+const probesFor = (abi: string) => casesFor(GEN, abi).flatMap(probesOf);
 const PER_MACHINE = 240; // 255 trap slots: slot 0 is the return sentinel, one more for "someone else's recorder"
 
 function describePlan(plan: FramePlan): string {
@@ -41,6 +41,7 @@ function describePlan(plan: FramePlan): string {
 
 describe.each(TARGETS)('differential $abi ($dir)', ({ abi, dir }) => {
   const cc = convention(abi);
+  const PROBES = probesFor(abi);
   let scope: TypeScope;
   const machines: { m: Machine; slots: Map<string, number>; foreign: number }[] = [];
   const where = new Map<string, { m: Machine; slot: number }>();

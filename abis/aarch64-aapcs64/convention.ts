@@ -165,7 +165,7 @@ function ruleC1toC6(s: State, m: Extract<Machine, { kind: 'fp' | 'hfa' }>): Plac
 
 /**
  * C.7 an integer or pointer of at most 8 bytes in x[NGRN]; C.8 a 16-aligned argument starts
- * at an even register; C.10 a composite whose eightbytes all fit in x[NGRN]...; C.11 otherwise
+ * at an even register; C.9 a 16-byte integer (__int128) in a pair x[NGRN], x[NGRN+1]; C.10 a composite whose eightbytes all fit in x[NGRN]...; C.11 otherwise
  * NGRN = 8 and C.12-C.15 the stack.
  */
 function ruleC7toC15(s: State, m: Extract<Machine, { kind: 'int' | 'composite' | 'reference' }>, type: CType): Placement {
@@ -179,7 +179,7 @@ function ruleC7toC15(s: State, m: Extract<Machine, { kind: 'int' | 'composite' |
     const pieces = gprPieces(s.ngrn, size, m.kind === 'int' ? m.extend : undefined);
     const first = s.ngrn;
     s.ngrn += words;
-    const label = m.kind === 'composite' ? 'C.10' : 'C.7';
+    const label = m.kind === 'composite' ? 'C.10' : size === 16 ? 'C.9' : 'C.7';
     const regs = words === 0 ? 'no register (empty)' : words > 1 ? `x${first}-x${first + words - 1}` : `x${first}`;
     return { pieces, rule: `${PASSING} ${label}${align === 16 ? '/C.8' : ''}: ${what} in ${regs}` };
   }

@@ -80,7 +80,9 @@ function layout(lc: LayoutCache, type: CType, what: string) {
  * psABI 3.2.3, classification of the basic types:
  * - _Bool, char, short, int, long, long long, pointers (and enums): INTEGER;
  * - float, double: SSE;
- * - long double: the 64-bit mantissa in class X87, the exponent eightbyte X87UP.
+ * - long double: the 64-bit mantissa in class X87, the exponent eightbyte X87UP;
+ * - __int128: "as if it were implemented as struct { long low, high; }": INTEGER, INTEGER
+ *   (16-aligned in memory, which its layout already says).
  * A scalar at `offset` bytes into the argument that is not at a multiple of
  * its natural alignment (only possible inside a packed record) is an
  * "unaligned field": MEMORY (rule 1 of the aggregate rules; GCC checks it
@@ -92,6 +94,7 @@ function classifyScalar(ctx: Ctx, type: CType, offset: number): Classification {
   if (type.kind === 'scalar') {
     if (type.name === 'float' || type.name === 'double') return inRegs(['SSE']);
     if (type.name === 'long double') return inRegs(['X87', 'X87UP']);
+    if (type.name === '__int128' || type.name === 'unsigned __int128') return inRegs(['INTEGER', 'INTEGER']);
   }
   return inRegs(['INTEGER']);
 }
@@ -249,8 +252,12 @@ class RegisterCursor {
   }
 }
 
+function typeTextOf(type: CType): string {
+  return type.kind === 'pointer' ? 'pointer' : type.kind === 'enum' ? 'enum' : type.kind === 'scalar' ? type.name : type.kind;
+}
+
 function scalarRule(type: CType, cls: EightbyteClass, reg: string): string {
-  const what = type.kind === 'pointer' ? 'pointer' : type.kind === 'enum' ? 'enum' : type.kind === 'scalar' ? type.name : type.kind;
+  const what = typeTextOf(type);
   return `${SECTION}: ${what} is ${cls} class, next free ${cls === 'SSE' ? 'vector' : 'general'} register (${reg})`;
 }
 
@@ -330,6 +337,9 @@ function arrange(signature: Signature, variadicArgs: CType[] = []): CallArrangem
         rule = `${SECTION}: empty ${a.type.kind} (NO_CLASS) takes no register and no stack`;
       } else if (aggregate) {
         rule = `${SECTION}: ${a.type.kind} eightbytes ${describeClasses(c.classes)} in ${pieces.map((p) => (p.kind === 'reg' ? p.reg : '')).join(' + ')}`;
+      } else if (pieces.length > 1) {
+        // __int128: two INTEGER eightbytes, like struct { long low, high; }
+        rule = `${SECTION}: ${typeTextOf(a.type)} is ${describeClasses(c.classes)} class (as struct { long low, high; }), next free general registers (${pieces.map((p) => (p.kind === 'reg' ? p.reg : '')).join(' + ')})`;
       } else {
         const p = pieces[0];
         rule = scalarRule(a.type, c.classes[0], p.kind === 'reg' ? p.reg : '');

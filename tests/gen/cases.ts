@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JsValue } from '../../layout/values.ts';
+import { convention } from '../../backends/registry.ts';
 
 export interface GenCase {
   id: string;
@@ -14,10 +15,18 @@ export interface GenCase {
   recorder: string;
   args: unknown[];
   variadicTypes?: string[];
+  /** Uses __int128: compiled only where GCC has it (gen_*.c: #ifdef __SIZEOF_INT128__). */
+  int128?: boolean;
   result?: { prototype: string; callee: string; caller: string; recorder: string; expected: unknown };
 }
 
 export interface GenCases { types: string; hand: number; random: number; cases: GenCase[] }
+
+/** The cases a convention's fixture build has: those with __int128 only where its data model has it. */
+export function casesFor(gen: GenCases, abi: string): GenCase[] {
+  const int128 = convention(abi).dataModel.int128;
+  return gen.cases.filter((c) => !c.int128 || int128);
+}
 
 /** {"$bigint": "-12"} -> -12n, recursively. */
 export function revive(v: unknown): unknown {

@@ -55,8 +55,12 @@ const SCALARS = {
   double: { kind: 'double' },
   'long double': { kind: 'ldouble' },
   'int *': { kind: 'ptr' },
+  // GCC's 128-bit integers exist on 64-bit targets only: cases using them are emitted under
+  // #ifdef __SIZEOF_INT128__ and marked `int128` in cases.json (hand cases only).
+  __int128: { kind: 'int', bits: 128, signed: true, int128: true },
+  'unsigned __int128': { kind: 'int', bits: 128, signed: false, int128: true },
 };
-const RANDOM_SCALARS = Object.keys(SCALARS).filter((t) => t !== 'long double');
+const RANDOM_SCALARS = Object.keys(SCALARS).filter((t) => t !== 'long double' && !SCALARS[t].int128);
 
 // ---- type descriptors ----
 // { k: 'scalar', name } | { k: 'struct'|'union', tag, fields: [{name, type}] } | { k: 'array', el, n }
@@ -123,7 +127,7 @@ function intValue(info) {
     const bytes = info.bits / 8;
     let u = nonzeroBytes(bytes);
     if (info.signed) u = BigInt.asIntN(info.bits, u);
-    return info.bits === 64 ? u : Number(u);
+    return info.bits >= 64 ? u : Number(u);
   });
 }
 function floatValue(kind) {
@@ -169,6 +173,11 @@ function scalarLit(name, v) {
   switch (info.kind) {
     case 'int': {
       const big = BigInt(v);
+      if (info.bits === 128) {
+        // C has no 128-bit literals: the two halves, put together
+        const u = BigInt.asUintN(128, big);
+        return `(${name})(((unsigned __int128)0x${(u >> 64n).toString(16)}ULL << 64) | 0x${(u & ((1n << 64n) - 1n)).toString(16)}ULL)`;
+      }
       const lit = info.signed || big < 0n ? `${big}LL` : `${big}ULL`;
       return `(${name})${big < 0n ? `(${lit})` : lit}`;
     }
@@ -273,7 +282,16 @@ function cc(proto) {
   return proto.replace(/ (\w+)\(/, ' GEN_CC $1(');
 }
 
+/** Whether a type is or holds a 128-bit integer. */
+function usesInt128(t) {
+  if (t.k === 'scalar') return !!SCALARS[t.name].int128;
+  if (t.k === 'array') return usesInt128(t.el);
+  return t.fields.some((f) => usesInt128(f.type));
+}
+
 function emitCase({ id, params, values, variadic = [], vvalues = [], make = false, note }) {
+  const int128 = [...params.map((p) => p.type), ...variadic].some(usesInt128);
+  const calleesBefore = callees.length, callersBefore = callers.length;
   const fixed = params.map((p, i) => decl(p.type, `a${i}`)).join(', ') || 'void';
   const plist = variadic.length ? `${fixed}, ...` : fixed;
   const checkProto = `unsigned check_${id}(${plist})`;
@@ -313,6 +331,7 @@ function emitCase({ id, params, values, variadic = [], vvalues = [], make = fals
     args: toJson(allValues),
   };
   if (note) c.note = note;
+  if (int128) c.int128 = true;
   if (variadic.length) c.variadicTypes = variadic.map(cName);
   if (make) {
     const r = makeResult(id, params, values);
@@ -321,6 +340,12 @@ function emitCase({ id, params, values, variadic = [], vvalues = [], make = fals
     callees.push(`${cc(makeProto)}\n{\n  struct R${id} r;\n  ${r.exprs.join('\n  ')}\n  return r;\n}\n`);
     callers.push(`extern ${cc(recMake)};\n${cc(`struct R${id} callm_${id}(void)`)}\n{\n  return rec_make_${id}(${lits.slice(0, params.length).join(', ')});\n}\n`);
     c.result = { prototype: makeProto, callee: `make_${id}`, caller: `callm_${id}`, recorder: recMake, expected: toJson(r.expected) };
+  }
+  if (int128) {
+    for (const [list, from] of [[callees, calleesBefore], [callers, callersBefore]]) {
+      list[from] = `#ifdef __SIZEOF_INT128__\n${list[from]}`;
+      list[list.length - 1] = `${list[list.length - 1]}#endif\n`;
+    }
   }
   cases.push(c);
 }
@@ -407,6 +432,11 @@ const T = (n) => scalar(n);
   V('i386-fastcall: char in ecx, long long on the stack using up edx, the rest on the stack', [c, ll, i, i]);
   V('i386-fastcall: a 4-byte struct goes on the stack and uses up ecx; a short takes edx', [S([['short', 'a'], ['short', 'b']]), sh, i]);
   V('i386-fastcall: _Bool and a pointer in ecx, edx', [T('_Bool'), T('int *'), i], { make: true });
+  // 128-bit integers (x86-64, AArch64 only: emitted under #ifdef __SIZEOF_INT128__)
+  const i128 = T('__int128'), u128 = T('unsigned __int128');
+  V('__int128 after an int: AArch64 an even pair x2:x3 (C.8, C.9), x86-64 rsi:rdx (INTEGER+INTEGER)', [i, i128, i, u128], { make: true });
+  V('__int128 with one register left: on the stack, 16-aligned, and (AArch64) no later x register', [i, i, i, i, i, i, i, i128, i, l]);
+  V('__int128 as a variadic argument', [i], { variadic: [i128, d, u128] });
 }
 
 // ---- generate ----
