@@ -13,6 +13,8 @@ import { armAapcsVfp } from '../abis/arm-aapcs-vfp/convention.ts';
 import { ARM_AAPCS_VFP_BACKEND } from '../abis/arm-aapcs-vfp/backend.ts';
 import { ppc32Sysv } from '../abis/ppc32-sysv/convention.ts';
 import { PPC32_BACKEND } from '../abis/ppc32-sysv/backend.ts';
+import { x86_64Win64 } from '../abis/x86_64-win64/convention.ts';
+import { X86_64_WIN64_BACKEND } from '../abis/x86_64-win64/backend.ts';
 
 export interface RegisteredConvention {
   convention: CallingConvention;
@@ -25,6 +27,7 @@ export const REGISTRY = {
   'arm-aapcs': { convention: armAapcs, backend: ARM_AAPCS_BACKEND },
   'arm-aapcs-vfp': { convention: armAapcsVfp, backend: ARM_AAPCS_VFP_BACKEND },
   'ppc32-sysv': { convention: ppc32Sysv, backend: PPC32_BACKEND },
+  'x86_64-win64': { convention: x86_64Win64, backend: X86_64_WIN64_BACKEND },
 } as const satisfies Record<string, RegisteredConvention>;
 
 /** The name of a convention abiscope implements. */

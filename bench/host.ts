@@ -90,6 +90,24 @@ const BARE: Record<AbiName, Bare> = {
       return word32(m, w, sp);
     },
   },
+  'x86_64-win64': {
+    // The return address, then the 32-byte shadow space the callee may write: both below sp.
+    enter(m, a, b, sp, ret) {
+      STACK_VIEW.setUint32(0, ret, true); STACK_VIEW.setUint32(4, 0, true);
+      m.write(sp - 40, STACK_WORDS.subarray(0, 8));
+      m.writeReg('rsp', sp - 40);
+      m.writeReg('rcx', a >>> 0);
+      m.writeReg('rdx', b >>> 0);
+    },
+    result: (m) => Number(BigInt.asIntN(32, m.readReg('rax'))),
+    arg: (m) => Number(BigInt.asIntN(32, m.readReg('rcx'))),
+    answer(m, value, w) {
+      const sp = m.readRegNumber('rsp');
+      m.writeReg('rax', value >>> 0);
+      m.writeReg('rsp', sp + 8);
+      return word32(m, w, sp);
+    },
+  },
   'arm-aapcs': armBare(),
   'arm-aapcs-vfp': armBare(),
   'ppc32-sysv': {

@@ -54,6 +54,7 @@ const DIRS: Record<AbiName, string> = {
   'arm-aapcs': 'armel',
   'arm-aapcs-vfp': 'armhf',
   'ppc32-sysv': 'ppc32',
+  'x86_64-win64': 'win64',
 };
 
 const TYPES = 'struct V2 { float x, y; }; struct S24 { int a, b, c, d, e, f; };';

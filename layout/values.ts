@@ -583,7 +583,7 @@ function pointerValue(type: CType & { kind: 'pointer' }, value: unknown, path: s
   if (typeof value === 'string') {
     // Each UTF-16 unit becomes at least a byte: a longer string is refused before it is encoded.
     checkCopySize(value.length + 1, type, path, value);
-    if (pointee.kind === 'scalar' && pointee.name === 'wchar_t') return area.place(encodeWide(value, dm), 4);
+    if (pointee.kind === 'scalar' && pointee.name === 'wchar_t') return area.place(encodeWide(value, dm), dm.scalars.wchar_t.size);
     if (pointee.kind === 'scalar' && dm.scalars[pointee.name].size === 1 || pointee.kind === 'void') {
       const utf8 = new TextEncoder().encode(value);
       const bytes = new Uint8Array(utf8.length + 1);
@@ -740,12 +740,23 @@ function isPlainRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v);
 }
 
-/** UTF-32 in the target's byte order, NUL-terminated (wchar_t is 4 bytes on every target here). */
+/**
+ * A NUL-terminated wide string in the target's byte order: UTF-32 where wchar_t is 4 bytes
+ * (Linux), UTF-16 code units where it is 2 (Windows: a JS string's own units, surrogate pairs
+ * included).
+ */
 export function encodeWide(s: string, dm: DataModel): Uint8Array {
+  const le = dm.endian === 'little';
+  if (dm.scalars.wchar_t.size === 2) {
+    const bytes = new Uint8Array((s.length + 1) * 2);
+    const dv = new DataView(bytes.buffer);
+    for (let i = 0; i < s.length; i++) dv.setUint16(i * 2, s.charCodeAt(i), le);
+    return bytes;
+  }
   const cps = [...s].map((c) => c.codePointAt(0)!);
   const bytes = new Uint8Array((cps.length + 1) * 4);
   const dv = new DataView(bytes.buffer);
-  cps.forEach((cp, i) => dv.setUint32(i * 4, cp, dm.endian === 'little'));
+  cps.forEach((cp, i) => dv.setUint32(i * 4, cp, le));
   return bytes;
 }
 

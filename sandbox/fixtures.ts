@@ -13,6 +13,7 @@ export const FIXTURE_DIRS: Record<AbiName, string[]> = {
   'arm-aapcs': ['armel'],
   'arm-aapcs-vfp': ['armhf', 'armhf-arm'],
   'ppc32-sysv': ['ppc32'],
+  'x86_64-win64': ['win64'],
 };
 
 /** Every object of one fixture build except _start and the generated callers (whose rec_* symbols a test provides). */

@@ -222,6 +222,7 @@ describe.each(ABI_NAMES)('compiled call-back thunks: %s', (abi: AbiName) => {
     'arm-aapcs': { receive: ['r0', 'r1'], give: ['r0'] },
     'arm-aapcs-vfp': { receive: ['r0', 'r1'], give: ['r0'] },
     'ppc32-sysv': { receive: ['r3', 'r4'], give: ['r3'] },
+    'x86_64-win64': { receive: ['rcx', 'rdx'], give: ['rax'] },
   };
   it('int (int, int): the registers its two arguments and its result use, no others', () => {
     const { plan, thunk, save, restore } = compile('int (int, int)');
