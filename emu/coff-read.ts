@@ -234,6 +234,14 @@ export function readCoff(bytes: Uint8Array, file?: string): RawElf {
     if (d.shndx !== SHN_UNDEF) Object.assign(sym, { shndx: d.shndx, value: d.value, type: d.type });
   }
 
+  // COFF symbols have no size: a function runs to the next function of its section, or the
+  // section's end (what call chains and disassembly name addresses by).
+  const functions = symbols.filter((s) => s.type === STT_FUNC && s.shndx > 0 && s.shndx <= nsections).sort((a, b) => a.shndx - b.shndx || a.value - b.value);
+  functions.forEach((f, k) => {
+    const next = functions.slice(k + 1).find((g) => g.shndx === f.shndx && g.value > f.value);
+    f.size = (next ? next.value : sections[f.shndx].size) - f.value;
+  });
+
   // ---- synthesized tables, appended after the file's bytes ----
   const extra: number[] = [];
   const appendAt = (): number => bytes.length + extra.length;

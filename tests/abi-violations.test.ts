@@ -9,9 +9,11 @@ const CASES = ABI_NAMES.flatMap((abi) => FIXTURE_DIRS[abi].map((dir) => [abi, di
 /** The register the call stub keeps its image in, and the other one abi_clobber_image overwrites. */
 const IMAGE: Record<string, [string, string]> = {
   'i386-sysv': ['ebx', 'edi'], 'x86_64-sysv': ['r12', 'r15'], 'arm-aapcs': ['r4', 'r11'], 'arm-aapcs-vfp': ['r4', 'r11'], 'ppc32-sysv': ['r14', 'r31'],
+  'x86_64-win64': ['r12', 'r15'],
 };
 const OTHER: Record<string, string[]> = {
   'i386-sysv': ['esi'], 'x86_64-sysv': ['rbx'], 'arm-aapcs': ['r5'], 'arm-aapcs-vfp': ['r5', 'd8'], 'ppc32-sysv': ['r20', 'f14', 'cr'],
+  'x86_64-win64': ['rbx', 'xmm6'],
 };
 
 describe.each(CASES)('callee-saved registers on %s (%s)', (abi, dir) => {
