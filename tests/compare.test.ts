@@ -64,11 +64,12 @@ describe('abiscope compare: the table', () => {
     // Placements known from the ABI documents (and GCC, tests/conformance.test.ts):
     // i386 all on the stack; x86-64 rdi and SSE registers; soft-float ARM core registers then the
     // stack (the double wants an even pair); VFP ARM s and d registers; PowerPC the struct by reference.
-    expect(cellsOf(rows, 'a')).toEqual(['[sp+0]', 'rdi', 'r0', 'r0', 'r3']);
+    // Windows x64: one slot per argument, the 8-byte struct as an integer in the second slot's rdx.
+    expect(cellsOf(rows, 'a')).toEqual(['[sp+0]', 'rdi', 'r0', 'r0', 'r3', 'rcx']);
     const ppcCopy = planFor('ppc32-sysv', SIG).args[1].pointsTo.frameOffset;
-    expect(cellsOf(rows, 'v')).toEqual(['[sp+4]', 'xmm0', 'r1 + r2', 's0 + s1', `by reference: copy in region 1 at [sp+${ppcCopy}], pointer in r4`]);
-    expect(cellsOf(rows, 'd')).toEqual(['[sp+12]', 'xmm1', '[sp+0]', 'd1', 'f1']);
-    expect(cellsOf(rows, '(result)')).toEqual(['st0', 'xmm0', 'r0 + r1', 'd0', 'f1']);
+    expect(cellsOf(rows, 'v')).toEqual(['[sp+4]', 'xmm0', 'r1 + r2', 's0 + s1', `by reference: copy in region 1 at [sp+${ppcCopy}], pointer in r4`, 'rdx']);
+    expect(cellsOf(rows, 'd')).toEqual(['[sp+12]', 'xmm1', '[sp+0]', 'd1', 'f1', 'xmm2']);
+    expect(cellsOf(rows, '(result)')).toEqual(['st0', 'xmm0', 'r0 + r1', 'd0', 'f1', 'xmm0']);
     // The wrapped PowerPC cell keeps its phrases whole, one line each.
     expect(rows.get('v')![6]).toEqual(['by reference:', 'copy in region 1', `at [sp+${ppcCopy}],`, 'pointer in r4']);
   });
