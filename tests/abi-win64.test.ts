@@ -191,3 +191,19 @@ describe('COFF objects: the reader and the linker', () => {
     expect((mixed as Error).message).toMatch(/e\.o: x86_64 ELF64 little-endian cannot be linked with w\.o \(x86_64 COFF\)/);
   });
 });
+
+describe('x86_64-win64: an object built with mingw\'s default flags (unwind tables, ident)', () => {
+  it('loads: .pdata/.xdata and their ADDR32NB relocations are left out, the code runs', async () => {
+    const sb = await Sandbox.open('x86_64-win64', { poison: 0x5a });
+    try {
+      sb.load(join(FIXTURES, 'obj', 'win64', 'user', 'scalars.o'));
+      expect(sb.func('int weigh_int2(int a, int b)')(-123456, 98765)).toBe(2 * -123456 + 3 * 98765);
+      const img = linkElf([{ bytes: readFileSync(join(FIXTURES, 'obj', 'win64', 'user', 'scalars.o')), file: 'scalars.o' }], { base: 0x100000 });
+      const names = img.sections.map((x) => x.name);
+      expect(names).toContain('.text');
+      expect(names.filter((n) => /pdata|xdata/.test(n))).toEqual([]);
+    } finally {
+      sb.close();
+    }
+  });
+});
