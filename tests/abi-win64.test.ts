@@ -3,6 +3,8 @@
 // (-O2 -S; the instructions that decided a case are quoted next to it). The Sandbox cases
 // run GCC's own COFF objects (tests/fixtures/obj/win64) in the emulator.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { AbiscopeError } from '../errors.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { x86_64Win64 } from '../abis/x86_64-win64/convention.ts';
@@ -205,5 +207,24 @@ describe('x86_64-win64: an object built with mingw\'s default flags (unwind tabl
     } finally {
       sb.close();
     }
+  });
+});
+
+describe('COFF objects: corruption', () => {
+  it('a corrupted object links or fails with an abiscope error, never a RangeError or a hang', () => {
+    const whole = new Uint8Array(readFileSync(join(FIXTURES, 'obj', 'win64', 'variadic.o')));
+    const dv = new DataView(whole.buffer);
+    const symtab = dv.getUint32(8, true);
+    // Header, section table, relocations and symbol/string tables: where the reader trusts numbers.
+    const hot = fc.oneof(fc.integer({ min: 0, max: 20 + 40 * dv.getUint16(2, true) - 1 }), fc.integer({ min: symtab, max: whole.length - 1 }));
+    fc.assert(fc.property(fc.array(fc.tuple(hot, fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), (edits) => {
+      const bytes = new Uint8Array(whole);
+      for (const [at, v] of edits) bytes[at] = v;
+      try {
+        linkElf([{ bytes, file: 'fuzz.o' }], { base: 0x100000, fallback: () => 0x1000 });
+      } catch (e) {
+        expect(e).toBeInstanceOf(AbiscopeError);
+      }
+    }), { numRuns: 300 });
   });
 });
