@@ -228,3 +228,22 @@ describe('COFF objects: corruption', () => {
     }), { numRuns: 300 });
   });
 });
+
+describe('x86_64-win64: a frame over a page', () => {
+  it('GCC calls ___chkstk_ms, which comes from the shipped runtime (mingw libgcc), and preserves rax', async () => {
+    const sb = await Sandbox.open('x86_64-win64', { poison: 0x5a });
+    try {
+      const lib = sb.load(join(FIXTURES, 'obj', 'win64', 'user', 'bigframe.o'));
+      // mov $0x4e28, %eax; call ___chkstk_ms; sub %rax, %rsp: a clobbered rax would wreck the frame.
+      const n = 19000;
+      let expected = 0;
+      for (let i = 0; i < n; i++) expected += (i * 7) & 0xff;
+      expect(sb.func('int big_frame_sum(int n)')(n)).toBe(expected);
+      // linked from the runtime archive: a guest function, not a host trap
+      expect(sb.machine.symbols.get('___chkstk_ms')?.kind).toBe('func');
+      expect(lib.files).toHaveLength(1);
+    } finally {
+      sb.close();
+    }
+  });
+});
