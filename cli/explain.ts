@@ -4,7 +4,7 @@
 import { pc } from './colors.js';
 import type { ArgPiece } from '../abis/abi.ts';
 import { conventionBackend, convention } from '../backends/registry.ts';
-import { parsePrototype, parseType } from '../ctypes/parse.ts';
+import { emptyScope, parsePrototype, parseType } from '../ctypes/parse.ts';
 import { typedPlan, type FramePlan, type PlanOp, type TypedPlan } from '../abis/plan.ts';
 import type { CType } from '../ctypes/ctypes.ts';
 import { layoutOf } from '../layout/layout.ts';
@@ -25,7 +25,7 @@ export function planFor(abi: string, text: string, varargs: string[] = []): Fram
 function typedPlanFor(abi: string, text: string, varargs: string[] = []): TypedPlan {
   const cc = convention(abi);
   // The variadic types may use the declarations before the prototype.
-  const { signature, scope } = parsePrototype(text);
+  const { signature, scope } = parsePrototype(text, emptyScope(cc.dataModel.typedefs));
   return typedPlan(cc, signature, varargs.map((t) => parseType(t, scope)));
 }
 

@@ -30,6 +30,8 @@ export interface DataModel {
   /** wchar_t is a signed type (int or long) on x86 and PowerPC, unsigned int on ARM and AArch64, unsigned short on Windows. */
   wcharSigned: boolean;
   longDoubleFormat: 'x87-80' | 'binary64' | 'ibm-double-double' | 'binary128';
+  /** Built-in typedef names that mean another type here than on the Linux targets (TypeScope.builtins). */
+  typedefs?: Readonly<Record<string, ScalarName>>;
 }
 
 type ScalarTable = Readonly<Record<ScalarName, ScalarLayout>>;
@@ -119,6 +121,10 @@ const llp64: DataModel = Object.freeze({
   charSigned: true,
   wcharSigned: false, // unsigned short
   longDoubleFormat: 'x87-80',
+  // The pointer-sized integer types cannot be long here (mingw's headers: __int64).
+  typedefs: Object.freeze({
+    size_t: 'unsigned long long', ssize_t: 'long long', ptrdiff_t: 'long long', intptr_t: 'long long', uintptr_t: 'unsigned long long',
+  }),
 });
 
 export const DATA_MODELS: Readonly<Record<DataModelName, DataModel>> = Object.freeze({

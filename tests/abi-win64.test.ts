@@ -123,6 +123,15 @@ describe('x86_64-win64: GCC COFF objects in the emulator', () => {
     expect(f.callWithRecord([4, 1.5, -2.25, 8, 0.125], ['double', 'double', 'double', 'double']).value).toBe(1.5 - 2 * 2.25 + 3 * 8 + 4 * 0.125);
   });
 
+  it('size_t and its kin are 8 bytes (mingw: unsigned long long), although long is 4', () => {
+    sb.declare('struct with_size { char c; size_t n; };');
+    const plan = sb.func('int weigh_int2(size_t a, ptrdiff_t b)').plan();
+    expect(plan.args.map((a) => a.size)).toEqual([8, 8]);
+    expect(plan.args[0].type).toBe('size_t');
+    expect(sb.func('int weigh_int2(intptr_t a, uintptr_t b)').plan().args.map((a) => a.size)).toEqual([8, 8]);
+    expect(sb.func('int weigh_int2(long a, unsigned long b)').plan().args.map((a) => a.size)).toEqual([4, 4]);
+  });
+
   it('twelve ints: four registers, eight stack slots above the shadow space', () => {
     const args = Array.from({ length: 12 }, (_, i) => (i + 1) * 1000 + i);
     const got = sb.func('int sum_int12(int a, int b, int c, int d, int e, int f, int g, int h, int i, int j, int k, int l)')(...args);
