@@ -131,9 +131,9 @@ describe('abiscope layout', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0].split(/\s{2,}/)).toEqual(['struct P', ...ABI_NAMES]);
-    expect(lines[1].split(/\s{2,}/)).toEqual(['size, align', '12, 4', '16, 8', '16, 8', '16, 8', '16, 8', '*']);
-    expect(lines[2].split(/\s{2,}/)).toEqual(['x', 'short', '0', '2/2', '0', '2/2', '0', '2/2', '0', '2/2', '0', '2/2']);
-    expect(lines[3].split(/\s{2,}/)).toEqual(['y', 'long long', '4', '8/4', '8', '8/8', '8', '8/8', '8', '8/8', '8', '8/8', '*']);
+    expect(lines[1].split(/\s{2,}/)).toEqual(['size, align', '12, 4', '16, 8', '16, 8', '16, 8', '16, 8', '16, 8', '*']);
+    expect(lines[2].split(/\s{2,}/)).toEqual(['x', 'short', '0', '2/2', '0', '2/2', '0', '2/2', '0', '2/2', '0', '2/2', '0', '2/2']);
+    expect(lines[3].split(/\s{2,}/)).toEqual(['y', 'long long', '4', '8/4', '8', '8/8', '8', '8/8', '8', '8/8', '8', '8/8', '8', '8/8', '*']);
   });
 
   it('declarations alone lay out the last struct; arrays of structs show the first element\'s members', async () => {
