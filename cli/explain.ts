@@ -163,7 +163,7 @@ function framePicture(plan: FramePlan): string {
     box(`region 1: ${r1.join(', ') || 'empty'}`, plan.region1.offset, plan.region1.staticSize + (r1.some((x) => x.includes('per call')) ? ' + per-call' : '')),
     box(`region 2: ${plan.args.length} argument pointers`, plan.region2.offset, plan.region2.size),
     box(`region 3: register image`, plan.imageArea.offset, plan.imageArea.size),
-    box(`region 3: outgoing stack arguments`, 0, plan.stackArea.size),
+    box(plan.shadowSpace ? `region 3: stack args, ${plan.shadowSpace} shadow space` : 'region 3: outgoing stack arguments', 0, plan.stackArea.size),
     `  +${'-'.repeat(w)}+ <- sp at the call${plan.redZone ? ` (the frame starts ${plan.redZone} bytes below the caller's sp: red zone)` : ''}`,
   ].join('\n');
 }

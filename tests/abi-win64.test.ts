@@ -256,3 +256,15 @@ describe('x86_64-win64: a frame over a page', () => {
     }
   });
 });
+
+describe('x86_64-win64: the shadow space in the plan', () => {
+  it('is named: 32 bytes at the bottom of the outgoing area, under the stack arguments', () => {
+    const plan = planArrangement(cc, arrange(cc, 'void f(int a, int b, int c, int d, int e)'));
+    expect(plan.shadowSpace).toBe(32);
+    expect(plan.stackArea).toEqual({ offset: 0, size: 48 });
+    expect(plan.args[4].pointsTo).toEqual({ region: 'stack', frameOffset: 32 });
+    // no host operation writes it: it is the callee's
+    const written = plan.ops.flatMap((o) => ('to' in o && o.op !== 'save' && o.op !== 'store' ? [o.to] : []));
+    expect(written.filter((to) => to < 32)).toEqual([]);
+  });
+});

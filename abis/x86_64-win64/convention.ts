@@ -38,6 +38,7 @@ import { alignUp, callArgs, checkByValue, integerExtension } from '../classify-u
 const ABI = 'x86_64-win64' as const;
 const DM = DATA_MODELS.llp64;
 const SLOT = 8;
+/** "Stack allocation": the home slots of the four register arguments. */
 const SHADOW = 32;
 const STACK_ALIGN = 16;
 const DOC = 'Microsoft x64 calling convention';
@@ -162,6 +163,7 @@ export const x86_64Win64: CallingConvention = {
   target: 'x86_64',
   toolchain: { gcc: 'x86_64-w64-mingw32-gcc', package: 'gcc-mingw-w64-x86-64', runtimeDir: 'x86_64-win64' },
   dataModel: DM,
+  frame: { shadowSpace: SHADOW },
   registers: {
     intArgs: [...WIN64_INT_ARG_REGS],
     fpArgs: [...WIN64_FP_ARG_REGS],
