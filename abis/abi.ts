@@ -150,6 +150,11 @@ export interface FrameFacts {
   redZone?: number;
   /** The word at the stack pointer is the caller's stack pointer (PowerPC SysV: the back chain). */
   backChain?: boolean;
+  /**
+   * Bytes at the bottom of the outgoing area the caller always reserves for the callee, part of
+   * stackBytes (Windows x64: 32, the home slots of rcx, rdx, r8 and r9, the "shadow space").
+   */
+  shadowSpace?: number;
 }
 
 export interface CallingConvention {

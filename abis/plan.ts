@@ -130,6 +130,8 @@ export interface FramePlan {
   stackAlign: number;
   /** Bytes below the caller's stack pointer a leaf function may use (x86-64: 128): the frame goes below them. */
   redZone: number;
+  /** Bytes at the bottom of stackArea reserved for the callee (Windows x64: 32 of shadow space), else 0. */
+  shadowSpace: number;
   args: ArgPlan[];
   result: ResultPlan;
   special: SpecialRegister[];
@@ -241,6 +243,7 @@ export function planArrangement(cc: CallingConvention, arrangement: CallArrangem
     staticSize: region1.offset + region1.staticSize,
     stackAlign: arrangement.stackAlign,
     redZone: cc.frame?.redZone ?? 0,
+    shadowSpace: cc.frame?.shadowSpace ?? 0,
     args,
     result,
     special: arrangement.special,

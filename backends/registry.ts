@@ -25,6 +25,8 @@ import { ppc32Sysv } from '../abis/ppc32-sysv/convention.ts';
 import { PPC32_BACKEND } from '../abis/ppc32-sysv/backend.ts';
 import { aarch64Aapcs64 } from '../abis/aarch64-aapcs64/convention.ts';
 import { AARCH64_BACKEND } from '../abis/aarch64-aapcs64/backend.ts';
+import { x86_64Win64 } from '../abis/x86_64-win64/convention.ts';
+import { X86_64_WIN64_BACKEND } from '../abis/x86_64-win64/backend.ts';
 
 export interface RegisteredConvention {
   convention: CallingConvention;
@@ -43,6 +45,7 @@ export const REGISTRY = {
   'i386-thiscall': { convention: i386Thiscall, backend: I386_THISCALL_BACKEND },
   'i386-regparm3': { convention: i386Regparm3, backend: I386_REGPARM3_BACKEND },
   'i386-sysv-regstruct': { convention: i386SysvRegstruct, backend: I386_REGSTRUCT_BACKEND },
+  'x86_64-win64': { convention: x86_64Win64, backend: X86_64_WIN64_BACKEND },
 } as const satisfies Record<string, RegisteredConvention>;
 
 /** The name of a convention abiscope implements. */

@@ -40,6 +40,8 @@ interface Bare {
   /** Puts a and b where the callee reads them and the sentinel as the return address; returns nothing. */
   enter(m: Machine, a: number, b: number, sp: number, ret: number): void;
   result(m: Machine): number;
+  /** The register of the third int argument (apply_n's x), or null: on the stack (i386). */
+  third: string | null;
   /** At a call-back trap: the int argument. */
   arg(m: Machine, word: Uint8Array): number;
   /** At a call-back trap: puts the result and returns the pc to go on at. */
@@ -59,6 +61,7 @@ const word32 = (m: Machine, _w: Uint8Array, at: number): number => {
 
 const BARE: Record<AbiName, Bare> = {
   'i386-sysv': {
+    third: null,
     enter(m, a, b, sp, ret) {
       STACK_VIEW.setUint32(0, ret, true); STACK_VIEW.setInt32(4, a, true); STACK_VIEW.setInt32(8, b, true);
       m.write(sp, STACK_WORDS.subarray(0, 12));
@@ -74,6 +77,7 @@ const BARE: Record<AbiName, Bare> = {
     },
   },
   'x86_64-sysv': {
+    third: 'rdx',
     enter(m, a, b, sp, ret) {
       STACK_VIEW.setUint32(0, ret, true); STACK_VIEW.setUint32(4, 0, true);
       m.write(sp - 8, STACK_WORDS.subarray(0, 8));
@@ -90,9 +94,29 @@ const BARE: Record<AbiName, Bare> = {
       return word32(m, w, sp);
     },
   },
+  'x86_64-win64': {
+    third: 'r8',
+    // The return address, then the 32-byte shadow space the callee may write: both below sp.
+    enter(m, a, b, sp, ret) {
+      STACK_VIEW.setUint32(0, ret, true); STACK_VIEW.setUint32(4, 0, true);
+      m.write(sp - 40, STACK_WORDS.subarray(0, 8));
+      m.writeReg('rsp', sp - 40);
+      m.writeReg('rcx', a >>> 0);
+      m.writeReg('rdx', b >>> 0);
+    },
+    result: (m) => Number(BigInt.asIntN(32, m.readReg('rax'))),
+    arg: (m) => Number(BigInt.asIntN(32, m.readReg('rcx'))),
+    answer(m, value, w) {
+      const sp = m.readRegNumber('rsp');
+      m.writeReg('rax', value >>> 0);
+      m.writeReg('rsp', sp + 8);
+      return word32(m, w, sp);
+    },
+  },
   'arm-aapcs': armBare(),
   'arm-aapcs-vfp': armBare(),
   'ppc32-sysv': {
+    third: 'r5',
     enter(m, a, b, sp, ret) {
       m.writeReg('r1', sp);
       STACK_VIEW.setUint32(0, 0);
@@ -109,6 +133,7 @@ const BARE: Record<AbiName, Bare> = {
     },
   },
   'aarch64-aapcs64': {
+    third: 'x2',
     enter(m, a, b, sp, ret) {
       m.writeReg('sp', sp);
       m.writeReg('x0', a >>> 0);
@@ -126,6 +151,7 @@ const BARE: Record<AbiName, Bare> = {
 
 function armBare(): Bare {
   return {
+    third: 'r2',
     enter(m, a, b, sp, ret) {
       m.writeReg('sp', sp);
       m.writeReg('r0', a >>> 0);
@@ -202,12 +228,10 @@ async function conventionRows(abi: AbiName): Promise<Row[]> {
     const bareCallBacks = () => {
       // apply_n(f = the trap slot, n, 0): the first argument is a pointer, then n, then x.
       bare.enter(m, trap, CALLBACKS, sp, sentinel);
-      if (abi === 'i386-sysv') {
+      if (bare.third === null) {
         STACK_VIEW.setUint32(12, 0, true);
         m.write(sp + 12, STACK_WORDS.subarray(12, 16));
-      } else if (abi === 'x86_64-sysv') m.writeReg('rdx', 0);
-      else if (abi === 'ppc32-sysv') m.writeReg('r5', 0);
-      else m.writeReg('r2', 0);
+      } else m.writeReg(bare.third, 0);
       let pc = applyAt;
       for (;;) {
         const slot = m.runBare(pc);

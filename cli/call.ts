@@ -8,7 +8,7 @@ import { fromJsonArg, toJson } from '../layout/json.ts';
 import { GuestFault } from '../emu/faults.ts';
 import { GuestAbort, GuestExit } from '../sandbox/termination.ts';
 import { UnicornMissingError } from '../emu/unicorn.ts';
-import { parsePrototype, parseType, SignatureError, type TypeScope } from '../ctypes/parse.ts';
+import { emptyScope, parsePrototype, parseType, SignatureError, type TypeScope } from '../ctypes/parse.ts';
 import { VariadicArgumentError, variadicTypeProblem } from '../layout/variadic.ts';
 import type { Signature } from '../ctypes/ctypes.ts';
 import { TraceOutputs, type TraceCliOptions } from './trace-files.ts';
@@ -109,7 +109,7 @@ export interface OpenCall {
  * load the objects.
  */
 export async function openCall(o: CallOptions, onOutput: (fd: 1 | 2, text: string) => void): Promise<OpenCall> {
-  convention(o.abi);
+  const cc = convention(o.abi);
   let args: unknown;
   try {
     args = JSON.parse(o.args);
@@ -117,7 +117,7 @@ export async function openCall(o: CallOptions, onOutput: (fd: 1 | 2, text: strin
     throw new UsageError(`--args is not valid JSON: ${(e as Error).message}`);
   }
   if (!Array.isArray(args)) throw new UsageError('--args must be a JSON array');
-  const { signature, scope, offset } = parsePrototype(o.sig);
+  const { signature, scope, offset } = parsePrototype(o.sig, emptyScope(cc.dataModel.typedefs));
   if (signature.name === undefined && o.symbol === undefined) {
     throw new SignatureError('the prototype has no function name: name the function, or give --symbol', o.sig, offset);
   }

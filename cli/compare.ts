@@ -266,6 +266,8 @@ tr[data-arg] > th.name { white-space: nowrap; border-left: 4px solid var(--c); }
 th .type { color: var(--muted); font-weight: normal; white-space: nowrap; font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 12px; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 6px; border-radius: 2px; }
 tr.frames td { padding: 6px; background: #fafafa; }
+/* a frame picture shrinks to its column: six conventions and more side by side still fit the page */
+tr.frames svg { max-width: 100%; height: auto; }
 .hint { font-weight: normal; color: var(--muted); font-size: 12px; }
 table.rules td { font-size: 12px; max-width: 260px; }
 .hl, tr.hl > * { background: #fff4c2 !important; }

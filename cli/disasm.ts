@@ -14,7 +14,7 @@ import { targetProfile, type TargetProfile } from '../emu/targets.ts';
 import { readInput } from '../sandbox/loader.ts';
 import { Sandbox } from '../sandbox/sandbox.ts';
 import { Disassembler, type Instruction } from '../emu/asm.ts';
-import { conventionBackend, type AbiName } from '../backends/registry.ts';
+import { ABI_NAMES, conventionBackend, type AbiName } from '../backends/registry.ts';
 import type { CodeLine } from '../backends/backend.ts';
 import { compiledLines, opText, planFor } from './explain.ts';
 import type { ThunkOp } from '../abis/plan.ts';
@@ -49,7 +49,7 @@ const LOADING_ABI: Partial<Record<ElfMachine, AbiName>> = {
 export async function runDisasm(file: string | undefined, symbol: string | undefined, o: DisasmOptions): Promise<void> {
   if (o.stub !== undefined || o.thunk !== undefined) {
     if (file !== undefined) throw new UsageError('--stub and --thunk print abiscope\'s own code: give no <file> and <symbol>');
-    if (o.abi === undefined) throw new UsageError('--stub and --thunk need --abi <abi>: i386-sysv | x86_64-sysv | arm-aapcs | arm-aapcs-vfp | ppc32-sysv');
+    if (o.abi === undefined) throw new UsageError(`--stub and --thunk need --abi <abi>: ${ABI_NAMES.join(' | ')}`);
     process.stdout.write(compiledListing(o.abi, o));
     return;
   }

@@ -4,7 +4,7 @@
 import { pc } from './colors.js';
 import type { ArgPiece } from '../abis/abi.ts';
 import { conventionBackend, convention } from '../backends/registry.ts';
-import { parsePrototype, parseType } from '../ctypes/parse.ts';
+import { emptyScope, parsePrototype, parseType } from '../ctypes/parse.ts';
 import { typedPlan, type FramePlan, type PlanOp, type TypedPlan } from '../abis/plan.ts';
 import type { CType } from '../ctypes/ctypes.ts';
 import { layoutOf } from '../layout/layout.ts';
@@ -25,7 +25,7 @@ export function planFor(abi: string, text: string, varargs: string[] = []): Fram
 function typedPlanFor(abi: string, text: string, varargs: string[] = []): TypedPlan {
   const cc = convention(abi);
   // The variadic types may use the declarations before the prototype.
-  const { signature, scope } = parsePrototype(text);
+  const { signature, scope } = parsePrototype(text, emptyScope(cc.dataModel.typedefs));
   return typedPlan(cc, signature, varargs.map((t) => parseType(t, scope)));
 }
 
@@ -163,7 +163,7 @@ function framePicture(plan: FramePlan): string {
     box(`region 1: ${r1.join(', ') || 'empty'}`, plan.region1.offset, plan.region1.staticSize + (r1.some((x) => x.includes('per call')) ? ' + per-call' : '')),
     box(`region 2: ${plan.args.length} argument pointers`, plan.region2.offset, plan.region2.size),
     box(`region 3: register image`, plan.imageArea.offset, plan.imageArea.size),
-    box(`region 3: outgoing stack arguments`, 0, plan.stackArea.size),
+    box(plan.shadowSpace ? `region 3: stack args, ${plan.shadowSpace} shadow space` : 'region 3: outgoing stack arguments', 0, plan.stackArea.size),
     `  +${'-'.repeat(w)}+ <- sp at the call${plan.redZone ? ` (the frame starts ${plan.redZone} bytes below the caller's sp: red zone)` : ''}`,
   ].join('\n');
 }

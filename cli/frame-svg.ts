@@ -135,6 +135,8 @@ function stackRows(plan: FramePlan): Row[] {
   const rows: Row[] = [];
   let next = 0;
   const gap = (from: number, to: number) => rows.push({ label: 'padding/reserved', right: `[sp+${from}]`, muted: true, words: Math.ceil((to - from) / word) });
+  // Windows x64: the callee's home slots for its register arguments, always there.
+  if (plan.shadowSpace) spans.unshift({ from: 0, to: plan.shadowSpace, row: { label: 'shadow space (callee\'s)', right: '[sp+0]', muted: true } });
   for (const s of spans) {
     if (s.from > next) gap(next, s.from);
     rows.push({ ...s.row, words: Math.ceil((s.to - s.from) / word) });

@@ -3,7 +3,7 @@
 // involved: no emulator is opened, so this works without Unicorn.
 import { UsageError } from '../errors.ts';
 import { pc } from './colors.js';
-import { parseDeclarations, parseType } from '../ctypes/parse.ts';
+import { emptyScope, parseDeclarations, parseType, type TypeScope } from '../ctypes/parse.ts';
 import type { CType } from '../ctypes/ctypes.ts';
 import { typeText } from '../ctypes/type-text.ts';
 import { layoutTree, type LayoutNode } from '../layout/query.ts';
@@ -50,13 +50,13 @@ function lastTopLevelSemicolon(text: string): number {
  * or declarations then a type name ('struct P { int x, y; }; struct P[3]'), or declarations
  * alone ('struct S { ... };'): then the last struct or union they define (else the last typedef).
  */
-export function layoutType(text: string): { type: CType; name: string } {
+export function layoutType(text: string, base?: TypeScope): { type: CType; name: string } {
   const cut = lastTopLevelSemicolon(text);
   if (cut < 0) {
-    const type = parseType(text);
+    const type = parseType(text, base);
     return { type, name: shortName(text, type) };
   }
-  const { scope } = parseDeclarations(text.slice(0, cut + 1));
+  const { scope } = parseDeclarations(text.slice(0, cut + 1), base);
   const rest = text.slice(cut + 1).trim();
   if (rest) return { type: parseType(rest, scope), name: rest };
   // An incomplete one ('struct S;') is taken too: its layout is then the error saying so.
@@ -79,9 +79,16 @@ function shortName(text: string, type: CType): string {
 }
 
 export function layoutJson(text: string, abis: AbiName[]): { type: string; layouts: AbiLayout[] } {
-  const { type, name } = layoutType(text);
-  // The type's own node is named as the command line named it.
-  return { type: name, layouts: abis.map((abi) => ({ abi, ...layoutTree(type, convention(abi).dataModel), name })) };
+  const { name } = layoutType(text);
+  // The type's own node is named as the command line named it. Parsed per convention: size_t and
+  // its kin are the target's own (Windows x64: 8 bytes though long is 4).
+  return {
+    type: name,
+    layouts: abis.map((abi) => {
+      const dm = convention(abi).dataModel;
+      return { abi, ...layoutTree(layoutType(text, emptyScope(dm.typedefs)).type, dm), name };
+    }),
+  };
 }
 
 export function runLayout(text: string, o: LayoutOptions): void {

@@ -18,6 +18,7 @@ import { runDisasm, type DisasmOptions } from './disasm.ts';
 import { runLayout, type LayoutOptions } from './layout.ts';
 import { addHelpTexts } from './help.ts';
 import { packageVersion } from './version.ts';
+import { ABI_NAMES } from '../backends/registry.ts';
 
 /** Prints a one-line error (never a stack trace) and returns the exit code. */
 function fail(e: unknown): number {
@@ -74,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('disasm [file] [symbol]')
     .description("disassemble one symbol of an ELF file (.o or static executable), branch targets named; or abiscope's compiled call stub or call-back thunk for a prototype")
     .option('--target <target>', 'x86 | x86_64 | arm | ppc32 | aarch64 (default: the ELF header\'s; a different one is an error)')
-    .option('--abi <abi>', 'with --stub or --thunk: i386-sysv | x86_64-sysv | arm-aapcs | arm-aapcs-vfp | ppc32-sysv')
+    .option('--abi <abi>', `with --stub or --thunk: ${ABI_NAMES.join(' | ')}`)
     .option('--stub <prototype>', "print abiscope's compiled call stub for this prototype on --abi")
     .option('--thunk <prototype>', "print abiscope's compiled call-back thunk for this prototype on --abi")
     .option('--varargs <types>', 'with --stub or --thunk: comma-separated types of the arguments passed for ...')
@@ -85,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('explain <signature>')
     .description('print where every argument and the result of a C prototype go, and the frame')
-    .requiredOption('--abi <abi>', 'i386-sysv | x86_64-sysv | arm-aapcs | arm-aapcs-vfp | ppc32-sysv')
+    .requiredOption('--abi <abi>', ABI_NAMES.join(' | '))
     .option('--json', 'print the plan as JSON (docs/plan-json.md)')
     .option('--varargs <types>', 'comma-separated types of the arguments passed for ...')
     .option('--compiled', 'also print the compiled back end\'s stub, each instruction tagged with the plan operations it performs')

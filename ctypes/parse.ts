@@ -110,10 +110,15 @@ export interface TypeScope {
   readonly constants: ReadonlyMap<string, number>;
   /** Every function prototype declared, by name. */
   readonly functions: ReadonlyMap<string, Signature>;
+  /**
+   * The target's own meaning of built-in typedef names, over BUILTIN_TYPEDEFS (Windows x64,
+   * LLP64: size_t is `unsigned long long`, since long stays 4 bytes there).
+   */
+  readonly builtins?: Readonly<Record<string, ScalarName>>;
 }
 
-export function emptyScope(): TypeScope {
-  return { tags: new Map(), typedefs: new Map(), constTypedefs: new Set(), constants: new Map(), functions: new Map() };
+export function emptyScope(builtins?: Readonly<Record<string, ScalarName>>): TypeScope {
+  return { tags: new Map(), typedefs: new Map(), constTypedefs: new Set(), constants: new Map(), functions: new Map(), ...(builtins ? { builtins } : {}) };
 }
 
 interface WorkScope {
@@ -122,12 +127,13 @@ interface WorkScope {
   constTypedefs: Set<string>;
   constants: Map<string, number>;
   functions: Map<string, Signature>;
+  builtins?: Readonly<Record<string, ScalarName>>;
 }
 
 function workScope(s: TypeScope | undefined): WorkScope {
   return {
     tags: new Map(s?.tags), typedefs: new Map(s?.typedefs), constTypedefs: new Set(s?.constTypedefs),
-    constants: new Map(s?.constants), functions: new Map(s?.functions),
+    constants: new Map(s?.constants), functions: new Map(s?.functions), ...(s?.builtins ? { builtins: s.builtins } : {}),
   };
 }
 
@@ -727,7 +733,9 @@ class Parser {
       if (t.kind === 'scalar') return { type: { kind: 'scalar', name: t.name, spelling: name }, isConst };
       return { type: t, isConst };
     }
-    const b = Object.hasOwn(BUILTIN_TYPEDEFS, name) ? BUILTIN_TYPEDEFS[name] : undefined; // not Object.prototype's names
+    const own = this.work.builtins;
+    // Object.hasOwn: not Object.prototype's names
+    const b = own && Object.hasOwn(own, name) ? own[name] : Object.hasOwn(BUILTIN_TYPEDEFS, name) ? BUILTIN_TYPEDEFS[name] : undefined;
     if (b === undefined) return undefined;
     return { type: b === name ? { kind: 'scalar', name: b } : { kind: 'scalar', name: b, spelling: name }, isConst: false };
   }

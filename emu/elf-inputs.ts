@@ -62,14 +62,15 @@ export function* relocationSections(input: Input): Generator<{ relSec: RawSectio
   }
 }
 
-function describe(x: RawElf): string {
-  return `${x.machine} ELF${x.class} ${x.endian}-endian`;
+function describe(x: { machine: ElfMachine; class: 32 | 64; endian: 'little' | 'big'; format?: 'coff' }): string {
+  return x.format === 'coff' ? `${x.machine} COFF` : `${x.machine} ELF${x.class} ${x.endian}-endian`;
 }
 
 /** Every check an input file must pass before it is linked. */
-function checkInput(elf: RawElf, label: string, like: { machine: ElfMachine; class: 32 | 64; endian: 'little' | 'big'; label: string } | undefined): void {
-  if (like && (elf.machine !== like.machine || elf.class !== like.class || elf.endian !== like.endian)) {
-    throw new ElfError(`${describe(elf)} cannot be linked with ${like.label} (${like.machine} ELF${like.class} ${like.endian}-endian)`, label);
+function checkInput(elf: RawElf, label: string, like: { machine: ElfMachine; class: 32 | 64; endian: 'little' | 'big'; format?: 'coff'; label: string } | undefined): void {
+  // COFF (Windows x64) and ELF (SysV) objects of one machine follow different conventions: never mixed.
+  if (like && (elf.machine !== like.machine || elf.class !== like.class || elf.endian !== like.endian || elf.format !== like.format)) {
+    throw new ElfError(`${describe(elf)} cannot be linked with ${like.label} (${describe(like)})`, label);
   }
   if (elf.type === ET_DYN) throw new ElfError('ELF type 3 (shared object or PIE) cannot be linked statically: load it as a shared object', label);
   if (elf.type !== ET_REL && elf.type !== ET_EXEC) throw new ElfError(`ELF type ${elf.type} is not supported: only static executables, relocatable objects and shared objects`, label);
@@ -108,7 +109,7 @@ export function chooseInputs(
       throw new ElfError(`${label} is ${elf.machine} code, but ${expected.label} is ${expected.machine}`);
     }
     checkInput(elf, label, like);
-    like ??= { machine: elf.machine, class: elf.class, endian: elf.endian, label };
+    like ??= { machine: elf.machine, class: elf.class, endian: elf.endian, ...(elf.format ? { format: elf.format } : {}), label };
     const input: Input = { elf, label, placed: new Map(), discarded: new Set(), library, relocations: new Map() };
     files.push(input);
     return input;

@@ -4,6 +4,7 @@
 // an ElfError: never a RangeError, never a hang, never an allocation sized by a corrupt field.
 
 import { AbiscopeError } from '../errors.ts';
+import { isCoffAmd64, readCoff } from './coff-read.ts';
 export type ElfMachine = 'x86' | 'x86_64' | 'arm' | 'ppc32' | 'aarch64';
 
 export class ElfError extends AbiscopeError {
@@ -73,6 +74,8 @@ export interface RawSegment { type: number; flags: number; offset: number; vaddr
 export interface RawReloc { offset: number; type: number; sym: number; addend: number | undefined } // addend: RELA only
 export interface RawElf {
   file?: string; bytes: Uint8Array; class: 32 | 64; endian: 'little' | 'big'; machine: ElfMachine;
+  /** 'coff': read from a COFF object by emu/coff-read.ts (synthesized tables appended to `bytes`). */
+  format?: 'coff';
   type: number; entry: number; flags: number;
   sections: RawSection[]; segments: RawSegment[];
   symtab?: RawSection; symbols: RawSymbol[]; // symbols[0] is the null symbol when a .symtab exists
@@ -138,6 +141,8 @@ export class ElfReader {
 /** Parses headers, sections, program headers and the symbol table. No relocation is read here. */
 export function readElf(bytes: Uint8Array, file?: string): RawElf {
   if (!(bytes instanceof Uint8Array)) throw new ElfError('input is not a Uint8Array', file);
+  // A COFF object (x86_64-w64-mingw32): read into the same structure, linked the same way.
+  if (isCoffAmd64(bytes)) return readCoff(bytes, file);
   if (bytes.length < 16 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
     throw new ElfError('not an ELF file (bad magic)', file);
   }

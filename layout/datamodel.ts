@@ -9,7 +9,7 @@
 
 import type { ScalarName } from '../ctypes/ctypes.ts';
 
-export type DataModelName = 'i386' | 'x86_64' | 'arm' | 'ppc32' | 'aarch64';
+export type DataModelName = 'i386' | 'x86_64' | 'arm' | 'ppc32' | 'aarch64' | 'llp64';
 
 export interface ScalarLayout {
   size: number;
@@ -27,18 +27,20 @@ export interface DataModel {
   scalars: Readonly<Record<ScalarName, ScalarLayout>>;
   /** Plain `char` is unsigned on ARM, PowerPC and AArch64 Linux, signed on x86. */
   charSigned: boolean;
-  /** wchar_t is a signed type (int or long) on x86 and PowerPC, unsigned int on ARM and AArch64. */
+  /** wchar_t is a signed type (int or long) on x86 and PowerPC, unsigned int on ARM and AArch64, unsigned short on Windows. */
   wcharSigned: boolean;
   longDoubleFormat: 'x87-80' | 'binary64' | 'ibm-double-double' | 'binary128';
   /** abiscope models __int128 here (GCC defines __SIZEOF_INT128__ on 64-bit targets only). */
   int128: boolean;
+  /** Built-in typedef names that mean another type here than on the Linux targets (TypeScope.builtins). */
+  typedefs?: Readonly<Record<string, ScalarName>>;
 }
 
 type ScalarTable = Readonly<Record<ScalarName, ScalarLayout>>;
 
 /** The sizes common to every target: only long, long double and the
  *  alignment of 8-byte types differ. */
-function scalarTable(long: 4 | 8, align8: 4 | 8, longDouble: ScalarLayout): ScalarTable {
+function scalarTable(long: 4 | 8, align8: 4 | 8, longDouble: ScalarLayout, wchar: 2 | 4 = 4): ScalarTable {
   const s = (size: number, align = size): ScalarLayout => Object.freeze({ size, align });
   return Object.freeze({
     '_Bool': s(1),
@@ -50,7 +52,7 @@ function scalarTable(long: 4 | 8, align8: 4 | 8, longDouble: ScalarLayout): Scal
     'float': s(4),
     'double': s(8, align8),
     'long double': Object.freeze({ ...longDouble }),
-    'wchar_t': s(4),
+    'wchar_t': s(wchar),
     // GCC: 16 bytes, 16-aligned, where it exists (DataModel.int128)
     '__int128': s(16), 'unsigned __int128': s(16),
   });
@@ -117,6 +119,25 @@ const aarch64: DataModel = Object.freeze({
   int128: true,
 });
 
+// Windows x64 (LLP64, as x86_64-w64-mingw32-gcc lays data out): long stays 4 bytes while
+// pointers are 8; wchar_t is a 2-byte unsigned short holding UTF-16 code units; mingw's
+// long double is the x87 80-bit format padded to 16 bytes, as on x86-64 Linux.
+const llp64: DataModel = Object.freeze({
+  name: 'llp64',
+  endian: 'little',
+  pointerSize: 8,
+  scalars: scalarTable(4, 8, { size: 16, align: 16 }, 2),
+  charSigned: true,
+  wcharSigned: false, // unsigned short
+  longDoubleFormat: 'x87-80',
+  // mingw has __int128, but how the Windows x64 convention passes it is not implemented yet
+  int128: false,
+  // The pointer-sized integer types cannot be long here (mingw's headers: __int64).
+  typedefs: Object.freeze({
+    size_t: 'unsigned long long', ssize_t: 'long long', ptrdiff_t: 'long long', intptr_t: 'long long', uintptr_t: 'unsigned long long',
+  }),
+});
+
 export const DATA_MODELS: Readonly<Record<DataModelName, DataModel>> = Object.freeze({
-  i386, x86_64, arm, ppc32, aarch64,
+  i386, x86_64, arm, ppc32, aarch64, llp64,
 });

@@ -67,6 +67,8 @@ export const VALUE_LIMITS = Object.freeze({
   elements: 1 << 24,
   /** Digits of a decimal string for a 64-bit integer: 2^64 - 1 has 20. */
   decimalDigits: 20,
+  /** And for a 128-bit one: 2^128 - 1 has 39. */
+  decimalDigits128: 39,
 });
 
 /**
@@ -181,25 +183,26 @@ export function toInteger(v: unknown, info: IntInfo, path: string, typeName: str
   const [lo, hi] = range(info);
   // Only a refusal needs the message (its bounds are BigInt texts: dear on every call).
   const refuse = (detail = ''): ValueError => {
-    const forms = info.bytes === 8 ? ', as number, BigInt or decimal string' : strict ? ', as a number' : '';
+    const forms = info.bytes >= 8 ? ', as number, BigInt or decimal string' : strict ? ', as a number' : '';
     return new ValueError(path, `${typeName} (an integer from ${lo} to ${hi}${forms})${detail}`, v);
   };
   let n: bigint;
-  if (typeof v === 'bigint' && (!strict || info.bytes === 8)) n = v;
+  if (typeof v === 'bigint' && (!strict || info.bytes >= 8)) n = v;
   else if (typeof v === 'number') {
     if (!Number.isInteger(v)) throw refuse();
     if (!Number.isSafeInteger(v)) throw refuse(`; ${v} is beyond 2^53, pass a BigInt`);
     n = BigInt(v);
   } else if (typeof v === 'boolean' && !strict) n = v ? 1n : 0n;
-  else if (typeof v === 'string' && info.bytes === 8) {
+  else if (typeof v === 'string' && info.bytes >= 8) {
     // The shape first: BigInt() of a ten-million-digit string takes seconds before it is refused.
     // (Leading zeros and surrounding white space are allowed, a little of each.)
-    const tooLong = () => refuse(`; a decimal string has at most ${VALUE_LIMITS.decimalDigits} digits`);
-    if (v.length > VALUE_LIMITS.decimalDigits + 64) throw /^\s*-?\d/.test(v.slice(0, 64)) ? tooLong() : refuse();
+    const digits = info.bytes > 8 ? VALUE_LIMITS.decimalDigits128 : VALUE_LIMITS.decimalDigits;
+    const tooLong = () => refuse(`; a decimal string has at most ${digits} digits`);
+    if (v.length > digits + 64) throw /^\s*-?\d/.test(v.slice(0, 64)) ? tooLong() : refuse();
     const s = v.trim();
     const m = /^-?(\d+)$/.exec(s);
     if (!m) throw refuse();
-    if (m[1].replace(/^0+(?=\d)/, '').length > VALUE_LIMITS.decimalDigits) throw tooLong();
+    if (m[1].replace(/^0+(?=\d)/, '').length > digits) throw tooLong();
     n = BigInt(s);
   } else throw refuse();
   if (n < lo || n > hi) throw refuse();
@@ -588,7 +591,7 @@ function pointerValue(type: CType & { kind: 'pointer' }, value: unknown, path: s
   if (typeof value === 'string') {
     // Each UTF-16 unit becomes at least a byte: a longer string is refused before it is encoded.
     checkCopySize(value.length + 1, type, path, value);
-    if (pointee.kind === 'scalar' && pointee.name === 'wchar_t') return area.place(encodeWide(value, dm), 4);
+    if (pointee.kind === 'scalar' && pointee.name === 'wchar_t') return area.place(encodeWide(value, dm), dm.scalars.wchar_t.size);
     if (pointee.kind === 'scalar' && dm.scalars[pointee.name].size === 1 || pointee.kind === 'void') {
       const utf8 = new TextEncoder().encode(value);
       const bytes = new Uint8Array(utf8.length + 1);
@@ -745,12 +748,23 @@ function isPlainRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v);
 }
 
-/** UTF-32 in the target's byte order, NUL-terminated (wchar_t is 4 bytes on every target here). */
+/**
+ * A NUL-terminated wide string in the target's byte order: UTF-32 where wchar_t is 4 bytes
+ * (Linux), UTF-16 code units where it is 2 (Windows: a JS string's own units, surrogate pairs
+ * included).
+ */
 export function encodeWide(s: string, dm: DataModel): Uint8Array {
+  const le = dm.endian === 'little';
+  if (dm.scalars.wchar_t.size === 2) {
+    const bytes = new Uint8Array((s.length + 1) * 2);
+    const dv = new DataView(bytes.buffer);
+    for (let i = 0; i < s.length; i++) dv.setUint16(i * 2, s.charCodeAt(i), le);
+    return bytes;
+  }
   const cps = [...s].map((c) => c.codePointAt(0)!);
   const bytes = new Uint8Array((cps.length + 1) * 4);
   const dv = new DataView(bytes.buffer);
-  cps.forEach((cp, i) => dv.setUint32(i * 4, cp, dm.endian === 'little'));
+  cps.forEach((cp, i) => dv.setUint32(i * 4, cp, le));
   return bytes;
 }
 
@@ -783,7 +797,7 @@ export function decodeValue(type: CType, dv: DataView, off: number, opts: Decode
       if (name === '_Bool') return dv.getUint8(off) !== 0;
       const info = intInfo(name, dm)!;
       const n = readInt(dv, off, info, le);
-      return info.bytes === 8 ? n : Number(n);
+      return info.bytes >= 8 ? n : Number(n);
     }
     case 'array': {
       const el = layoutOf(type.element, dm).size;

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds abiscope's guest C runtime for every target, and its ground truth:
 #   lib/<target>/libabiscope.a          src/*.c, one archive member per source
+#   lib/x86_64-win64/libgcc.a           mingw's libgcc the same way (no libabiscope.a:
+#                                       the C runtime is written for glibc's ABI)
 #   lib/<target>/libgcc.a               the target compiler's libgcc without
 #                                       decimal floating point, unwind tables
 #                                       and debug info
@@ -107,6 +109,9 @@ for t in "${TARGETS[@]}"; do
   for tool in "$(cc_of "$t")" "$(tool_of "$t" ar)" "$(tool_of "$t" objcopy)" "$(tool_of "$t" readelf)" $(runner_of "$t"); do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool (target $t; Debian: $(pkg_of "$t") qemu-user-static)")
   done
+done
+for tool in x86_64-w64-mingw32-gcc x86_64-w64-mingw32-ar x86_64-w64-mingw32-objcopy; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool (x86_64-win64's libgcc; Debian: gcc-mingw-w64-x86-64)")
 done
 command -v node >/dev/null 2>&1 || missing+=("node (gen-printf-cases.mjs)")
 if ((${#missing[@]})); then
@@ -229,6 +234,24 @@ for i in "${!TARGETS[@]}"; do
   cat "$WORK/${TARGETS[$i]}.log"
 done
 ((status == 0)) || exit 1
+
+# Windows x64 (x86_64-win64): the C runtime above is written against glibc's ABI (FILE, errno,
+# Linux errno values) and is not built for Windows; mingw's libgcc alone gives what GCC-compiled
+# code calls by itself (___chkstk_ms for frames over a page, the 128-bit and soft-float helpers),
+# stripped as for the other targets.
+build_win64_libgcc() {
+  local cc=x86_64-w64-mingw32-gcc AR=x86_64-w64-mingw32-ar OBJCOPY=x86_64-w64-mingw32-objcopy
+  local tmp="$WORK/x86_64-win64" lib="$STAGE/lib/x86_64-win64"
+  mkdir -p "$tmp" "$lib"
+  "$OBJCOPY" -D "${STRIP_SECTIONS[@]}" "$("$cc" -print-libgcc-file-name)" "$tmp/libgcc.a"
+  local drop; drop=$("$AR" t "$tmp/libgcc.a" | grep -E "$DFP_MEMBERS|$FIXED_MEMBERS" || true)
+  [[ -n $drop ]] && (cd "$tmp" && "$AR" dD libgcc.a $drop)
+  "$AR" sD "$tmp/libgcc.a"
+  cp "$tmp/libgcc.a" "$lib/libgcc.a"
+  printf '%-7s %-24s libabiscope.a not built (glibc ABI)  libgcc.a %7d bytes (%d members)\n' \
+    x86_64-win64 "$cc" "$(wc -c <"$lib/libgcc.a")" "$("$AR" t "$lib/libgcc.a" | wc -l)"
+}
+build_win64_libgcc
 
 OUTPUTS=(lib test/obj test/expected test/printf_cases.c test/printf_cases.json)
 if [[ $MODE == build ]]; then

@@ -18,6 +18,7 @@ export const HAND_FIXTURE_DIRS = {
   'arm-aapcs-vfp': ['armhf', 'armhf-arm'],
   'ppc32-sysv': ['ppc32'],
   'aarch64-aapcs64': ['aarch64'],
+  'x86_64-win64': ['win64'],
 } as const satisfies Partial<Record<AbiName, readonly string[]>>;
 
 /** A convention with hand-written fixtures. */

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { ElfError, type LinkInput } from '../emu/elf.ts';
 import { ET_REL, readElf, readerFor, SHN_COMMON, SHN_UNDEF, SHT_GROUP, STB_GLOBAL, STT_FILE, STT_SECTION } from '../emu/elf-read.ts';
 import { isArchive } from '../emu/elf-archive.ts';
+import { isCoffAmd64 } from '../emu/coff-read.ts';
 
 /** Names an error of ours that extends ElfError, whose `name` emu/ declares as the literal 'ElfError'. */
 function rename(e: ElfError, name: string): void {
@@ -32,8 +33,9 @@ export class DuplicateSymbolError extends ElfError {
   }
 }
 
-/** ELF type of an input (0 for an archive or what is not ELF: left to the linker to report). */
+/** ELF type of an input (0 for an archive or what is neither ELF nor COFF: left to the linker to report). */
 function elfType(bytes: Uint8Array): number {
+  if (isCoffAmd64(bytes)) return ET_REL; // a COFF object is always relocatable (read into the same structure)
   if (isArchive(bytes) || bytes.length < 18 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) return 0;
   return bytes[5] === 2 ? (bytes[16] << 8) | bytes[17] : bytes[16] | (bytes[17] << 8);
 }

@@ -222,6 +222,8 @@ export class Sandbox {
   private constructor(readonly machine: Machine, readonly abi: AbiName, private readonly options: SandboxOptions) {
     this.cc = convention(abi);
     this.runtimeCc = this.cc.toolchain.runtimeConvention ? convention(this.cc.toolchain.runtimeConvention) : this.cc;
+    // size_t and its kin as the target spells them (Windows x64: 8-byte, though long is 4).
+    this.scope = emptyScope(this.cc.dataModel.typedefs);
     this.mainThread = new GuestThread('main', machine.mainStack);
     machine.sp = machine.mainStack.top; // between calls the CPU rests here (see chainBegins)
     const stubs = conventionBackend(abi);

@@ -8,9 +8,11 @@ const CASES = HAND_FIXTURE_ABIS.flatMap((abi) => HAND_FIXTURE_DIRS[abi].map((dir
 /** The register the call stub keeps its image in, and the other one abi_clobber_image overwrites. */
 const IMAGE: Record<string, [string, string]> = {
   'i386-sysv': ['ebx', 'edi'], 'x86_64-sysv': ['r12', 'r15'], 'arm-aapcs': ['r4', 'r11'], 'arm-aapcs-vfp': ['r4', 'r11'], 'ppc32-sysv': ['r14', 'r31'], 'aarch64-aapcs64': ['x19', 'x28'],
+  'x86_64-win64': ['r12', 'r15'],
 };
 const OTHER: Record<string, string[]> = {
   'i386-sysv': ['esi'], 'x86_64-sysv': ['rbx'], 'arm-aapcs': ['r5'], 'arm-aapcs-vfp': ['r5', 'd8'], 'ppc32-sysv': ['r20', 'f14', 'cr'], 'aarch64-aapcs64': ['x20', 'd8'],
+  'x86_64-win64': ['rbx', 'xmm6'],
 };
 
 describe.each(CASES)('callee-saved registers on %s (%s)', (abi, dir) => {

@@ -12,6 +12,7 @@ import type { AbiName } from '../backends/registry.ts';
 const CONVENTIONS: { abi: AbiName; dir: string }[] = [
   { abi: 'i386-sysv', dir: 'i386' }, { abi: 'x86_64-sysv', dir: 'x86_64' }, { abi: 'arm-aapcs', dir: 'armel' },
   { abi: 'arm-aapcs-vfp', dir: 'armhf' }, { abi: 'ppc32-sysv', dir: 'ppc32' }, { abi: 'aarch64-aapcs64', dir: 'aarch64' },
+  { abi: 'x86_64-win64', dir: 'win64' },
 ];
 
 /** --abi and --elf for variadic.o (with the soft-float and long-long helpers some targets need). */

@@ -19,7 +19,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'tests', 'out');
 const SIG = 'double f(int a, struct V { float x, y; } v, double d)';
 /** One convention of each family, the columns whose cells the table tests spell out. */
-const FAMILIES: AbiName[] = ['i386-sysv', 'x86_64-sysv', 'arm-aapcs', 'arm-aapcs-vfp', 'ppc32-sysv', 'aarch64-aapcs64'];
+const FAMILIES: AbiName[] = ['i386-sysv', 'x86_64-sysv', 'arm-aapcs', 'arm-aapcs-vfp', 'ppc32-sysv', 'aarch64-aapcs64', 'x86_64-win64'];
 /** The width of the rules' name column: the longest convention name. */
 const NAME_WIDTH = Math.max(...ABI_NAMES.map((a) => a.length));
 
@@ -68,12 +68,13 @@ describe('abiscope compare: the table', () => {
     // Placements known from the ABI documents (and GCC, tests/conformance.test.ts):
     // i386 all on the stack; x86-64 rdi and SSE registers; soft-float ARM core registers then the
     // stack (the double wants an even pair); VFP ARM s and d registers; PowerPC the struct by reference;
-    // AArch64 x0, the HFA in s0 and s1 (v0, v1), so the double in d2.
-    expect(cellsOf(rows, 'a')).toEqual(['[sp+0]', 'rdi', 'r0', 'r0', 'r3', 'x0']);
+    // AArch64 x0, the HFA in s0 and s1 (v0, v1), so the double in d2; Windows x64: one slot per
+    // argument, the 8-byte struct as an integer in the second slot's rdx.
+    expect(cellsOf(rows, 'a')).toEqual(['[sp+0]', 'rdi', 'r0', 'r0', 'r3', 'x0', 'rcx']);
     const ppcCopy = planFor('ppc32-sysv', SIG).args[1].pointsTo.frameOffset;
-    expect(cellsOf(rows, 'v')).toEqual(['[sp+4]', 'xmm0', 'r1 + r2', 's0 + s1', `by reference: copy in region 1 at [sp+${ppcCopy}], pointer in r4`, 's0 + s1']);
-    expect(cellsOf(rows, 'd')).toEqual(['[sp+12]', 'xmm1', '[sp+0]', 'd1', 'f1', 'd2']);
-    expect(cellsOf(rows, '(result)')).toEqual(['st0', 'xmm0', 'r0 + r1', 'd0', 'f1', 'd0']);
+    expect(cellsOf(rows, 'v')).toEqual(['[sp+4]', 'xmm0', 'r1 + r2', 's0 + s1', `by reference: copy in region 1 at [sp+${ppcCopy}], pointer in r4`, 's0 + s1', 'rdx']);
+    expect(cellsOf(rows, 'd')).toEqual(['[sp+12]', 'xmm1', '[sp+0]', 'd1', 'f1', 'd2', 'xmm2']);
+    expect(cellsOf(rows, '(result)')).toEqual(['st0', 'xmm0', 'r0 + r1', 'd0', 'f1', 'd0', 'xmm0']);
     // The wrapped PowerPC cell keeps its phrases whole, one line each.
     expect(rows.get('v')![6]).toEqual(['by reference:', 'copy in region 1', `at [sp+${ppcCopy}],`, 'pointer in r4']);
   });
@@ -346,7 +347,9 @@ describe('abiscope compare --html in headless Chromium', () => {
     await opened.page.screenshot({ path: png, fullPage: true });
     const bytes = readFileSync(png);
     expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-    expect(bytes.readUInt32BE(16)).toBe(1400); // the viewport's width: the whole table fits
+    // the whole table, however many conventions: the page's full width (at least the 1400-pixel viewport)
+    const width = await opened.page.evaluate(() => document.documentElement.scrollWidth);
+    expect(bytes.readUInt32BE(16)).toBe(Math.max(1400, width));
     expect(bytes.readUInt32BE(20)).toBeGreaterThan(600);
   });
 });

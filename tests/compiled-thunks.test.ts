@@ -240,6 +240,7 @@ describe.each(ABI_NAMES)('compiled call-back thunks: %s', (abi: AbiName) => {
     'i386-thiscall': { receive: ['ecx'], give: ['eax'] },
     'i386-regparm3': { receive: ['eax', 'edx'], give: ['eax'] },
     'i386-sysv-regstruct': { receive: [], give: ['eax'] },
+    'x86_64-win64': { receive: ['rcx', 'rdx'], give: ['rax'] },
   };
   it('int (int, int): the registers its two arguments and its result use, no others', () => {
     const { plan, thunk, save, restore } = compile('int (int, int)');

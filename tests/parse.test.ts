@@ -374,6 +374,8 @@ describe('scalar types', () => {
     ['uint16_t', 'unsigned short', 'uint16_t'], ['int32_t', 'int', 'int32_t'], ['uint32_t', 'unsigned int', 'uint32_t'],
     ['int64_t', 'long long', 'int64_t'], ['uint64_t', 'unsigned long long', 'uint64_t'],
     ['const unsigned', 'unsigned int', 'unsigned'],
+    ['__int128', '__int128'], ['signed __int128', '__int128', 'signed __int128'], ['unsigned __int128', 'unsigned __int128'],
+    ['__int128_t', '__int128', '__int128_t'], ['__uint128_t', 'unsigned __int128', '__uint128_t'],
   ];
   for (const [text, name, spelling] of cases) {
     it(`${text} -> ${name}`, () => {
@@ -398,7 +400,8 @@ describe('scalar types', () => {
       ['unsigned void', "invalid combination of type specifiers 'unsigned void'"], ['long long double', "invalid combination of type specifiers 'long long double'"],
       ['int x y', "unexpected 'y' after the type"], ['struct S { int a; } int', "expected ';' after 'struct S' definition"],
       ['int struct S', 'two or more data types in declaration'], ['T', "unknown type name 'T'"],
-      ['_Complex double', 'complex types are not supported'], ['__int128', "type '__int128' is not supported"],
+      ['_Complex double', 'complex types are not supported'], ['__float128', "type '__float128' is not supported"],
+      ['long __int128', "invalid combination of type specifiers 'long __int128'"], ['__int128 int', "invalid combination of type specifiers '__int128 int'"],
     ] as const) {
       expect(errorOf(() => parseType(text)).reason).toBe(reason);
     }

@@ -53,9 +53,10 @@ const ARROW_REGION: Record<AbiName, Record<Case['key'], string[]>> = {
   'arm-aapcs-vfp': { int2: ['register image', 'register image'], s48: ['register image'], apply: ['register image', 'register image', 'register image'] },
   'ppc32-sysv': { int2: ['register image', 'register image'], s48: ['region 1'], apply: ['register image', 'register image', 'register image'] },
   'aarch64-aapcs64': { int2: ['register image', 'register image'], s48: ['region 1'], apply: ['register image', 'register image', 'register image'] },
+  'x86_64-win64': { int2: ['register image', 'register image'], s48: ['region 1'], apply: ['register image', 'register image', 'register image'] },
 };
 /** The register the first argument of weigh_int2 goes in (i386: the stack). */
-const FIRST_REG: Record<AbiName, string | null> = { 'i386-sysv': null, 'x86_64-sysv': 'rdi', 'arm-aapcs': 'r0', 'arm-aapcs-vfp': 'r0', 'ppc32-sysv': 'r3', 'aarch64-aapcs64': 'x0' };
+const FIRST_REG: Record<AbiName, string | null> = { 'i386-sysv': null, 'x86_64-sysv': 'rdi', 'arm-aapcs': 'r0', 'arm-aapcs-vfp': 'r0', 'ppc32-sysv': 'r3', 'aarch64-aapcs64': 'x0', 'x86_64-win64': 'rcx' };
 
 for (const abi of ABI_NAMES) {
   describe(`the trace page on ${abi}`, () => {

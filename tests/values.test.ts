@@ -733,3 +733,28 @@ describe('endianness', () => {
     });
   }
 });
+
+describe('__int128 (x86-64, AArch64)', () => {
+  const i128: CType = { kind: 'scalar', name: '__int128' };
+  const u128: CType = { kind: 'scalar', name: 'unsigned __int128' };
+  for (const dm of [DATA_MODELS.x86_64, DATA_MODELS.aarch64]) {
+    it(`${dm.name}: 16 little-endian bytes, low half first; BigInt, number or decimal string in, BigInt out; range checked`, () => {
+      const v = -(1n << 100n) + 12345n;
+      const bytes = encodeToBytes(i128, v, 'x', { dm });
+      expect(bytes.length).toBe(16);
+      const u = BigInt.asUintN(128, v);
+      const dv = new DataView(bytes.buffer);
+      expect(dv.getBigUint64(0, true)).toBe(u & ((1n << 64n) - 1n));
+      expect(dv.getBigUint64(8, true)).toBe(u >> 64n);
+      expect(decodeBytes(i128, bytes, { dm })).toBe(v);
+      expect(decodeBytes(u128, encodeToBytes(u128, ((1n << 128n) - 1n).toString(), 'x', { dm }), { dm })).toBe((1n << 128n) - 1n);
+      expect(decodeBytes(i128, encodeToBytes(i128, -7, 'x', { dm }), { dm })).toBe(-7n);
+      expect(() => encodeToBytes(i128, 1n << 127n, 'x', { dm })).toThrow(ValueError);
+      expect(() => encodeToBytes(u128, -1n, 'x', { dm })).toThrow(ValueError);
+      expect(layoutOf(i128, dm)).toEqual({ size: 16, align: 16 });
+    });
+  }
+  it('is refused on the 32-bit data models, naming the type and the model', () => {
+    for (const dm of [DATA_MODELS.i386, DATA_MODELS.arm, DATA_MODELS.ppc32]) expect(() => layoutOf(i128, dm)).toThrow(/__int128: not available on/);
+  });
+});

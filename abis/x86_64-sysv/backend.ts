@@ -30,12 +30,16 @@ export const x86_64CallStub: CallStubGenerator = (image, sentinel, clobbered) =>
 /** [rsp + off] with the bytes the callee popped already taken off (none on x86-64). */
 const frame = (off: number) => `[rsp + ${hex(off)}]`;
 
-/** Exactly the plan's guest operations: no register is loaded or stored that the plan does not name. */
+/**
+ * Exactly the plan's guest operations: no register is loaded or stored that the plan does not
+ * name. Also the Windows x64 compiled stub (abis/x86_64-win64): the same instructions, other registers.
+ */
 export const x86_64CompileStub: StubCompiler = (plan, sentinel) => {
   const L: CodeLine[] = [];
   plan.ops.forEach((op, i) => {
     switch (op.op) {
-      case 'save': L.push({ asm: `mov qword ptr ${frame(op.to)}, ${op.reg}`, ops: [i] }); break;
+      // (xmm: Windows x64 preserves xmm6-xmm15, whose 16-byte slots take movups)
+      case 'save': L.push({ asm: op.reg.startsWith('xmm') ? `movups xmmword ptr ${frame(op.to)}, ${op.reg}` : `mov qword ptr ${frame(op.to)}, ${op.reg}`, ops: [i] }); break;
       case 'load':
         L.push({ asm: op.reg.startsWith('xmm') ? `movups ${op.reg}, xmmword ptr ${frame(op.from)}` : `mov ${op.reg}, qword ptr ${frame(op.from)}`, ops: [i] });
         break;
@@ -60,7 +64,7 @@ export const x86_64CompileStub: StubCompiler = (plan, sentinel) => {
  * rsp % 16 == 8 (psABI 3.2.2: 16-aligned at the call, then the return address), so rsp is
  * 16-aligned below the frame, for nested call-outs, and so are the block's vector slots.
  */
-function thunkFrame(image: RegisterImage): number {
+export function thunkFrame(image: RegisterImage): number {
   return Math.ceil(image.blockSize / 16) * 16 + 8;
 }
 
@@ -105,7 +109,8 @@ function slotMove(dir: 'store' | 'load', reg: string, size: number, off: number)
  * this signature uses (all of them if variadic: va_arg may read any), the result registers it
  * returns in, st0 pushed from its 80-bit slot only for a long double result (psABI 3.2.3).
  * rax (al, the vector register count of a variadic call, psABI 3.5.7) is not kept: the host
- * reads variadic arguments from the argument registers' slots alone.
+ * reads variadic arguments from the argument registers' slots alone. Also the Windows x64
+ * compiled thunk: nothing in it depends on which registers the plan names.
  */
 export const x86_64CompileThunk: ThunkCompiler = (plan, trap) => {
   const frame = thunkFrame(plan.image);

@@ -3,8 +3,10 @@
  * demo/obj/<dir>/demo.o. Each function shows one thing about its convention. The i386
  * attribute variants build it with DEMO_CC defined as their attribute (stdcall, fastcall, ...):
  * every function, and the call-back's pointer type, then follows that convention. */
+#ifndef DEMO_NO_LIBC /* Windows x64 (mingw): abiscope has no C library for it yet */
 #include <stdio.h>
 #include <string.h>
+#endif
 
 #ifndef DEMO_CC
 #define DEMO_CC
@@ -49,8 +51,10 @@ double DEMO_CC call_back(double (DEMO_CC *f)(int, double, float, long long, stru
 	return f(i, d, fl, ll, m);
 }
 
+#ifndef DEMO_NO_LIBC
 /* the C library: strlen and printf come from abiscope's runtime, the output is captured */
 int DEMO_CC report(const char *name, double value)
 {
 	return printf("%s has %zu letters and the value %.3g\n", name, strlen(name), value);
 }
+#endif

@@ -29,6 +29,7 @@ const TARGETS = {
   arm: ['arm-linux-gnueabihf-gcc', 'arm-linux-gnueabi-gcc'], // armhf and armel: same layout
   ppc32: ['powerpc-linux-gnu-gcc'],
   aarch64: ['aarch64-linux-gnu-gcc'],
+  llp64: ['x86_64-w64-mingw32-gcc'], // Windows x64 (COFF object: objcopy of its binutils reads it)
 };
 
 /** C spelling -> the ScalarName (or 'pointer') it must match in abis/datamodel.ts. */
