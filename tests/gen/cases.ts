@@ -15,7 +15,7 @@ export interface GenCase {
   recorder: string;
   args: unknown[];
   variadicTypes?: string[];
-  /** Uses __int128: compiled only where GCC has it (gen_*.c: #ifdef __SIZEOF_INT128__). */
+  /** Uses __int128: compiled only where abiscope models it (gen_*.c: #ifdef GEN_INT128). */
   int128?: boolean;
   result?: { prototype: string; callee: string; caller: string; recorder: string; expected: unknown };
 }

@@ -56,7 +56,7 @@ const SCALARS = {
   'long double': { kind: 'ldouble' },
   'int *': { kind: 'ptr' },
   // GCC's 128-bit integers exist on 64-bit targets only: cases using them are emitted under
-  // #ifdef __SIZEOF_INT128__ and marked `int128` in cases.json (hand cases only).
+  // #ifdef GEN_INT128 (gen_types.h) and marked `int128` in cases.json (hand cases only).
   __int128: { kind: 'int', bits: 128, signed: true, int128: true },
   'unsigned __int128': { kind: 'int', bits: 128, signed: false, int128: true },
 };
@@ -343,7 +343,7 @@ function emitCase({ id, params, values, variadic = [], vvalues = [], make = fals
   }
   if (int128) {
     for (const [list, from] of [[callees, calleesBefore], [callers, callersBefore]]) {
-      list[from] = `#ifdef __SIZEOF_INT128__\n${list[from]}`;
+      list[from] = `#ifdef GEN_INT128\n${list[from]}`;
       list[list.length - 1] = `${list[list.length - 1]}#endif\n`;
     }
   }
@@ -432,7 +432,7 @@ const T = (n) => scalar(n);
   V('i386-fastcall: char in ecx, long long on the stack using up edx, the rest on the stack', [c, ll, i, i]);
   V('i386-fastcall: a 4-byte struct goes on the stack and uses up ecx; a short takes edx', [S([['short', 'a'], ['short', 'b']]), sh, i]);
   V('i386-fastcall: _Bool and a pointer in ecx, edx', [T('_Bool'), T('int *'), i], { make: true });
-  // 128-bit integers (x86-64, AArch64 only: emitted under #ifdef __SIZEOF_INT128__)
+  // 128-bit integers (x86-64, AArch64 only: emitted under #ifdef GEN_INT128)
   const i128 = T('__int128'), u128 = T('unsigned __int128');
   V('__int128 after an int: AArch64 an even pair x2:x3 (C.8, C.9), x86-64 rsi:rdx (INTEGER+INTEGER)', [i, i128, i, u128], { make: true });
   V('__int128 with one register left: on the stack, 16-aligned, and (AArch64) no later x register', [i, i, i, i, i, i, i, i128, i, l]);
@@ -501,6 +501,11 @@ const CC_MACRO = `
    x86 function attribute such as __attribute__((stdcall)) (tests/fixtures/build.sh). */
 #ifndef GEN_CC
 #define GEN_CC
+#endif
+/* The cases with 128-bit integers: where GCC has them and abiscope models them
+   (DataModel.int128: x86-64 and AArch64 Linux; not yet the Windows x64 convention). */
+#if defined(__SIZEOF_INT128__) && !defined(_WIN64)
+#define GEN_INT128 1
 #endif
 
 `;

@@ -7461,7 +7461,7 @@ struct R266 GEN_CC make_266(_Bool a0, int *a1, int a2)
   return r;
 }
 
-#ifdef __SIZEOF_INT128__
+#ifdef GEN_INT128
 unsigned GEN_CC check_267(int a0, __int128 a1, int a2, unsigned __int128 a3)
 {
   unsigned m = 0;
@@ -7485,7 +7485,7 @@ struct R267 GEN_CC make_267(int a0, __int128 a1, int a2, unsigned __int128 a3)
 }
 #endif
 
-#ifdef __SIZEOF_INT128__
+#ifdef GEN_INT128
 unsigned GEN_CC check_268(int a0, int a1, int a2, int a3, int a4, int a5, int a6, __int128 a7, int a8, long a9)
 {
   unsigned m = 0;
@@ -7503,7 +7503,7 @@ unsigned GEN_CC check_268(int a0, int a1, int a2, int a3, int a4, int a5, int a6
 }
 #endif
 
-#ifdef __SIZEOF_INT128__
+#ifdef GEN_INT128
 unsigned GEN_CC check_269(int a0, ...)
 {
   unsigned m = 0;

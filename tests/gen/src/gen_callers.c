@@ -2035,7 +2035,7 @@ struct R266 GEN_CC callm_266(void)
   return rec_make_266(1, (int *)0x6169fcd0, (int)(-1371929007LL));
 }
 
-#ifdef __SIZEOF_INT128__
+#ifdef GEN_INT128
 extern unsigned GEN_CC rec_267(int a0, __int128 a1, int a2, unsigned __int128 a3);
 unsigned GEN_CC call_267(void)
 {
@@ -2049,7 +2049,7 @@ struct R267 GEN_CC callm_267(void)
 }
 #endif
 
-#ifdef __SIZEOF_INT128__
+#ifdef GEN_INT128
 extern unsigned GEN_CC rec_268(int a0, int a1, int a2, int a3, int a4, int a5, int a6, __int128 a7, int a8, long a9);
 unsigned GEN_CC call_268(void)
 {
@@ -2057,7 +2057,7 @@ unsigned GEN_CC call_268(void)
 }
 #endif
 
-#ifdef __SIZEOF_INT128__
+#ifdef GEN_INT128
 extern unsigned GEN_CC rec_269(int a0, ...);
 unsigned GEN_CC call_269(void)
 {

@@ -5,6 +5,11 @@
 #ifndef GEN_CC
 #define GEN_CC
 #endif
+/* The cases with 128-bit integers: where GCC has them and abiscope models them
+   (DataModel.int128: x86-64 and AArch64 Linux; not yet the Windows x64 convention). */
+#if defined(__SIZEOF_INT128__) && !defined(_WIN64)
+#define GEN_INT128 1
+#endif
 
 struct H_0 { double d; long l; };
 struct H_1 { long l; double d; };
