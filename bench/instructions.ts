@@ -148,6 +148,12 @@ function classify(isa: Isa, insn: Instruction): 'return' | 'call' | 'branch' | '
     if (/^b/.test(mn)) return 'branch';
     return 'other';
   }
+  if (isa === 'aarch64') {
+    if (mn === 'ret') return 'return';
+    if (mn === 'bl' || mn === 'blr') return 'call';
+    if (/^(b|br|cbn?z|tbn?z)(\.\w+)?$/.test(mn)) return 'branch';
+    return 'other';
+  }
   throw new Error(`no rules for ${isa}`);
 }
 
@@ -196,6 +202,12 @@ async function measure(abi: AbiName, trace?: TraceRequest): Promise<Measured> {
     const ffiFiles = libffiFiles(dir);
     if (ffiFiles) {
       try {
+        // AArch64's ffi.o refers to ffi_data_to_code_pointer (closures only), which would pull in
+        // libffi's closure allocator and the libc it needs (mmap, pthreads, ...): ffi_call never
+        // calls it, so a host function that refuses stands in.
+        if (abi === 'aarch64-aapcs64') {
+          sb.provide('ffi_data_to_code_pointer', sb.callback('void *(void *)', () => { throw new Error('libffi closures are not part of the bench'); }));
+        }
         sb.load(...ffiFiles);
         const status = sb.func('int ffi_bench_init(void)')();
         libffi = status === 0 ? 'built' : `error: ffi_prep_cif of row ${status} failed`;

@@ -112,7 +112,7 @@ export const specialPhrases = (c: ComparedConvention): string[] =>
 /** A row's label: the argument's name and C type (`...` marks a variadic one). */
 export const argLabel = (a: ArgPlacement) => ({ name: a.name, type: a.variadic ? `${a.type} (...)` : a.type });
 
-/** Cells wider than this wrap at their phrases: five conventions side by side stay readable. */
+/** Cells wider than this wrap at their phrases: many conventions side by side stay readable. */
 const CELL_WIDTH = 22;
 
 /** Phrases packed into lines of at most `width` characters (a longer phrase gets a line of its own). */

@@ -1,4 +1,4 @@
-// Random JS values against random C types on all five conventions: numbers (-0, NaN,
+// Random JS values against random C types on six conventions (one per target data model and float ABI): numbers (-0, NaN,
 // Infinity, huge, fractions), BigInts, strings (long, non-ASCII), typed arrays of every kind
 // (also detached), DataViews, nested objects with cycles, proxies (revoked, throwing traps),
 // throwing getters, frozen objects, arrays of the wrong length, functions, null and undefined.
@@ -187,7 +187,7 @@ function outcome<T>(what: string, f: () => T): T | AbiscopeError {
   }
 }
 
-describe('fuzzed values on all five conventions', () => {
+describe('fuzzed values on six conventions', () => {
   /** What the call-back of each sandbox returns next. */
   let result: unknown;
   const sandboxes: { sb: Sandbox; weigh: ForeignFunction; apply: () => unknown; funcs: Map<string, ForeignFunction | AbiscopeError> }[] = [];

@@ -3,6 +3,7 @@
 // intra-procedure-call scratch registers, 6.1.1) carry the callee's address, a call-back's id
 // and addresses beyond an instruction's reach: no argument travels in them.
 import { at, hex, preserved, type CallStubGenerator, type CodeLine, type ConventionBackend, type StubCompiler, type ThunkCompiler, type ThunkGenerator } from '../../backends/backend.ts';
+import type { PlanOp } from '../../abis/plan.ts';
 import type { RegisterImage } from '../../abis/register-image.ts';
 
 /** Any 64-bit constant (a guest address) in `reg`: movz, then a movk per further non-zero halfword. */
@@ -43,19 +44,41 @@ export const aarch64CallStub: CallStubGenerator = (image, sentinel, clobbered) =
   return { text: L.join('\n'), imageRegister: 'x19' };
 };
 
-/** Exactly the plan's guest operations, addressed from sp (the frame base: AArch64 pops nothing). */
+/**
+ * Exactly the plan's guest operations, addressed from sp (the frame base: AArch64 pops nothing).
+ * A run of saves of one bank (x19-x29, or d8-d15) into consecutive slots becomes store pairs
+ * from one base in x17, as a compiler's prologue writes them.
+ */
 export const aarch64CompileStub: StubCompiler = (plan, sentinel) => {
   const L: CodeLine[] = [];
   const emit = (asm: string[], ops: number[]) => asm.forEach((a) => L.push({ asm: a, ops }));
-  plan.ops.forEach((op, i) => {
+  const ops = plan.ops;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i];
     switch (op.op) {
-      case 'save': emit(access('str', op.reg, 'sp', op.to), [i]); break;
+      case 'save': {
+        const run: Extract<PlanOp, { op: 'save' }>[] = [op];
+        const at: number[] = [i];
+        while (i + 1 < ops.length) {
+          const next = ops[i + 1], last = run[run.length - 1];
+          if (next.op !== 'save' || next.when !== op.when || next.reg[0] !== op.reg[0] || next.to !== last.to + last.size) break;
+          run.push(next);
+          at.push(++i);
+        }
+        if (run.length === 1) { emit(access('str', op.reg, 'sp', op.to), at); break; }
+        emit([...movImm('x17', op.to), 'add x17, sp, x17'], []);
+        for (let k = 0; k < run.length; k += 2) {
+          const off = run[k].to - op.to;
+          emit([k + 1 < run.length ? `stp ${run[k].reg}, ${run[k + 1].reg}, [x17, #${hex(off)}]` : `str ${run[k].reg}, [x17, #${hex(off)}]`], at.slice(k, k + 2));
+        }
+        break;
+      }
       case 'load': emit(access('ldr', op.reg, 'sp', op.from), [i]); break;
       case 'call': emit([...access('ldr', 'x16', 'sp', op.from), 'blr x16'], [i]); break;
       case 'store': emit(access('str', op.reg, 'sp', op.to), [i]); break;
       default: break; // the host's (AAPCS64 has no special registers)
     }
-  });
+  }
   emit([...movImm('x16', sentinel), 'br x16'], []);
   return L;
 };
