@@ -5,9 +5,19 @@
 import { AbiError } from './abi.ts';
 import type { DataModel } from '../layout/datamodel.ts';
 import type { CType, ScalarType, Signature } from '../ctypes/ctypes.ts';
-import { enumScalar, type LayoutCache } from '../layout/layout.ts';
+import { enumScalar, LayoutError, type LayoutCache, type TypeLayout } from '../layout/layout.ts';
 
 export const alignUp = (n: number, align: number): number => Math.ceil(n / align) * align;
+
+/** The layout of a type, with layout problems reported as the convention's typed error (AbiError). */
+export function layoutFor(abi: string, layouts: LayoutCache, type: CType, what: string): TypeLayout {
+  try {
+    return layouts.layoutOf(type);
+  } catch (e) {
+    if (e instanceof LayoutError) throw new AbiError(abi, `${what}: ${e.message}`);
+    throw e;
+  }
+}
 
 /** One argument of a call, as the convention sees it. */
 export interface CallArg {

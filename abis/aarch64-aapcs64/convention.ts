@@ -24,10 +24,10 @@
 import {
   AbiError, type ArgAssignment, type ArgPiece, type CallArrangement, type CallingConvention, type ResultAssignment,
 } from '../abi.ts';
-import { alignUp, callArgs, checkByValue, homogeneousElements, integerExtension, type CallArg } from '../classify-util.ts';
+import { alignUp, callArgs, checkByValue, homogeneousElements, integerExtension, layoutFor, type CallArg } from '../classify-util.ts';
 import { DATA_MODELS } from '../../layout/datamodel.ts';
 import type { CType, Signature } from '../../ctypes/ctypes.ts';
-import { LayoutCache, LayoutError, type TypeLayout } from '../../layout/layout.ts';
+import { LayoutCache, type TypeLayout } from '../../layout/layout.ts';
 
 const ABI = 'aarch64-aapcs64' as const;
 const DM = DATA_MODELS.aarch64;
@@ -53,14 +53,7 @@ function fpBase(type: CType): FpBase | undefined {
   return undefined;
 }
 
-function layoutFor(lc: LayoutCache, type: CType, what: string): TypeLayout {
-  try {
-    return lc.layoutOf(type);
-  } catch (e) {
-    if (e instanceof LayoutError) throw new AbiError(ABI, `${what}: ${e.message}`);
-    throw e;
-  }
-}
+const layoutOf = (lc: LayoutCache, type: CType, what: string): TypeLayout => layoutFor(ABI, lc, type, what);
 
 /**
  * The natural alignment of 6.8.2 B/C: for a composite the largest alignment of its top-level
@@ -98,7 +91,7 @@ function hfa(lc: LayoutCache, type: CType): { base: FpBase; members: number } | 
  * pointer to a copy; B.5 any other composite is rounded up to a multiple of 8 bytes.
  */
 function ruleB(lc: LayoutCache, arg: CallArg): Machine {
-  const l = layoutFor(lc, arg.type, `parameter ${arg.index + 1} (${arg.name})`);
+  const l = layoutOf(lc, arg.type, `parameter ${arg.index + 1} (${arg.name})`);
   const fb = fpBase(arg.type);
   if (fb) return { kind: 'fp', base: fb, size: l.size, align: l.align };
   if (arg.type.kind === 'struct' || arg.type.kind === 'union') {

@@ -8,10 +8,10 @@ import type { CallArrangement, CallingConvention, ArgPiece } from '../abi.ts';
 import type { CType, Signature } from '../../ctypes/ctypes.ts';
 import type { LayoutCache } from '../../layout/layout.ts';
 import {
-  ARM_DATA_MODEL, ARM_PRESERVED, CORE_ARG_REGS, arrangeAapcs, layoutFor,
+  ARM_DATA_MODEL, ARM_PRESERVED, CORE_ARG_REGS, arrangeAapcs,
   type CoprocessorClass, type CoprocessorRegisters, type Placement,
 } from '../arm-aapcs/convention.ts';
-import { homogeneousElements } from '../classify-util.ts';
+import { homogeneousElements, layoutFor } from '../classify-util.ts';
 
 /** A VFP co-processor register candidate: `count` elements of one base type. */
 export interface VfpCandidate {

@@ -10,11 +10,11 @@
 //
 // Checked against Debian GCC 12 (arm-linux-gnueabi-gcc / arm-linux-gnueabihf-gcc
 // -O2 -S -marm), see tests/abi-arm.test.ts for the cases read off the assembly.
-import { AbiError, type ArgAssignment, type ArgPiece, type CallArrangement, type CallingConvention, type ResultAssignment } from '../abi.ts';
-import { alignUp, callArgs, checkByValue, integerExtension, type CallArg } from '../classify-util.ts';
+import type { ArgAssignment, ArgPiece, CallArrangement, CallingConvention, ResultAssignment } from '../abi.ts';
+import { alignUp, callArgs, checkByValue, integerExtension, layoutFor, type CallArg } from '../classify-util.ts';
 import { DATA_MODELS, type DataModel } from '../../layout/datamodel.ts';
 import type { CType, Signature } from '../../ctypes/ctypes.ts';
-import { LayoutCache, LayoutError, type TypeLayout } from '../../layout/layout.ts';
+import { LayoutCache, type TypeLayout } from '../../layout/layout.ts';
 
 export const ARM_DATA_MODEL: DataModel = DATA_MODELS.arm;
 
@@ -65,15 +65,6 @@ export interface MachineArg {
   extend?: 'sign' | 'zero';
 }
 
-/** The layout of a type, with layout problems reported as this convention's errors. */
-export function layoutFor(abi: string, layouts: LayoutCache, type: CType, what: string): TypeLayout {
-  try {
-    return layouts.layoutOf(type);
-  } catch (e) {
-    if (e instanceof LayoutError) throw new AbiError(abi, `${what}: ${e.message}`);
-    throw e;
-  }
-}
 
 /**
  * AAPCS 6.5 B.5 with 5.3: the natural alignment of a composite is the largest

@@ -46,8 +46,8 @@ import {
 } from '../abi.ts';
 import { DATA_MODELS } from '../../layout/datamodel.ts';
 import type { CType, Signature } from '../../ctypes/ctypes.ts';
-import { LayoutCache, LayoutError } from '../../layout/layout.ts';
-import { alignUp, callArgs, checkByValue, integerExtension } from '../classify-util.ts';
+import { LayoutCache } from '../../layout/layout.ts';
+import { alignUp, callArgs, checkByValue, integerExtension, layoutFor } from '../classify-util.ts';
 
 const DM = DATA_MODELS.i386;
 /** psABI 2.2.3: the stack is organised in 4-byte words. */
@@ -77,14 +77,7 @@ export interface I386Variant {
   calleePopsArgs: boolean;
 }
 
-function layout(abi: string, lc: LayoutCache, type: CType, what: string) {
-  try {
-    return lc.layoutOf(type);
-  } catch (e) {
-    if (e instanceof LayoutError) throw new AbiError(abi, `${what}: ${e.message}`);
-    throw e;
-  }
-}
+const layout = layoutFor;
 
 const isFloating = (t: CType): boolean =>
   t.kind === 'scalar' && (t.name === 'float' || t.name === 'double' || t.name === 'long double');

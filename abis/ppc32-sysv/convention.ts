@@ -18,10 +18,10 @@
 //   style); `-msvr4-struct-return` gives the 1995 text's r3:r4 rule.
 import type { ArgAssignment, ArgPiece, CallArrangement, CallingConvention, ResultAssignment, SpecialRegister } from '../abi.ts';
 import { AbiError } from '../abi.ts';
-import { alignUp, callArgs, checkByValue, integerExtension, type CallArg } from '../classify-util.ts';
+import { alignUp, callArgs, checkByValue, integerExtension, layoutFor, type CallArg } from '../classify-util.ts';
 import { DATA_MODELS, type DataModel } from '../../layout/datamodel.ts';
 import type { CType, Signature } from '../../ctypes/ctypes.ts';
-import { LayoutCache, LayoutError, type TypeLayout } from '../../layout/layout.ts';
+import { LayoutCache, type TypeLayout } from '../../layout/layout.ts';
 
 const ABI = 'ppc32-sysv';
 const DM: DataModel = DATA_MODELS.ppc32;
@@ -47,14 +47,7 @@ type PpcClass =
   | { kind: 'long-double' } // IBM double-double, 16 bytes
   | { kind: 'aggregate' }; // struct or union: a pointer to a copy
 
-function layoutFor(layouts: LayoutCache, type: CType, what: string): TypeLayout {
-  try {
-    return layouts.layoutOf(type);
-  } catch (e) {
-    if (e instanceof LayoutError) throw new AbiError(ABI, `${what}: ${e.message}`);
-    throw e;
-  }
-}
+const layoutOf = (layouts: LayoutCache, type: CType, what: string): TypeLayout => layoutFor(ABI, layouts, type, what);
 
 function classify(type: CType, layout: TypeLayout): PpcClass {
   switch (type.kind) {
@@ -227,7 +220,7 @@ export type StructReturn = 'memory' | 'svr4-registers';
 function ruleReturnValues(type: CType, layouts: LayoutCache, structReturn: StructReturn): ResultAssignment {
   if (type.kind === 'void') return { kind: 'void' };
   checkByValue(ABI, type, 'result');
-  const layout = layoutFor(layouts, type, 'result');
+  const layout = layoutOf(layouts, type, 'result');
   const size = layout.size;
   const cls = classify(type, layout);
   const sec = 'PPC SysV ABI 3 Return Values';
@@ -288,7 +281,7 @@ function arrangePpc(signature: Signature, variadicArgs: CType[] | undefined, str
   const result = ruleReturnValues(signature.result, layouts, structReturn);
   const s = ruleInitialize(result.kind === 'memory');
   const args: ArgAssignment[] = list.map((arg) => {
-    const layout = layoutFor(layouts, arg.type, `argument ${arg.name}`);
+    const layout = layoutOf(layouts, arg.type, `argument ${arg.name}`);
     const cls = classify(arg.type, layout);
     const placed = placeArg(s, arg, cls, layout);
     let rule = placed.rule;

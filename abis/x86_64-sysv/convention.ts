@@ -35,8 +35,8 @@ import {
 } from '../abi.ts';
 import { DATA_MODELS } from '../../layout/datamodel.ts';
 import type { CType, Signature } from '../../ctypes/ctypes.ts';
-import { LayoutCache, LayoutError } from '../../layout/layout.ts';
-import { alignUp, callArgs, checkByValue, integerExtension } from '../classify-util.ts';
+import { LayoutCache } from '../../layout/layout.ts';
+import { alignUp, callArgs, checkByValue, integerExtension, layoutFor } from '../classify-util.ts';
 
 const ABI = 'x86_64-sysv' as const;
 const DM = DATA_MODELS.x86_64;
@@ -67,14 +67,7 @@ interface Ctx {
   lc: LayoutCache;
 }
 
-function layout(lc: LayoutCache, type: CType, what: string) {
-  try {
-    return lc.layoutOf(type);
-  } catch (e) {
-    if (e instanceof LayoutError) throw new AbiError(ABI, `${what}: ${e.message}`);
-    throw e;
-  }
-}
+const layout = (lc: LayoutCache, type: CType, what: string) => layoutFor(ABI, lc, type, what);
 
 /**
  * psABI 3.2.3, classification of the basic types:

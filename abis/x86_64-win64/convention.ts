@@ -32,8 +32,8 @@ import {
 } from '../abi.ts';
 import { DATA_MODELS } from '../../layout/datamodel.ts';
 import type { CType, Signature } from '../../ctypes/ctypes.ts';
-import { LayoutCache, LayoutError } from '../../layout/layout.ts';
-import { alignUp, callArgs, checkByValue, integerExtension } from '../classify-util.ts';
+import { LayoutCache } from '../../layout/layout.ts';
+import { alignUp, callArgs, checkByValue, integerExtension, layoutFor } from '../classify-util.ts';
 
 const ABI = 'x86_64-win64' as const;
 const DM = DATA_MODELS.llp64;
@@ -46,14 +46,7 @@ const DOC = 'Microsoft x64 calling convention';
 export const WIN64_INT_ARG_REGS = ['rcx', 'rdx', 'r8', 'r9'] as const;
 export const WIN64_FP_ARG_REGS = ['xmm0', 'xmm1', 'xmm2', 'xmm3'] as const;
 
-function layout(lc: LayoutCache, type: CType, what: string) {
-  try {
-    return lc.layoutOf(type);
-  } catch (e) {
-    if (e instanceof LayoutError) throw new AbiError(ABI, `${what}: ${e.message}`);
-    throw e;
-  }
-}
+const layout = (lc: LayoutCache, type: CType, what: string) => layoutFor(ABI, lc, type, what);
 
 /** How one value travels: in an integer register/slot, in xmm, or by reference to a copy. */
 type Kind = 'int' | 'fp' | 'reference';
