@@ -2,7 +2,7 @@
 // stub and call-back thunk of the interpreted back end, generated from the register image
 // alone and shared by every signature, and the compiled back end's code for one plan.
 import { imageSlot, type ImageSlot, type RegisterImage } from '../abis/register-image.ts';
-import type { FramePlan } from '../abis/plan.ts';
+import type { FramePlan, PlanOp } from '../abis/plan.ts';
 
 export interface CallStubSource {
   /** Assembly of the generic call stub. */
@@ -79,6 +79,24 @@ export function has(image: RegisterImage, reg: string, role: ImageSlot['role']):
 /** The registers a callee must preserve, in image order (the stub saves them before the call and after it). */
 export function preserved(image: RegisterImage): string[] {
   return image.slots.filter((s) => s.role === 'saved').map((s) => s.reg);
+}
+
+/**
+ * The run of 'save' operations starting at ops[i]: the same moment (before or after the call),
+ * one register bank (the name's first letter: ARM r and d, AArch64 x and d), consecutive slots.
+ * What one store-multiple (ARM stm, vstm) or a series of store pairs (AArch64 stp) writes.
+ * Returns their indexes in ops, ops[i] first.
+ */
+export function saveRun(ops: readonly PlanOp[], i: number): number[] {
+  const first = ops[i];
+  if (first.op !== 'save') return [];
+  const run = [i];
+  for (let k = i + 1; k < ops.length; k++) {
+    const next = ops[k], last = ops[run[run.length - 1]] as Extract<PlanOp, { op: 'save' }>;
+    if (next.op !== 'save' || next.when !== first.when || next.reg[0] !== first.reg[0] || next.to !== last.to + last.size) break;
+    run.push(k);
+  }
+  return run;
 }
 
 /** Keystone reads bare numbers in Intel syntax as hex: always write 0x-prefixed numbers. */

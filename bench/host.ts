@@ -76,45 +76,11 @@ const BARE: Record<AbiName, Bare> = {
       return word32(m, w, sp);
     },
   },
-  'x86_64-sysv': {
-    third: 'rdx',
-    enter(m, a, b, sp, ret) {
-      STACK_VIEW.setUint32(0, ret, true); STACK_VIEW.setUint32(4, 0, true);
-      m.write(sp - 8, STACK_WORDS.subarray(0, 8));
-      m.writeReg('rsp', sp - 8);
-      m.writeReg('rdi', a >>> 0);
-      m.writeReg('rsi', b >>> 0);
-    },
-    result: (m) => Number(BigInt.asIntN(32, m.readReg('rax'))),
-    arg: (m) => Number(BigInt.asIntN(32, m.readReg('rdi'))),
-    answer(m, value, w) {
-      const sp = m.readRegNumber('rsp');
-      m.writeReg('rax', value >>> 0);
-      m.writeReg('rsp', sp + 8);
-      return word32(m, w, sp);
-    },
-  },
-  'x86_64-win64': {
-    third: 'r8',
-    // The return address, then the 32-byte shadow space the callee may write: both below sp.
-    enter(m, a, b, sp, ret) {
-      STACK_VIEW.setUint32(0, ret, true); STACK_VIEW.setUint32(4, 0, true);
-      m.write(sp - 40, STACK_WORDS.subarray(0, 8));
-      m.writeReg('rsp', sp - 40);
-      m.writeReg('rcx', a >>> 0);
-      m.writeReg('rdx', b >>> 0);
-    },
-    result: (m) => Number(BigInt.asIntN(32, m.readReg('rax'))),
-    arg: (m) => Number(BigInt.asIntN(32, m.readReg('rcx'))),
-    answer(m, value, w) {
-      const sp = m.readRegNumber('rsp');
-      m.writeReg('rax', value >>> 0);
-      m.writeReg('rsp', sp + 8);
-      return word32(m, w, sp);
-    },
-  },
-  'arm-aapcs': armBare(),
-  'arm-aapcs-vfp': armBare(),
+  'x86_64-sysv': x64Bare(['rdi', 'rsi', 'rdx'], 0),
+  // The 32-byte shadow space the callee may write lies above the return address, below sp.
+  'x86_64-win64': x64Bare(['rcx', 'rdx', 'r8'], 32),
+  'arm-aapcs': linkBare(['r0', 'r1', 'r2'], 'lr'), // lr odd: back to Thumb code (runBare starts in Thumb state)
+  'arm-aapcs-vfp': linkBare(['r0', 'r1', 'r2'], 'lr'),
   'ppc32-sysv': {
     third: 'r5',
     enter(m, a, b, sp, ret) {
@@ -132,37 +98,48 @@ const BARE: Record<AbiName, Bare> = {
       return m.readRegNumber('lr');
     },
   },
-  'aarch64-aapcs64': {
-    third: 'x2',
-    enter(m, a, b, sp, ret) {
-      m.writeReg('sp', sp);
-      m.writeReg('x0', a >>> 0);
-      m.writeReg('x1', b >>> 0);
-      m.writeReg('x30', ret);
-    },
-    result: (m) => Number(BigInt.asIntN(32, m.readReg('x0'))),
-    arg: (m) => Number(BigInt.asIntN(32, m.readReg('x0'))),
-    answer(m, value) {
-      m.writeReg('x0', value >>> 0);
-      return m.readRegNumber('x30');
-    },
-  },
+  'aarch64-aapcs64': linkBare(['x0', 'x1', 'x2'], 'x30'),
 };
 
-function armBare(): Bare {
+/** x86-64 (SysV and Windows): the int arguments in `regs`, the return address pushed `shadow` bytes below sp. */
+function x64Bare(regs: [string, string, string], shadow: number): Bare {
+  const [first, second, third] = regs;
   return {
-    third: 'r2',
+    third,
+    enter(m, a, b, sp, ret) {
+      STACK_VIEW.setUint32(0, ret, true); STACK_VIEW.setUint32(4, 0, true);
+      m.write(sp - 8 - shadow, STACK_WORDS.subarray(0, 8));
+      m.writeReg('rsp', sp - 8 - shadow);
+      m.writeReg(first, a >>> 0);
+      m.writeReg(second, b >>> 0);
+    },
+    result: (m) => Number(BigInt.asIntN(32, m.readReg('rax'))),
+    arg: (m) => Number(BigInt.asIntN(32, m.readReg(first))),
+    answer(m, value, w) {
+      const sp = m.readRegNumber('rsp');
+      m.writeReg('rax', value >>> 0);
+      m.writeReg('rsp', sp + 8);
+      return word32(m, w, sp);
+    },
+  };
+}
+
+/** ARM and AArch64: the int arguments and the result in `regs`, the return address in a link register. */
+function linkBare(regs: [string, string, string], link: string): Bare {
+  const [first, second, third] = regs;
+  return {
+    third,
     enter(m, a, b, sp, ret) {
       m.writeReg('sp', sp);
-      m.writeReg('r0', a >>> 0);
-      m.writeReg('r1', b >>> 0);
-      m.writeReg('lr', ret);
+      m.writeReg(first, a >>> 0);
+      m.writeReg(second, b >>> 0);
+      m.writeReg(link, ret);
     },
-    result: (m) => m.readRegNumber('r0') | 0,
-    arg: (m) => m.readRegNumber('r0') | 0,
+    result: (m) => Number(BigInt.asIntN(32, m.readReg(first))),
+    arg: (m) => Number(BigInt.asIntN(32, m.readReg(first))),
     answer(m, value) {
-      m.writeReg('r0', value >>> 0);
-      return m.readRegNumber('lr'); // odd: back to Thumb code (runBare starts in Thumb state)
+      m.writeReg(first, value >>> 0);
+      return m.readRegNumber(link);
     },
   };
 }

@@ -14,6 +14,9 @@ export type ScalarName =
   | 'float' | 'double' | 'long double'
   | 'wchar_t';
 
+/** GCC's __int128 and unsigned __int128 (available where DataModel.int128 says so). */
+export const isInt128 = (t: CType): boolean => t.kind === 'scalar' && (t.name === '__int128' || t.name === 'unsigned __int128');
+
 export interface VoidType { kind: 'void' }
 export interface ScalarType { kind: 'scalar'; name: ScalarName; /** spelling the user wrote, e.g. 'uint32_t' */ spelling?: string }
 export interface PointerType { kind: 'pointer'; to: CType; isConst?: boolean }

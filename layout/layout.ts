@@ -6,6 +6,7 @@
 import { AbiscopeError } from '../errors.ts';
 import type { DataModel } from './datamodel.ts';
 import type { CType, EnumType, PointerType, RecordType, ScalarName, ScalarType } from '../ctypes/ctypes.ts';
+import { isInt128 } from '../ctypes/ctypes.ts';
 import { formatType, isPowerOfTwo, PARSE_LIMITS } from '../ctypes/parse.ts';
 
 /**
@@ -113,7 +114,7 @@ export class LayoutCache {
       case 'scalar': {
         const l = Object.hasOwn(dm.scalars, type.name) ? dm.scalars[type.name] : undefined;
         if (!l) throw new LayoutError(String(type.name), undefined, 'not a scalar type name');
-        if ((type.name === '__int128' || type.name === 'unsigned __int128') && !dm.int128) {
+        if (isInt128(type) && !dm.int128) {
           throw new LayoutError(type.name, undefined, `not available on ${dm.name}: abiscope has 128-bit integers on x86_64 and aarch64 only (GCC has none on 32-bit targets)`);
         }
         return frozen(l);

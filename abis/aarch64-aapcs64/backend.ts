@@ -2,7 +2,7 @@
 // image; sp is the frame base (16-aligned, AAPCS64 6.4.5.1). x16 and x17 (IP0, IP1: the
 // intra-procedure-call scratch registers, 6.1.1) carry the callee's address, a call-back's id
 // and addresses beyond an instruction's reach: no argument travels in them.
-import { at, hex, preserved, type CallStubGenerator, type CodeLine, type ConventionBackend, type StubCompiler, type ThunkCompiler, type ThunkGenerator } from '../../backends/backend.ts';
+import { at, hex, preserved, saveRun, type CallStubGenerator, type CodeLine, type ConventionBackend, type StubCompiler, type ThunkCompiler, type ThunkGenerator } from '../../backends/backend.ts';
 import type { PlanOp } from '../../abis/plan.ts';
 import type { RegisterImage } from '../../abis/register-image.ts';
 
@@ -57,14 +57,9 @@ export const aarch64CompileStub: StubCompiler = (plan, sentinel) => {
     const op = ops[i];
     switch (op.op) {
       case 'save': {
-        const run: Extract<PlanOp, { op: 'save' }>[] = [op];
-        const at: number[] = [i];
-        while (i + 1 < ops.length) {
-          const next = ops[i + 1], last = run[run.length - 1];
-          if (next.op !== 'save' || next.when !== op.when || next.reg[0] !== op.reg[0] || next.to !== last.to + last.size) break;
-          run.push(next);
-          at.push(++i);
-        }
+        const at = saveRun(ops, i);
+        const run = at.map((k) => ops[k] as Extract<PlanOp, { op: 'save' }>);
+        i = at[at.length - 1];
         if (run.length === 1) { emit(access('str', op.reg, 'sp', op.to), at); break; }
         emit([...movImm('x17', op.to), 'add x17, sp, x17'], []);
         for (let k = 0; k < run.length; k += 2) {

@@ -3,7 +3,7 @@
 // address enters a Thumb callee, whose `bx lr` returns here in ARM state. The compiled stub
 // addresses the frame from sp (r12, the intra-procedure scratch register, for offsets an
 // instruction cannot encode).
-import { at, hex, preserved, type CallStubGenerator, type CodeLine, type ConventionBackend, type StubCompiler, type ThunkCompiler, type ThunkGenerator } from '../../backends/backend.ts';
+import { at, hex, preserved, saveRun, type CallStubGenerator, type CodeLine, type ConventionBackend, type StubCompiler, type ThunkCompiler, type ThunkGenerator } from '../../backends/backend.ts';
 import type { PlanOp } from '../../abis/plan.ts';
 import type { RegisterImage } from '../../abis/register-image.ts';
 
@@ -117,12 +117,8 @@ export const armCompileStub: StubCompiler = (plan, sentinel) => {
       case 'save': {
         // A run of saves of one bank (core r, or VFP d) with consecutive slots: one store-multiple.
         const bank = op.reg.startsWith('d') ? 'd' : 'r';
-        const run: number[] = [i];
-        while (i + 1 < ops.length) {
-          const next = ops[i + 1], last = ops[run[run.length - 1]] as Extract<PlanOp, { op: 'save' }>;
-          if (next.op !== 'save' || next.when !== op.when || next.reg[0] !== bank || next.to !== last.to + last.size) break;
-          run.push(++i);
-        }
+        const run = saveRun(ops, i);
+        i = run[run.length - 1];
         const regs = run.map((k) => (ops[k] as Extract<PlanOp, { op: 'save' }>).reg);
         const list = bank === 'd' ? `${regs[0]}-${regs[regs.length - 1]}` : regs.join(', ');
         emit([...frameAddress(op.to), `${bank === 'd' ? 'vstm' : 'stm'} r12, {${list}}`], run);

@@ -35,6 +35,7 @@ import {
 } from '../abi.ts';
 import { DATA_MODELS } from '../../layout/datamodel.ts';
 import type { CType, Signature } from '../../ctypes/ctypes.ts';
+import { isInt128 } from '../../ctypes/ctypes.ts';
 import { LayoutCache } from '../../layout/layout.ts';
 import { alignUp, callArgs, checkByValue, integerExtension, layoutFor } from '../classify-util.ts';
 
@@ -87,7 +88,7 @@ function classifyScalar(ctx: Ctx, type: CType, offset: number): Classification {
   if (type.kind === 'scalar') {
     if (type.name === 'float' || type.name === 'double') return inRegs(['SSE']);
     if (type.name === 'long double') return inRegs(['X87', 'X87UP']);
-    if (type.name === '__int128' || type.name === 'unsigned __int128') return inRegs(['INTEGER', 'INTEGER']);
+    if (isInt128(type)) return inRegs(['INTEGER', 'INTEGER']);
   }
   return inRegs(['INTEGER']);
 }
